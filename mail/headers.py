@@ -1,0 +1,242 @@
+"""Decode header fields: encoded words, addresses, message ids and dates.
+
+These work on the raw header text as the stdlib parser stores it (ASCII with
+surrogate escapes for 8-bit bytes), not on `policy.default` header objects,
+because those raise or give up on exactly the malformed headers a helpdesk
+receives. Every result is single-line and free of control characters, so no
+decoded value can inject a header or break a Slack message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import getaddresses, parsedate_to_datetime
+
+from mail.charsets import decode_bytes
+from mail.parsed import Address
+
+__all__ = [
+    "clean_text",
+    "decode_header",
+    "decode_raw",
+    "normalize_message_id",
+    "parse_address_list",
+    "parse_date",
+    "parse_message_ids",
+]
+
+# Encoded text may not contain "?"; some mailers put spaces in it, which we tolerate.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?]*?)\?=")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"\s+")
+_QP_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_ID_ATOM = re.compile(r"[!-~]+")  # printable ASCII without space
+# Placeholders keep encoded words whole while getaddresses splits on commas.
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+
+def clean_text(text: str) -> str:
+    """Make decoded header text single-line: controls become spaces, runs collapse."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def decode_raw(value: str | bytes) -> tuple[str, list[str]]:
+    """Recover unencoded 8-bit header bytes as text (UTF-8, else a guess).
+
+    The stdlib parser keeps such bytes as surrogate escapes in a str.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value, []
+        data = value.encode("utf-8", "surrogateescape")
+    else:
+        data = value
+        if data.isascii():
+            return data.decode("ascii"), []
+    result = decode_bytes(data)
+    defects = (
+        [f"raw 8-bit header text decoded as {result.charset}"] if result.charset != "utf-8" else []
+    )
+    return result.text, defects
+
+
+def _b_decode(text: str) -> bytes:
+    """Base64 that tolerates missing padding, stray characters and truncation."""
+    data = _B64_JUNK.sub(b"", text.encode("ascii", "ignore"))
+    if len(data) % 4 == 1:
+        data = data[:-1]
+    data += b"=" * (-len(data) % 4)
+    try:
+        return base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _q_decode(text: str) -> bytes:
+    data = text.replace("_", " ").encode("utf-8", "surrogateescape")
+    return _QP_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def decode_header(value: str | bytes | None, collapse: bool = True) -> tuple[str, list[str]]:
+    """Decode an unstructured header (Subject, a display name) to clean text.
+
+    Handles RFC 2047 B and Q words in any charset, adjacent words split in the
+    middle of a character, unknown or wrong charsets, and raw 8-bit bytes.
+    With collapse=False (filenames) control characters are deleted and inner
+    spaces kept, instead of runs of whitespace becoming one space.
+    Returns the text and human-readable defects.
+    """
+    if value is None:
+        return "", []
+    text, defects = decode_raw(value)
+    text = re.sub(r"\r?\n(?=[ \t])", "", text)
+    chunks: list[tuple[str, str | None, bytes]] = []  # (plain text, charset, encoded bytes)
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[position : match.start()]
+        previous_is_word = bool(chunks) and chunks[-1][1] is not None
+        if between and not (previous_is_word and between.isspace()):
+            chunks.append((between, None, b""))
+        charset = match.group(1)
+        encoded = match.group(3)
+        data = _b_decode(encoded) if match.group(2) in "bB" else _q_decode(encoded)
+        if chunks and chunks[-1][1] is not None and chunks[-1][1].lower() == charset.lower():
+            chunks[-1] = ("", chunks[-1][1], chunks[-1][2] + data)
+        else:
+            chunks.append(("", charset, data))
+        position = match.end()
+    if position < len(text):
+        chunks.append((text[position:], None, b""))
+    parts: list[str] = []
+    for plain, charset, data in chunks:
+        if charset is None:
+            parts.append(plain)
+            continue
+        decoded = decode_bytes(data, charset)
+        if decoded.defect:
+            defects.append(decoded.defect)
+        parts.append(decoded.text)
+    joined = "".join(parts)
+    if not collapse:
+        return _CONTROL.sub("", joined).strip(), defects
+    return clean_text(joined), defects
+
+
+def _clean_email(raw: str) -> str | None:
+    """Normalise an addr-spec: no spaces or controls, domain lower-cased; None if not one."""
+    email = re.sub(r"[\s\x00-\x1f\x7f<>]", "", raw).strip("\"'")
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or "@" in domain:
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def parse_address_list(values: Iterable[str | bytes]) -> tuple[list[Address], list[str]]:
+    """Parse address headers (From, To, Cc...) into Addresses with decoded names.
+
+    Encoded words are swapped for placeholders before splitting, so a comma
+    inside an encoded display name does not split the address.
+    """
+    defects: list[str] = []
+    addresses: list[Address] = []
+    for value in values:
+        text, raw_defects = decode_raw(value)
+        defects.extend(raw_defects)
+        text = re.sub(r"[\r\n]+", " ", text)
+        words: list[str] = []
+
+        def hide(match: re.Match[str], words: list[str] = words) -> str:
+            words.append(match.group(0))
+            return f"\ue000{len(words) - 1}\ue001"
+
+        hidden = _ENCODED_WORD.sub(hide, text)
+
+        def unhide(match: re.Match[str], words: list[str] = words) -> str:
+            return words[int(match.group(1))]
+
+        for hidden_name, email in getaddresses([hidden]):
+            clean = _clean_email(email)
+            if clean is None:
+                continue
+            decoded, name_defects = decode_header(_PLACEHOLDER.sub(unhide, hidden_name))
+            defects.extend(name_defects)
+            addresses.append(Address(name=decoded.strip("\"' "), email=clean))
+    return addresses, defects
+
+
+def normalize_message_id(value: str) -> str | None:
+    """Return one id as "<local@domain>" (domain lower-cased), or None if it is not one."""
+    inner = re.sub(r"\s+", "", value).strip().strip("<>")
+    if not _ID_ATOM.fullmatch(inner) or "<" in inner or ">" in inner:
+        return None
+    local, at, domain = inner.rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"<{local}@{domain.lower()}>"
+
+
+def _strip_comments(text: str) -> str:
+    """Remove (comments), possibly nested, outside angle brackets and quotes."""
+    out: list[str] = []
+    depth = 0
+    in_angle = False
+    in_quote = False
+    for char in text:
+        if depth:
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            continue
+        if char == '"' and not in_angle:
+            in_quote = not in_quote
+        elif char == "<" and not in_quote:
+            in_angle = True
+        elif char == ">":
+            in_angle = False
+        elif char == "(" and not in_angle and not in_quote:
+            depth = 1
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def parse_message_ids(values: Iterable[str | bytes]) -> tuple[str, ...]:
+    """Extract normalised message ids from Message-ID, In-Reply-To or References.
+
+    Bracketed ids win; without brackets, whitespace- or comma-separated tokens
+    containing "@" are taken. Duplicates are dropped, order kept.
+    """
+    found: list[str] = []
+    for value in values:
+        text = _strip_comments(decode_raw(value)[0])
+        candidates = re.findall(r"<([^<>]*)>", text)
+        if not candidates:
+            candidates = [token for token in re.split(r"[\s,;]+", text) if "@" in token]
+        for candidate in candidates:
+            normal = normalize_message_id(candidate)
+            if normal is not None and normal not in found:
+                found.append(normal)
+    return tuple(found)
+
+
+def parse_date(value: str | bytes | None) -> tuple[datetime | None, list[str]]:
+    """Parse a Date header to an aware UTC datetime; None and a defect if unreadable."""
+    if value is None:
+        return None, ["header Date missing"]
+    text = clean_text(decode_raw(value)[0])
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None, ["header Date unparseable"]
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC), []
+    except (OverflowError, ValueError):
+        return None, ["header Date out of range"]

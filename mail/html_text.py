@@ -1,0 +1,97 @@
+"""Turn an HTML mail body into text a person can read in Slack.
+
+html2text does the conversion (it keeps links and lists); before it we drop
+what mail HTML carries but readers must never see - scripts, styles, Outlook
+conditional comments, tracking pixels - and after it we undo its Markdown
+escaping and table pipes, which look like noise in a ticket.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import html2text
+
+__all__ = ["html_to_text"]
+
+_BLOCK_START = re.compile(
+    r"<(script|style|head|title|noscript|template|xml)\b[^>]*>", re.IGNORECASE
+)
+_COMMENTS = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_IMAGES = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+# Inline styles are most of the bytes of mail HTML and html2text ignores them.
+_STYLE_ATTR = re.compile(
+    r"""\s(?:style|class|id|width|height|bgcolor|align|valign)\s*=\s*("[^"]*"|'[^']*'|[^\s>]*)""",
+    re.IGNORECASE,
+)
+_CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class _Converter(html2text.HTML2Text):
+    """html2text without Markdown escaping: ticket text is shown, not rendered."""
+
+    def handle_data(self, data: str, entity_char: bool = False) -> None:
+        super().handle_data(data, entity_char=True)
+
+
+def _drop_blocks(markup: str) -> str:
+    """Remove script/style/head... elements with their content, in linear time.
+
+    An unclosed script or style swallows the rest, as in a browser; an unclosed
+    head or title loses only its tag, since browsers close those implicitly.
+    """
+    kept: list[str] = []
+    position = 0
+    while (match := _BLOCK_START.search(markup, position)) is not None:
+        kept.append(markup[position : match.start()])
+        tag = match.group(1)
+        close = re.compile(rf"</{tag}\b[^>]*>", re.IGNORECASE).search(markup, match.end())
+        if close is None:
+            if tag.lower() in ("script", "style"):
+                position = len(markup)
+                break
+            position = match.end()
+            continue
+        position = close.end()
+        kept.append(" ")
+    kept.append(markup[position:])
+    return "".join(kept)
+
+
+def _prepare(markup: str) -> str:
+    markup = _COMMENTS.sub("", markup)
+    markup = _drop_blocks(markup)
+    markup = _IMAGES.sub("", markup)
+    markup = _STYLE_ATTR.sub("", markup)
+    return _CELL_END.sub(lambda m: " " + m.group(0), markup)
+
+
+def _convert(markup: str) -> str:
+    converter = _Converter()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = True
+    converter.unicode_snob = True
+    converter.single_line_break = False
+    result: str = converter.handle(markup)
+    return result
+
+
+def html_to_text(markup: str) -> str:
+    """Convert HTML to readable text with links kept as "[text](url)".
+
+    Never raises: if html2text fails, tags are stripped instead.
+    """
+    prepared = _prepare(markup)
+    try:
+        text = _convert(prepared)
+    except Exception:  # html2text is third-party; a crash must not lose the body
+        text = html.unescape(_TAGS.sub(" ", prepared))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()

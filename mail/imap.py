@@ -1,0 +1,339 @@
+"""The IMAP poller: hands every new message of one folder to the handler exactly once.
+
+Progress is kept by UID: the store remembers the folder's UIDVALIDITY and the last
+UID handled, so a restart neither misses nor repeats mail. A message is marked
+\\Seen and recorded only after the handler has stored it; if the handler raises,
+the pass stops there and the same message comes again next pass. The handler
+de-duplicates, which makes a UIDVALIDITY reset (refetch everything) safe.
+
+Between passes the poller waits for an IDLE push (when the server offers IDLE and
+`idle` is on), a `wake()`, or `poll_seconds`. Connection and protocol errors end the
+connection; it is re-opened after an exponential, capped and jittered backoff, with
+one log line per failure. Only the process holding the store's lease polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mail.errors import ImapError, MailError, MessageHandlerError
+from mail.imap_client import ImapClient, MailboxStatus, Security, redact_username
+
+__all__ = ["ImapConfig", "ImapPoller", "MailboxStore", "MessageHandler"]
+
+logger = logging.getLogger(__name__)
+
+# Servers may drop a session idle for 30 minutes (RFC 3501 5.4), so IDLE is renewed before.
+_MAX_IDLE_SECONDS = 29 * 60
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    """`mail.imap` from app.yaml. The password is kept out of repr() and so out of logs."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str = field(repr=False)
+    folder: str = "INBOX"
+    poll_seconds: float = 30
+    idle: bool = True
+
+
+class MailboxStore(Protocol):
+    """Where the poller's progress and lease live (the database, in production)."""
+
+    async def load(self, mailbox: str) -> tuple[int | None, int]:
+        """(uidvalidity, last UID handled); (None, 0) for a mailbox never seen."""
+        ...
+
+    async def save(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
+
+    async def acquire(self, mailbox: str, owner: str, ttl_seconds: float) -> bool:
+        """Take or renew the lease on `mailbox` for `ttl_seconds`; True if `owner` holds it."""
+        ...
+
+
+MessageHandler = Callable[[bytes], Awaitable[None]]
+"""Stores and commits one raw message; raises when it could not (the message is retried)."""
+
+
+class ImapPoller:
+    """Polls one folder forever (`run`), or once (`poll_once`), or just checks it (`check`)."""
+
+    def __init__(
+        self,
+        config: ImapConfig,
+        store: MailboxStore,
+        handle: MessageHandler,
+        *,
+        owner: str,
+        backoff_max: float = 60.0,
+        backoff_initial: float = 1.0,
+        lease_seconds: float | None = None,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._handle = handle
+        self._owner = owner
+        self._backoff_max = backoff_max
+        self._backoff_initial = min(backoff_initial, backoff_max)
+        # Renewed every pass and during long batches; outlives the wait between passes.
+        self._lease_seconds = lease_seconds or max(3 * config.poll_seconds, 60.0)
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self.mailbox_key = f"{config.username}@{config.host}:{config.port}/{config.folder}"
+        self._label = (
+            f"{redact_username(config.username)}@{config.host}:{config.port}/{config.folder}"
+        )
+        self._client: ImapClient | None = None
+        self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._lease_held: bool | None = None
+        self._lease_renewed_at = 0.0
+
+    def wake(self) -> None:
+        """Ask for a pass now (ends a wait or IDLE early; does not cut a backoff short)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until `stop()`; errors are logged and retried, never raised."""
+        if self._loop_task is not None:
+            raise RuntimeError("ImapPoller.run() is already running")
+        if self._stop_requested.is_set():
+            return  # stopped before it started: a stopped poller stays stopped
+        task = asyncio.create_task(self._run_loop(), name=f"imap poller {self._label}")
+        self._loop_task = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            # stop() had to cancel a stuck loop: that is still a normal end of run().
+        finally:
+            self._loop_task = None
+
+    async def stop(self) -> None:
+        """Leave IDLE, log out and make `run()` return; a stopped poller cannot run again."""
+        self._stop_requested.set()
+        self._wake.set()
+        task = self._loop_task
+        if task is None:
+            await self._disconnect()
+            return
+        done, _ = await asyncio.wait({task}, timeout=self._timeout)
+        if not done:
+            logger.warning("IMAP %s: poller did not stop in time; cancelling it", self._label)
+            task.cancel()
+            await asyncio.wait({task})
+
+    async def poll_once(self) -> int:
+        """One pass: hand over every new message; returns how many were handed over.
+
+        Raises MessageHandlerError when the handler fails (that message stays unseen
+        and is retried) and ImapError subclasses for server trouble. Not for use while
+        `run()` is active: call `wake()` then.
+        """
+        if self._loop_task is not None:
+            raise RuntimeError("ImapPoller.run() is active; call wake() instead of poll_once()")
+        if not await self._hold_lease():
+            return 0
+        return await self._poll()
+
+    async def check(self) -> str:
+        """Connect, log in and open the folder on a fresh connection; describe what is there."""
+        client = await self._open_client()
+        try:
+            status = await client.select(self._config.folder)
+        finally:
+            await client.logout()
+        return f"{status.folder}: {status.exists} messages, UIDVALIDITY {status.uidvalidity}"
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        failures = 0
+        try:
+            while not self._stop_requested.is_set():
+                self._wake.clear()  # a wake() from now on asks for one more pass
+                try:
+                    if await self._hold_lease():
+                        await self._poll()
+                        failures = 0
+                        await self._wait_for_mail()
+                    else:
+                        await self._disconnect()
+                        await self._pause(self._config.poll_seconds)
+                except MessageHandlerError as exc:
+                    failures += 1
+                    self._log_handler_failure(exc, failures)
+                    await self._pause(self._backoff(failures), wakeable=False)
+                except MailError as exc:
+                    failures += 1
+                    delay = self._backoff(failures)
+                    logger.warning(
+                        "IMAP %s: %s; reconnecting in %.1fs (failure %d)",
+                        self._label,
+                        exc,
+                        delay,
+                        failures,
+                    )
+                    await self._disconnect()
+                    await self._pause(delay, wakeable=False)
+                except Exception:
+                    failures += 1
+                    delay = self._backoff(failures)
+                    logger.exception(
+                        "IMAP %s: unexpected error; reconnecting in %.1fs", self._label, delay
+                    )
+                    await self._disconnect()
+                    await self._pause(delay, wakeable=False)
+        finally:
+            await self._disconnect()
+
+    def _log_handler_failure(self, exc: MessageHandlerError, failures: int) -> None:
+        delay_note = "retrying with backoff"
+        if failures == 1:  # the traceback once per streak, then one line per retry
+            logger.error("IMAP %s: %s; %s", self._label, exc, delay_note, exc_info=exc.__cause__)
+        else:
+            logger.warning(
+                "IMAP %s: %s (%s); still failing, attempt %d",
+                self._label,
+                exc,
+                exc.__cause__,
+                failures,
+            )
+
+    async def _wait_for_mail(self) -> None:
+        """Wait for an IDLE push, a wake() or poll_seconds, whichever comes first."""
+        client = self._client
+        seconds = self._config.poll_seconds
+        if self._config.idle and client is not None and client.has_idle:
+            await client.idle(min(seconds, _MAX_IDLE_SECONDS), self._wake)
+        else:
+            await self._pause(seconds)
+
+    async def _pause(self, seconds: float, *, wakeable: bool = True) -> None:
+        event = self._wake if wakeable else self._stop_requested
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential from backoff_initial, capped at backoff_max, jittered to 50-100 %."""
+        ceiling = min(self._backoff_max, self._backoff_initial * 2.0 ** min(failures - 1, 32))
+        return ceiling * (0.5 + random.random() / 2)  # jitter, not crypto
+
+    # -- one pass ------------------------------------------------------------------------------
+
+    async def _poll(self) -> int:
+        """Hand over new messages in UID order; the connection is dropped on IMAP errors."""
+        try:
+            client = await self._connected()
+            status = await client.select(self._config.folder)
+            last_uid = await self._start_uid(status)
+            count = 0
+            for uid in await client.uids_from(last_uid + 1):
+                if self._stop_requested.is_set() or not await self._renew_lease_if_due():
+                    break
+                count += await self._hand_over(client, status, uid)
+            return count
+        except ImapError:
+            await self._disconnect()
+            raise
+
+    async def _start_uid(self, status: MailboxStatus) -> int:
+        """The last UID handled, or 0 when the folder is new to us or its UIDVALIDITY changed."""
+        stored_validity, last_uid = await self._store.load(self.mailbox_key)
+        if stored_validity == status.uidvalidity:
+            return last_uid
+        if stored_validity is not None:
+            logger.warning(
+                "IMAP %s: UIDVALIDITY changed from %d to %d; fetching all messages again "
+                "(already stored ones are recognised as duplicates)",
+                self._label,
+                stored_validity,
+                status.uidvalidity,
+            )
+        await self._store.save(self.mailbox_key, status.uidvalidity, 0)
+        return 0
+
+    async def _hand_over(self, client: ImapClient, status: MailboxStatus, uid: int) -> int:
+        raw = await client.fetch(uid)
+        if raw is None:
+            logger.warning("IMAP %s: UID %d vanished before it was fetched", self._label, uid)
+            await self._store.save(self.mailbox_key, status.uidvalidity, uid)
+            return 0
+        try:
+            await self._handle(raw)
+        except Exception as exc:
+            raise MessageHandlerError(
+                f"message handler failed for UID {uid}; it stays unseen and is retried", uid=uid
+            ) from exc
+        await client.mark_seen(uid)
+        await self._store.save(self.mailbox_key, status.uidvalidity, uid)
+        return 1
+
+    # -- lease and connection ------------------------------------------------------------------
+
+    async def _hold_lease(self) -> bool:
+        held = await self._store.acquire(self.mailbox_key, self._owner, self._lease_seconds)
+        self._lease_renewed_at = asyncio.get_running_loop().time()
+        if held != self._lease_held:
+            if held:
+                logger.info("IMAP %s: polling as %s", self._label, self._owner)
+            else:
+                logger.info("IMAP %s: another process polls this mailbox; standing by", self._label)
+            self._lease_held = held
+        return held
+
+    async def _renew_lease_if_due(self) -> bool:
+        """During a long batch, renew the lease before a third of its lifetime is gone."""
+        elapsed = asyncio.get_running_loop().time() - self._lease_renewed_at
+        if elapsed < self._lease_seconds / 3:
+            return True
+        return await self._hold_lease()
+
+    async def _connected(self) -> ImapClient:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        await self._disconnect()
+        self._client = await self._open_client()
+        logger.info(
+            "IMAP %s: connected (%s)",
+            self._label,
+            "IDLE available" if self._client.has_idle else "no IDLE, polling",
+        )
+        return self._client
+
+    async def _open_client(self) -> ImapClient:
+        config = self._config
+        client = await ImapClient.connect(
+            config.host,
+            config.port,
+            config.security,
+            ssl_context=self._ssl_context,
+            command_seconds=self._timeout,
+        )
+        try:
+            await client.login(config.username, config.password)
+        except BaseException:
+            await client.abort()
+            raise
+        return client
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.logout()

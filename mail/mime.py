@@ -1,0 +1,245 @@
+"""The MIME tree of a parsed message, read defensively.
+
+`build_tree` wraps each stdlib part in a `Part` whose content type,
+parameters, disposition and filename come from a compat32 view of the raw
+headers: compat32 never raises on a malformed Content-Type, where the
+`policy.default` header objects sometimes do. Attached messages stay leaves,
+so their text is never mistaken for the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass, field
+from email import errors as email_errors
+from email import policy
+from email.generator import BytesGenerator
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import collapse_rfc2231_value
+
+from mail.headers import decode_header, decode_raw
+
+__all__ = [
+    "Part",
+    "build_tree",
+    "decode_base64",
+    "describe_defect",
+    "flatten_message",
+    "header_values",
+]
+
+MAX_DEPTH = 40
+_KNOWN_CTE = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
+_UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
+_GUESS_BOUNDARY = re.compile(
+    rb"^--([^\s]{1,200}?)[ \t]*\r?\n(?=[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[A-Za-z-]*:)", re.M
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+_DEFECT_TEXT: dict[type[email_errors.MessageDefect], str] = {
+    email_errors.StartBoundaryNotFoundDefect: "malformed MIME boundary: boundary never appears",
+    email_errors.CloseBoundaryNotFoundDefect: "malformed MIME boundary: closing boundary missing",
+    email_errors.FirstHeaderLineIsContinuationDefect: "first header line is a continuation line",
+    email_errors.MisplacedEnvelopeHeaderDefect: "envelope 'From ' line inside the headers",
+    email_errors.MissingHeaderBodySeparatorDefect: "no blank line between headers and body",
+    email_errors.MultipartInvariantViolationDefect: "multipart content type but no parts",
+    email_errors.NoBoundaryInMultipartDefect: "multipart without a boundary parameter",
+    email_errors.InvalidMultipartContentTransferEncodingDefect: "multipart with transfer encoding",
+    email_errors.InvalidBase64PaddingDefect: "base64 with bad padding",
+    email_errors.InvalidBase64CharactersDefect: "base64 with invalid characters",
+    email_errors.InvalidBase64LengthDefect: "base64 truncated",
+}
+
+
+def describe_defect(defect: object) -> str:
+    """Say in a few words what a stdlib `MessageDefect` means."""
+    for kind, text in _DEFECT_TEXT.items():
+        if isinstance(defect, kind):
+            return text
+    name = type(defect).__name__.removesuffix("Defect")
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
+    return f"email parser: {words}"
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """All raw values of header `name` (case-insensitive), in order, unparsed."""
+    wanted = name.lower()
+    return [str(value) for key, value in message.raw_items() if key.strip().lower() == wanted]
+
+
+def decode_base64(text: str | bytes) -> tuple[bytes, list[str]]:
+    """Decode base64 that may be truncated, badly padded, concatenated or sprinkled with junk."""
+    data = text.encode("ascii", "ignore") if isinstance(text, str) else text
+    clean = _B64_JUNK.sub(b"", data)
+    chunks = [chunk for chunk in re.split(rb"=+", clean) if chunk]
+    defects: list[str] = []
+    decoded: list[bytes] = []
+    for index, chunk in enumerate(chunks):
+        usable = chunk
+        if len(chunk) % 4 == 1:
+            usable = chunk[:-1]
+            defects.append("base64 truncated")
+        elif len(chunk) % 4 and index == len(chunks) - 1 and not clean.endswith(b"="):
+            defects.append("base64 with bad padding")
+        try:
+            decoded.append(base64.b64decode(usable + b"=" * (-len(usable) % 4)))
+        except (binascii.Error, ValueError):
+            defects.append("base64 undecodable")
+    return b"".join(decoded), defects
+
+
+def flatten_message(message: Message) -> bytes:
+    """Serialise an embedded message back to bytes, headers as they arrived."""
+    buffer = io.BytesIO()
+    generator_policy = policy.compat32.clone(max_line_length=0, linesep="\r\n")
+    BytesGenerator(buffer, mangle_from_=False, policy=generator_policy).flatten(message)
+    return buffer.getvalue()
+
+
+@dataclass(slots=True)
+class Part:
+    """One MIME node with its headers already interpreted."""
+
+    message: Message
+    content_type: str
+    view: Message  # compat32 copy of the Content-* headers, for safe parameter access
+    path: str
+    children: list[Part] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def param(self, name: str, header: str = "content-type") -> str | None:
+        """A Content-Type (or other header's) parameter, RFC 2231 collapsed."""
+        try:
+            value = self.view.get_param(name, header=header)
+        except Exception:  # compat32 is lenient but the input is hostile
+            return None
+        if value is None or (isinstance(value, str) and value == ""):
+            return None
+        return collapse_rfc2231_value(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    @property
+    def disposition(self) -> str | None:
+        """ "attachment", "inline" or None."""
+        value = self.view.get_content_disposition()
+        return _CONTROL.sub("", value) if value else None
+
+    @property
+    def transfer_encoding(self) -> str:
+        values = header_values(self.message, "content-transfer-encoding")
+        if not values:
+            return ""
+        token = re.split(r"[\s;(]", decode_raw(values[0])[0].strip(), maxsplit=1)[0]
+        return _CONTROL.sub("", token.lower())[:40]
+
+    @property
+    def filename(self) -> str:
+        """The sender's name for the part (RFC 2231 or 2047 decoded), "" if none."""
+        try:
+            raw = self.view.get_filename()
+        except Exception:  # a malformed RFC 2231 parameter: fall back to no name
+            raw = None
+        if not raw:
+            return ""
+        decoded, _ = decode_header(raw, collapse=False)
+        return decoded
+
+    @property
+    def content_id(self) -> str | None:
+        values = header_values(self.message, "content-id")
+        if not values:
+            return None
+        cid = re.sub(r"[\s<>]", "", _CONTROL.sub("", decode_raw(values[0])[0]))
+        return cid or None
+
+    def payload(self) -> tuple[bytes, list[str]]:
+        """The decoded content of a leaf, with defects; tolerant of broken encodings."""
+        defects: list[str] = []
+        cte = self.transfer_encoding
+        try:
+            raw = self.message.get_payload()
+        except Exception:  # policy.default re-reads Content-Type here; fall back to the stored text
+            raw = getattr(self.message, "_payload", None)
+        if isinstance(raw, list):
+            return b"", defects
+        if cte == "base64" and isinstance(raw, str):
+            return decode_base64(raw)
+        try:
+            data = self.message.get_payload(decode=True)
+        except Exception:  # stdlib decoding failed: keep the transfer-encoded bytes
+            data = None
+            defects.append(f"content-transfer-encoding {cte} undecodable, kept as sent")
+        if not isinstance(data, bytes):
+            data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+        if cte not in _KNOWN_CTE and cte not in _UUENCODE:
+            defects.append(f"unknown content-transfer-encoding {cte}, content kept as sent")
+        return data, defects
+
+    def walk(self) -> list[Part]:
+        """This part and all parts below it, depth first (not into attached messages)."""
+        found = [self]
+        for child in self.children:
+            found.extend(child.walk())
+        return found
+
+    def leaves(self) -> list[Part]:
+        return [part for part in self.walk() if part.is_leaf]
+
+
+def _view(message: Message) -> Message:
+    view = Message(policy=policy.compat32)
+    for name, value in message.raw_items():
+        if name.strip().lower() in ("content-type", "content-disposition"):
+            view[name.strip()] = str(value)
+    view.set_default_type(message.get_default_type())
+    return view
+
+
+def _repair(message: Message, content_type: str) -> Message | None:
+    """Re-split a multipart whose declared boundary never appears, guessing it from the body."""
+    body = message.get_payload(decode=True)
+    if not isinstance(body, bytes):
+        return None
+    match = _GUESS_BOUNDARY.search(body)
+    if match is None:
+        return None
+    boundary = match.group(1).decode("ascii", "replace").replace('"', "")
+    header = f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n'.encode()
+    repaired = BytesParser(policy=policy.compat32).parsebytes(header + body)
+    return repaired if repaired.is_multipart() and repaired.get_payload() else None
+
+
+def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
+    """Wrap `message` and its sub-parts as `Part`s; never descends into attached messages."""
+    view = _view(message)
+    content_type = _CONTROL.sub("", view.get_content_type())[:100]
+    part = Part(message=message, content_type=content_type, view=view, path=path)
+    for defect in message.defects:
+        part.defects.append(describe_defect(defect))
+    if not content_type.startswith("multipart/"):
+        return part
+    payload = message.get_payload()
+    if not isinstance(payload, list):
+        repaired = _repair(message, content_type)
+        if repaired is None:
+            part.content_type = "text/plain"  # read the unsplittable body as text
+            return part
+        part.defects.append("MIME parts recovered with a boundary guessed from the body")
+        payload = repaired.get_payload()
+    if depth >= MAX_DEPTH:
+        part.defects.append("MIME nesting too deep, inner parts ignored")
+        return part
+    for index, child in enumerate(payload, start=1):
+        if isinstance(child, Message):
+            part.children.append(build_tree(child, f"{path}.{index}", depth + 1))
+    if not part.children:
+        part.content_type = "text/plain"
+    return part

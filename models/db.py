@@ -1,0 +1,95 @@
+"""Database wiring: Tortoise config from a URL, start-up, schema migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+logger = logging.getLogger(__name__)
+
+APP_LABEL = "ticketbot"
+MODEL_MODULES = [
+    "models.ticket",
+    "models.article",
+    "models.mailbox",
+    "models.outbox",
+]
+MIGRATIONS_MODULE = "models.migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgresql:// too, and make sure a SQLite file's directory exists."""
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://") and not url.startswith("sqlite://:memory:"):
+        path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalise_url(url)},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(url: str) -> None:
+    """Create or upgrade the schema with Tortoise's own migrations (idempotent)."""
+    try:
+        await tortoise_migrate(config=tortoise_config(url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def init(url: str, *, global_fallback: bool = True) -> None:
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=global_fallback)
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(url: str, *, run_migrations: bool = True) -> AsyncIterator[None]:
+    if run_migrations:
+        await migrate(url)
+    await init(url)
+    try:
+        yield
+    finally:
+        await close()
+
+
+def connection() -> BaseDBAsyncClient:
+    return get_connection("default")
+
+
+async def ping() -> bool:
+    """True when the database answers a trivial query (for /healthz and `check`)."""
+    try:
+        await connection().execute_query("SELECT 1")
+    except Exception:
+        logger.warning("database ping failed", exc_info=True)
+        return False
+    return True
+
+
+# For Tortoise's own CLI: `python -m tortoise -c models.db.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

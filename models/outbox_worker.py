@@ -1,0 +1,173 @@
+"""Deliver outbox items: claim by lease, run the handler for their kind, retry with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from tortoise.expressions import Q
+from tortoise.functions import Min
+
+from models.clock import Clock, system_clock
+from models.outbox import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxItem], Awaitable[None]]
+
+
+def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
+    """1, 2, 4, … seconds, capped, with jitter so many items don't retry in lock-step."""
+    base: float = min(cap, 2.0 ** max(0, attempt - 1))
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        owner: str,
+        clock: Clock = system_clock,
+        max_attempts: int = 15,
+        lease_seconds: float = 120.0,
+        concurrency: int = 4,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self._handlers = dict(handlers)
+        self._owner = owner
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease_seconds)
+        self._concurrency = concurrency
+        self._idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def due(self) -> list[OutboxItem]:
+        """Heads of their streams that are due and not leased by a live worker."""
+        now = self._clock()
+        candidates = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .filter(Q(lease_until=None) | Q(lease_until__lt=now))
+            .order_by("id")
+            .limit(50)
+        )
+        if not candidates:
+            return []
+        streams = {item.stream for item in candidates}
+        heads = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING, stream__in=streams)
+            .annotate(head=Min("id"))
+            .group_by("stream")
+            .values("stream", "head")
+        )
+        head_of = {row["stream"]: row["head"] for row in heads}
+        return [item for item in candidates if head_of.get(item.stream) == item.id]
+
+    async def _claim(self, item: OutboxItem) -> bool:
+        now = self._clock()
+        claimed = (
+            await OutboxItem.filter(id=item.id, status=OutboxStatus.PENDING)
+            .filter(Q(lease_until=None) | Q(lease_until__lt=now))
+            .update(lease_owner=self._owner, lease_until=now + self._lease)
+        )
+        return claimed == 1
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        handler = self._handlers.get(item.kind)
+        attempts = item.attempts + 1
+        try:
+            if handler is None:
+                raise PermanentFailure(f"no handler for outbox kind {item.kind!r}")
+            await handler(item)
+        except RetryLater as exc:
+            await self._reschedule(item, attempts, str(exc), exc.after)
+        except PermanentFailure as exc:
+            await self._bury(item, attempts, str(exc))
+        except Exception as exc:
+            logger.exception("outbox item %s failed unexpectedly", item)
+            await self._reschedule(item, attempts, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await OutboxItem.filter(id=item.id).update(
+                status=OutboxStatus.DONE,
+                attempts=attempts,
+                done_at=self._clock(),
+                lease_owner="",
+                lease_until=None,
+                last_error="",
+            )
+
+    async def _reschedule(self, item: OutboxItem, attempts: int, error: str, after: float | None) -> None:
+        if attempts >= self._max_attempts:
+            await self._bury(item, attempts, error)
+            return
+        delay = after if after is not None else backoff_seconds(attempts)
+        logger.info("outbox item %s: %s; retry %d in %.1fs", item, error, attempts, delay)
+        await OutboxItem.filter(id=item.id).update(
+            attempts=attempts,
+            next_attempt_at=self._clock() + timedelta(seconds=delay),
+            lease_owner="",
+            lease_until=None,
+            last_error=error[:2000],
+        )
+
+    async def _bury(self, item: OutboxItem, attempts: int, error: str) -> None:
+        logger.error("outbox item %s given up after %d attempts: %s", item, attempts, error)
+        await OutboxItem.filter(id=item.id).update(
+            status=OutboxStatus.DEAD,
+            attempts=attempts,
+            lease_owner="",
+            lease_until=None,
+            last_error=error[:2000],
+        )
+
+    async def drain_once(self) -> int:
+        """Deliver what is due now, several streams at a time; returns how many were tried."""
+        tried = 0
+        while not self._stopping:
+            batch = [item for item in await self.due() if await self._claim(item)]
+            if not batch:
+                return tried
+            semaphore = asyncio.Semaphore(self._concurrency)
+
+            async def one(item: OutboxItem) -> None:
+                async with semaphore:
+                    await self._deliver(item)
+
+            await asyncio.gather(*(one(item) for item in batch))
+            tried += len(batch)
+        return tried
+
+    async def _next_due_in(self) -> float:
+        upcoming = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING).order_by("next_attempt_at").first()
+        )
+        if upcoming is None:
+            return self._idle_seconds
+        wait = (upcoming.next_attempt_at - self._clock()).total_seconds()
+        return max(0.05, min(self._idle_seconds, wait))
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.drain_once()
+                timeout = await self._next_due_in()
+            except Exception:
+                logger.exception("outbox worker pass failed; retrying")
+                timeout = self._idle_seconds
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()

@@ -1,0 +1,443 @@
+"""Deliver what Slack would deliver to the bot — signed, timed, and forgeable on purpose.
+
+`SlackDriver` builds the exact bodies of SLACK.md §1.3 from the emulator's records (so clicks
+carry a live trigger_id and a response_url on the emulator), signs them with Slack's v0 scheme
+using real time (bolt checks ±300 s against its own clock), POSTs them to the bot and reports
+status, body and ack latency. With `transport="socket"` the same deliveries go through the
+emulator's Socket Mode endpoint instead and the ack comes back over the WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.parse
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+from tests.slack_emulator import Ephemeral, Message, ResponseOrigin, SlackEmulator
+from tests.slack_emulator import payloads as pl
+from tests.slack_emulator.config import JSON
+
+ACK_DEADLINE = 3.0
+
+
+def sign(signing_secret: str, timestamp: str | int, body: str | bytes) -> str:
+    """Slack's v0 signature: 'v0=' + HMAC-SHA256(secret, 'v0:{ts}:{body}') hex digest."""
+    signature = SignatureVerifier(signing_secret).generate_signature(
+        timestamp=str(timestamp), body=body
+    )
+    assert signature is not None
+    return signature
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """How to forge a delivery: a wrong signature or secret, a skewed clock, missing headers."""
+
+    signature: str | None = None
+    secret: str | None = None
+    timestamp_offset: int = 0
+    omit_signature: bool = False
+    omit_timestamp: bool = False
+
+
+STALE = Tamper(timestamp_offset=-301)
+BAD_SIGNATURE = Tamper(signature="v0=" + "0" * 64)
+UNSIGNED = Tamper(omit_signature=True, omit_timestamp=True)
+
+
+def signed_headers(
+    signing_secret: str, body: str | bytes, tamper: Tamper | None = None
+) -> dict[str, str]:
+    """The two signature headers for `body`, forged as `tamper` says."""
+    tamper = tamper or Tamper()
+    timestamp = str(int(time.time()) + tamper.timestamp_offset)
+    headers: dict[str, str] = {}
+    if not tamper.omit_timestamp:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    if not tamper.omit_signature:
+        headers["X-Slack-Signature"] = tamper.signature or sign(
+            tamper.secret or signing_secret, timestamp, body
+        )
+    return headers
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery and the bot's answer; `latency` is seconds until the ack arrived."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    status: int
+    body: str
+    latency: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+    trigger_id: str | None = None
+    response_url: str | None = None
+    view_errors: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        """The ack body parsed as JSON (None when empty or not JSON)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    @property
+    def acked_in_time(self) -> bool:
+        """2xx within Slack's 3-second deadline."""
+        return 200 <= self.status < 300 and self.latency < ACK_DEADLINE
+
+
+class SlackDriver:
+    """Signed deliveries to a bot at `bot_url` (e.g. 'http://127.0.0.1:3000/slack/events')."""
+
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        emulator: SlackEmulator,
+        *,
+        transport: str = "http",
+        timeout: float = 10.0,
+    ) -> None:
+        self.bot_url = bot_url
+        self.signing_secret = signing_secret
+        self.emulator = emulator
+        self.transport = transport
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- transport ---------------------------------------------------------------------
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        kind: str = "raw",
+        payload: Mapping[str, Any] | None = None,
+        tamper: Tamper | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Delivery:
+        """POST a body, signed (or forged), and time the answer."""
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        all_headers = {"Content-Type": content_type, **dict(headers or {})}
+        all_headers.update(signed_headers(self.signing_secret, body, tamper))
+        started = time.monotonic()
+        async with self._session.post(self.bot_url, data=body.encode(), headers=all_headers) as r:
+            text = await r.text()
+            latency = time.monotonic() - started
+            return Delivery(kind, payload or {}, r.status, text, latency, dict(r.headers))
+
+    async def _deliver(
+        self, kind: str, envelope: str, payload: JSON, body: str, content_type: str, **kw: Any
+    ) -> Delivery:
+        if self.transport == "socket":
+            return await self._via_socket(kind, envelope, payload)
+        return await self.post(body, content_type, kind=kind, payload=payload, **kw)
+
+    async def _via_socket(self, kind: str, envelope: str, payload: JSON) -> Delivery:
+        emu = self.emulator
+        started = time.monotonic()
+        env_id = emu.run_on_loop(lambda: emu.socket.send(envelope, payload))
+        try:
+            ack = await emu.wait_for_async(
+                lambda: emu.socket_ack(env_id), self.timeout, f"ack of {kind}"
+            )
+        except TimeoutError:
+            return Delivery(kind, payload, 0, "", time.monotonic() - started)
+        body = json.dumps(ack.payload) if ack.payload else ""
+        return Delivery(kind, payload, 200, body, time.monotonic() - started)
+
+    async def _interaction(self, kind: str, payload: JSON, tamper: Tamper | None) -> Delivery:
+        body = "payload=" + urllib.parse.quote(json.dumps(payload))
+        return await self._deliver(
+            kind,
+            "interactive",
+            payload,
+            body,
+            "application/x-www-form-urlencoded",
+            tamper=tamper,
+        )
+
+    # -- Events API --------------------------------------------------------------------
+
+    async def send_event(
+        self,
+        event: JSON,
+        *,
+        tamper: Tamper | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> Delivery:
+        """Wrap `event` in an event_callback envelope and deliver it (optionally as a retry)."""
+        envelope = pl.event_envelope(self.emulator.config, event)
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return await self._deliver(
+            f"event:{event.get('type')}",
+            "events_api",
+            envelope,
+            json.dumps(envelope),
+            "application/json",
+            tamper=tamper,
+            headers=headers,
+        )
+
+    async def url_verification(
+        self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    ) -> Delivery:
+        """The Request URL handshake (bolt wants it signed too)."""
+        body = pl.url_verification(challenge)
+        return await self.post(
+            json.dumps(body), "application/json", kind="url_verification", payload=body
+        )
+
+    async def deliver_message(self, message: Message, *, tamper: Tamper | None = None) -> Delivery:
+        """The `message` event for a recorded message — also the bot's own (bolt must drop it)."""
+        emu = self.emulator
+        channel = emu.channel(message.channel)
+        bot_profile = emu.bot_profile() if message.bot_id else None
+        return await self.send_event(pl.message_event(message, channel, bot_profile), tamper=tamper)
+
+    async def user_message(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> Delivery:
+        """A human posts (recorded in the emulator) and Slack delivers the message event."""
+        msg = self.emulator.record_user_message(channel, user, text, thread_ts=thread_ts)
+        return await self.deliver_message(msg)
+
+    async def member_joined_channel(self, channel: str, user: str) -> Delivery:
+        """A user joins a channel: membership changes, then the event goes out."""
+        self.emulator.add_member(channel, user)
+        event = {
+            "type": "member_joined_channel",
+            "user": user,
+            "channel": channel,
+            "channel_type": "C",
+            "team": self.emulator.config.team_id,
+            "event_ts": f"{time.time():.6f}",
+        }
+        return await self.send_event(event)
+
+    async def app_home_opened(self, user: str, tab: str = "home") -> Delivery:
+        """A user opens the app's Home (or Messages) tab."""
+        home = self.emulator.home_view(user)
+        event: JSON = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.emulator.im_channel_id(user),
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        if home is not None:
+            cfg = self.emulator.config
+            event["view"] = home.to_api(cfg.team_id, cfg.app_id, cfg.bot_id)
+        return await self.send_event(event)
+
+    # -- interactivity -----------------------------------------------------------------
+
+    async def click(
+        self,
+        message: Message | Ephemeral,
+        action_id: str,
+        *,
+        user: str,
+        value: str | None = None,
+        selected: Any = None,
+        tamper: Tamper | None = None,
+    ) -> Delivery:
+        """A user uses an element of a message (or ephemeral): block_actions with fresh ids."""
+        emu, cfg = self.emulator, self.emulator.config
+        is_eph = isinstance(message, Ephemeral)
+        ts = message.message_ts if isinstance(message, Ephemeral) else message.ts
+        found = pl.find_element(message.blocks or [], action_id)
+        if found is None:
+            raise LookupError(f"No element with action_id {action_id!r} in message {ts}")
+        block_id, element = found
+        kind = "ephemeral" if is_eph else "message"
+        origin = ResponseOrigin(kind, user, message.channel, ts)
+        response_url = emu.issue_response_url(origin)
+        trigger_id = emu.issue_trigger(user, channel=message.channel, message_ts=ts)
+        payload = pl.block_actions(
+            cfg,
+            emu.user(user),
+            [pl.action_for(block_id, element, value=value, selected=selected)],
+            trigger_id=trigger_id,
+            container={
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": message.channel,
+                "is_ephemeral": is_eph,
+            },
+            channel=emu.channel(message.channel),
+            message=_message_json(emu, message),
+            response_url=response_url,
+        )
+        result = await self._interaction("block_actions", payload, tamper)
+        return _with_ids(result, trigger_id, response_url)
+
+    async def click_in_view(
+        self,
+        view_id: str,
+        action_id: str,
+        *,
+        value: str | None = None,
+        selected: Any = None,
+    ) -> Delivery:
+        """A user uses an element inside a modal or Home tab (no response_url, per Slack)."""
+        emu, cfg = self.emulator, self.emulator.config
+        rec = emu.view(view_id)
+        found = pl.find_element(rec.blocks, action_id)
+        if found is None:
+            raise LookupError(f"No element with action_id {action_id!r} in view {view_id}")
+        block_id, element = found
+        trigger_id = emu.issue_trigger(rec.user_id, view_id=view_id)
+        payload = pl.block_actions(
+            cfg,
+            emu.user(rec.user_id),
+            [pl.action_for(block_id, element, value=value, selected=selected)],
+            trigger_id=trigger_id,
+            container={"type": "view", "view_id": view_id},
+            view=rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id),
+        )
+        result = await self._interaction("block_actions", payload, None)
+        return _with_ids(result, trigger_id, None)
+
+    async def submit_view(
+        self,
+        view_id: str,
+        values: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        tamper: Tamper | None = None,
+    ) -> Delivery:
+        """Submit a modal with `{block_id: {action_id: value}}`; the ack is applied like Slack.
+
+        A 200 ack closes, updates, pushes or clears views in the emulator; `errors` leaves the
+        view open and is visible in `delivery.json()`.
+        """
+        emu, cfg = self.emulator, self.emulator.config
+        rec = emu.view(view_id)
+        view = rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id)
+        view["state"] = {"values": pl.state_values(rec.blocks, values or {})}
+        trigger_id = emu.issue_trigger(rec.user_id, view_id=view_id)
+        payload = pl.view_submission(cfg, emu.user(rec.user_id), view, trigger_id=trigger_id)
+        result = await self._interaction("view_submission", payload, tamper)
+        errors: list[str] = []
+        if result.status == 200:
+            ack = result.json()
+            errors = emu.apply_view_ack(view_id, ack if isinstance(ack, dict) else None)
+        return Delivery(
+            result.kind,
+            result.payload,
+            result.status,
+            result.body,
+            result.latency,
+            result.headers,
+            trigger_id,
+            None,
+            errors,
+        )
+
+    async def close_view(self, view_id: str) -> Delivery | None:
+        """The user dismisses a modal; view_closed is sent only if notify_on_close was set."""
+        emu, cfg = self.emulator, self.emulator.config
+        rec = emu.view(view_id)
+        emu.apply_view_ack(view_id, None)
+        if not rec.view.get("notify_on_close"):
+            return None
+        view = rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id)
+        return await self._interaction(
+            "view_closed", pl.view_closed(cfg, emu.user(rec.user_id), view), None
+        )
+
+    async def slash_command(
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str,
+        command: str = "/ticket",
+        tamper: Tamper | None = None,
+    ) -> Delivery:
+        """A user runs a slash command (form body, with trigger_id and response_url)."""
+        emu = self.emulator
+        response_url = emu.issue_response_url(ResponseOrigin("command", user, channel))
+        trigger_id = emu.issue_trigger(user, channel=channel, command=command)
+        form = pl.slash_command(
+            emu.config,
+            emu.user(user),
+            emu.channel(channel),
+            command=command,
+            text=text,
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
+        body = urllib.parse.urlencode(form)
+        result = await self._deliver(
+            "slash_command",
+            "slash_commands",
+            dict(form),
+            body,
+            "application/x-www-form-urlencoded",
+            tamper=tamper,
+        )
+        return _with_ids(result, trigger_id, response_url)
+
+
+def _message_json(emu: SlackEmulator, message: Message | Ephemeral) -> JSON:
+    if isinstance(message, Ephemeral):
+        return {"type": "message", "text": message.text, "blocks": message.blocks or []}
+    return message.to_api(emu.bot_profile() if message.bot_id else None)
+
+
+def _with_ids(result: Delivery, trigger_id: str, response_url: str | None) -> Delivery:
+    return Delivery(
+        result.kind,
+        result.payload,
+        result.status,
+        result.body,
+        result.latency,
+        result.headers,
+        trigger_id,
+        response_url,
+    )
+
+
+class SyncSlackDriver:
+    """A blocking facade over `SlackDriver` for sync tests whose bot runs in a subprocess."""
+
+    def __init__(self, bot_url: str, signing_secret: str, emulator: SlackEmulator) -> None:
+        self._loop = asyncio.new_event_loop()
+        self.driver = SlackDriver(bot_url, signing_secret, emulator)
+
+    def run(self, coro: Coroutine[Any, Any, Delivery]) -> Delivery:
+        """Run one driver coroutine to completion, e.g. `sync.run(sync.driver.click(...))`."""
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Close the session and the private loop."""
+        self._loop.run_until_complete(self.driver.close())
+        self._loop.close()
