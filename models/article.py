@@ -27,6 +27,7 @@ class Article(Model):
     author_name = fields.CharField(max_length=200, default="")
     sender = fields.CharField(max_length=320, default="")
     recipients: fields.Field[list[str]] = fields.JSONField(default=list)
+    to_address = fields.CharField(max_length=320, default="")
     cc: fields.Field[list[str]] = fields.JSONField(default=list)
     subject = fields.TextField(default="")
     body = fields.TextField(default="")
@@ -44,7 +45,7 @@ class Article(Model):
 
     class Meta:
         table = "article"
-        indexes = (("is_autoreply", "sender", "created_at"),)
+        indexes = (("is_autoreply", "to_address", "created_at"),)
 
 
 class Attachment(Model):

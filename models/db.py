@@ -10,8 +10,9 @@ from typing import Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as tortoise_migrate
+
+from models.ticket import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,20 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def connection_name(url: str) -> str:
+    """Named by dialect: Tortoise caches SQL per connection name, so a process that
+    meets both SQLite and PostgreSQL (the test suite) must not reuse one name for both."""
+    return "sqlite" if url.startswith("sqlite") else "postgres"
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
+    name = connection_name(url)
     return {
-        "connections": {"default": normalise_url(url)},
+        "connections": {name: normalise_url(url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,
-                "default_connection": "default",
+                "default_connection": name,
                 "migrations": MIGRATIONS_MODULE,
             }
         },
@@ -78,7 +86,7 @@ async def database(url: str, *, run_migrations: bool = True) -> AsyncIterator[No
 
 
 def connection() -> BaseDBAsyncClient:
-    return get_connection("default")
+    return Ticket._meta.db
 
 
 async def ping() -> bool:

@@ -27,5 +27,6 @@ def clean_environ() -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved)
 
-from tests.support.slack_fixtures import *  # noqa: E402, F403
 from tests.support.mail_fixtures import *  # noqa: E402, F403
+from tests.support.slack_fixtures import *  # noqa: E402, F403
+from tests.support.database import *  # noqa: E402, F403

@@ -81,6 +81,7 @@ class Migration(migrations.Migration):
                 ('author_name', fields.CharField(default='', max_length=200)),
                 ('sender', fields.CharField(default='', max_length=320)),
                 ('recipients', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('to_address', fields.CharField(default='', max_length=320)),
                 ('cc', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('subject', fields.TextField(default='', unique=False)),
                 ('body', fields.TextField(default='', unique=False)),
@@ -94,7 +95,7 @@ class Migration(migrations.Migration):
                 ('slack_ts', fields.CharField(null=True, max_length=32)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'article', 'app': 'ticketbot', 'indexes': [Index(fields=['is_autoreply', 'sender', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'article', 'app': 'ticketbot', 'indexes': [Index(fields=['is_autoreply', 'to_address', 'created_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,0 +1,28 @@
+"""Build the slack-bolt AsyncApp and wire the Slack surfaces onto it (nothing else)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import SlackSettings
+
+logger = logging.getLogger(__name__)
+
+
+def build_client(slack: SlackSettings) -> AsyncWebClient:
+    """The Web API client; `api_url` points it at Slack, GovSlack or a test emulator."""
+    return AsyncWebClient(
+        token=slack.bot_token.get_secret_value(), base_url=slack.api_url, timeout=15
+    )
+
+
+def build_app(slack: SlackSettings, client: AsyncWebClient) -> AsyncApp:
+    return AsyncApp(
+        client=client,
+        signing_secret=slack.signing_secret.get_secret_value(),
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )

@@ -1,0 +1,154 @@
+"""Block Kit builders (pure: data in, JSON-ready dicts out).
+
+Everything a customer wrote is escaped and cut to Slack's limits here, so no
+mail can ping @channel, mention a user or disguise a link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import ids
+from bot.mrkdwn import escape_within, one_line, truncate
+from models.article import Article, ArticleKind
+from models.ticket import TicketState
+from models.views import TicketSummary
+
+Block = dict[str, Any]
+
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+EXCERPT_LIMIT = 600
+FALLBACK_LIMIT = 400
+
+STATE_LABELS = {
+    TicketState.NEW: ":large_blue_circle: New",
+    TicketState.OPEN: ":large_orange_circle: Open",
+    TicketState.PENDING: ":hourglass_flowing_sand: Pending",
+    TicketState.CLOSED: ":white_check_mark: Closed",
+}
+
+
+def mrkdwn(text: str, *, verbatim: bool = True) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": verbatim}
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": False}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def slack_date(summary_time: float, fallback: str) -> str:
+    """Slack renders this in each reader's time zone and keeps "ago" current."""
+    return f"<!date^{int(summary_time)}^{{ago}}|{fallback}>"
+
+
+def card_fallback(summary: TicketSummary, hook: str) -> str:
+    """Top-level `text`: notifications and screen readers show it instead of the blocks."""
+    subject = one_line(summary.subject) or "(no subject)"
+    return escape_within(f"[{hook}{summary.number}] {subject}", FALLBACK_LIMIT)
+
+
+def card_buttons(summary: TicketSummary) -> list[dict[str, Any]]:
+    value = str(summary.id)
+    if summary.state == TicketState.CLOSED:
+        return [button("Reopen", ids.REOPEN, value), button("Add note", ids.NOTE, value)]
+    claim = (
+        button("Release", ids.RELEASE, value)
+        if summary.owner_id
+        else button("Claim", ids.CLAIM, value, style="primary")
+    )
+    return [
+        claim,
+        button("Reply", ids.REPLY, value),
+        button("Add note", ids.NOTE, value),
+        button("Close", ids.CLOSE, value, style="danger"),
+    ]
+
+
+def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
+    subject = one_line(summary.subject) or "(no subject)"
+    owner = f"<@{summary.owner_id}>" if summary.owner_id else "_unclaimed_"
+    opened = slack_date(
+        summary.created_at.timestamp(), summary.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    )
+    excerpt = summary.excerpt.strip()
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(f"{subject}", HEADER_LIMIT)},
+        {
+            "type": "section",
+            "fields": [
+                mrkdwn(f"*Ticket*\n{hook}{summary.number}"),
+                mrkdwn(f"*Customer*\n{escape_within(customer_label(summary), FIELD_LIMIT - 20)}"),
+                mrkdwn(f"*State*\n{STATE_LABELS[summary.state]}"),
+                mrkdwn(f"*Owner*\n{owner}"),
+                mrkdwn(f"*Opened*\n{opened}"),
+                mrkdwn(f"*Queue*\n{escape_within(summary.queue, 100)}"),
+            ],
+        },
+    ]
+    if excerpt:
+        blocks.append({"type": "section", "text": mrkdwn(escape_within(excerpt, EXCERPT_LIMIT))})
+    if summary.attachment_count:
+        count = summary.attachment_count
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(f":paperclip: {count} attachment{'s' * (count != 1)}")],
+            }
+        )
+    blocks.append(
+        {"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK, "elements": card_buttons(summary)}
+    )
+    return blocks
+
+
+def customer_label(summary: TicketSummary) -> str:
+    name = one_line(summary.customer_name)
+    email = summary.customer_email or "unknown sender"
+    return f"{name} <{email}>" if name else email
+
+
+ARTICLE_TEXT_LIMIT = 2900
+
+
+def article_heading(article: Article) -> str:
+    who = escape_within(one_line(article.author_name or article.author or "Someone"), 200)
+    if article.kind == ArticleKind.EMAIL_IN:
+        return f":envelope_with_arrow: *{who}* wrote"
+    if article.kind == ArticleKind.EMAIL_OUT:
+        return f":outbox_tray: *{who}* replied by mail"
+    if article.kind == ArticleKind.NOTE:
+        if article.author.startswith(("U", "W")) and article.author.isalnum():
+            return f":memo: Internal note by <@{article.author}>"
+        return f":memo: Internal note ({who})"
+    return f":information_source: {who}"
+
+
+def build_article_message(article: Article) -> tuple[str, list[Block]]:
+    """A thread post for one article: heading, the (escaped, cut) text, its attachments."""
+    heading = article_heading(article)
+    body = article.body.strip() or "(no text)"
+    blocks: list[Block] = [
+        {"type": "section", "text": mrkdwn(heading)},
+        {"type": "section", "text": mrkdwn(escape_within(body, ARTICLE_TEXT_LIMIT))},
+    ]
+    names = [a.filename for a in getattr(article, "attachments", []) if not a.is_inline]
+    if names:
+        listed = ", ".join(escape_within(one_line(n), 80) for n in names[:10])
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        blocks.append({"type": "context", "elements": [mrkdwn(f":paperclip: {listed}{more}")]})
+    fallback = escape_within(f"{one_line(article.author_name or 'Update')}: {one_line(body)}", 300)
+    return fallback, blocks

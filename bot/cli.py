@@ -1,0 +1,154 @@
+"""The `ticketbot` command: run, migrate, check, manifest, ingest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, config_path, load_settings
+
+logger = logging.getLogger("ticketbot")
+
+EXIT_CONFIG = 2
+EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: an MTA keeps the mail and retries
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $TICKETBOT_CONFIG or ./app.yaml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ticketbot", description="Email tickets, worked from Slack.", parents=[common]
+    )
+    parser.add_argument("--log-level", default=os.environ.get("TICKETBOT_LOG_LEVEL", "INFO"))
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("run", parents=[common], help="start the bot (migrates first)")
+    verbs.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
+    verbs.add_parser("check", parents=[common], help="check config, database, IMAP, SMTP, Slack")
+    manifest = verbs.add_parser("manifest", parents=[common], help="print the Slack app manifest")
+    manifest.add_argument(
+        "--url", help="public base URL of this bot, e.g. https://tickets.example.com"
+    )
+    ingest = verbs.add_parser("ingest", parents=[common], help="ingest RFC 822 mail (MTA pipe)")
+    ingest.add_argument("files", nargs="*", metavar="FILE", help="message files; none or - = stdin")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(config_path(getattr(args, "config", None), os.environ))
+
+
+async def _migrate(settings: Settings) -> int:
+    from models import db
+
+    await db.migrate(settings.database.url)
+    print(f"database schema is up to date ({settings.database.url.split('://', 1)[0]})")
+    return 0
+
+
+async def _run(settings: Settings) -> int:
+    from bot.runtime import Runtime
+
+    await Runtime(settings).run()
+    return 0
+
+
+async def _check(settings: Settings, path: Path) -> int:
+    from bot.check import run_checks
+
+    print(f"config    ok    {path}")
+    results = await run_checks(settings)
+    for result in results:
+        print(f"{result.name:<9} {'ok' if result.ok else 'FAIL':<5} {result.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _manifest(settings: Settings, url: str | None) -> int:
+    from bot.manifest import build_manifest, manifest_yaml
+
+    slack = settings.slack
+    base = (url or slack.public_url or "https://ticketbot.example.com").rstrip("/")
+    print(
+        manifest_yaml(
+            build_manifest(
+                command=slack.command,
+                request_url=f"{base}{slack.http.path}",
+                socket_mode=slack.socket_mode,
+            )
+        ),
+        end="",
+    )
+    return 0
+
+
+async def _ingest(settings: Settings, files: Sequence[str]) -> int:
+    from bot.wiring import build_policy
+    from mail.intake import ingest
+    from models import db
+
+    sources = list(files) or ["-"]
+    policy = build_policy(settings)
+    try:
+        await db.migrate(settings.database.url)
+        await db.init(settings.database.url)
+    except Exception as exc:
+        print(f"ticketbot: database unavailable: {exc}", file=sys.stderr)
+        return EXIT_TEMPFAIL
+    status = 0
+    try:
+        for name in sources:
+            try:
+                raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            except OSError as exc:
+                print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+                status = 1
+                continue
+            try:
+                result = await ingest(raw, policy, source=f"ingest:{name}")
+            except Exception:
+                logger.exception("%s: could not be stored", name)
+                return EXIT_TEMPFAIL
+            number = f" {result.ticket_number}" if result.ticket_number else ""
+            print(f"{name}: {result.outcome}{number}")
+    finally:
+        await db.close()
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=str(args.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"ticketbot: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    path = config_path(getattr(args, "config", None), os.environ)
+    try:
+        if args.verb == "manifest":
+            return _manifest(settings, args.url)
+        if args.verb == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.verb == "check":
+            return asyncio.run(_check(settings, path))
+        if args.verb == "ingest":
+            return asyncio.run(_ingest(settings, args.files))
+        return asyncio.run(_run(settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""HTTP mode: one aiohttp server for Slack's requests and the health check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+HealthCheck = Callable[[], Awaitable[dict[str, str]]]
+
+
+def build_web_app(app: AsyncApp, path: str, health: HealthCheck) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+    async def healthz(_request: web.Request) -> web.Response:
+        report = await health()
+        healthy = all(value == "ok" for value in report.values())
+        return web.Response(
+            status=200 if healthy else 503,
+            text=json.dumps({"status": "ok" if healthy else "unavailable", **report}),
+            content_type="application/json",
+        )
+
+    web_app = web.Application(client_max_size=4 * 1024 * 1024)
+    web_app.router.add_post(path, slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app

@@ -1,0 +1,129 @@
+"""`ticketbot run`: the Slack app, the mail poller, the outbox worker and the jobs, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import build_app, build_client
+from bot.config import Settings
+from bot.delivery import SlackDelivery
+from bot.http import build_web_app
+from bot.wiring import build_policy, imap_config, process_owner, smtp_config
+from mail.delivery import MailDelivery
+from mail.imap import ImapPoller
+from mail.intake import ingest
+from mail.smtp import SmtpSender
+from models import db
+from models.mailbox import DatabaseMailboxStore
+from models.outbox_worker import OutboxWorker
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_SWEEP_SECONDS = 5
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.policy = build_policy(settings)
+        self.owner = process_owner()
+        self.client = build_client(settings.slack)
+        self.app = build_app(settings.slack, self.client)
+        handlers = {
+            **SlackDelivery(self.client, settings.mail.ticket_hook).handlers(),
+            **MailDelivery(
+                SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
+            ).handlers(),
+        }
+        self.outbox = OutboxWorker(handlers, owner=self.owner)
+        imap = imap_config(settings)
+        self.poller = (
+            ImapPoller(imap, DatabaseMailboxStore(), self.handle_mail, owner=self.owner)
+            if imap
+            else None
+        )
+        self._stopped = asyncio.Event()
+
+    async def handle_mail(self, raw: bytes) -> None:
+        await ingest(raw, self.policy, source="imap")
+        self.outbox.wake()
+
+    async def health(self) -> dict[str, str]:
+        return {"database": "ok" if await db.ping() else "unreachable"}
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.outbox.wake, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox_sweep"
+        )
+        if self.poller is not None and self.settings.mail.imap is not None:
+            scheduler.add_job(
+                self.poller.wake,
+                "interval",
+                seconds=self.settings.mail.imap.poll_seconds,
+                id="mail_poll",
+            )
+        return scheduler
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def run(self) -> None:
+        url = self.settings.database.url
+        await db.migrate(url)
+        await db.init(url)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        tasks = [asyncio.create_task(self.outbox.run(), name="outbox")]
+        if self.poller is not None:
+            tasks.append(asyncio.create_task(self.poller.run(), name="imap"))
+        scheduler = self._scheduler()
+        scheduler.start()
+        slack = self.settings.slack
+        runner: web.AppRunner | None = None
+        socket_handler: AsyncSocketModeHandler | None = None
+        try:
+            if slack.socket_mode:
+                socket_handler = AsyncSocketModeHandler(
+                    self.app, slack.app_token.get_secret_value()
+                )
+                await socket_handler.connect_async()
+                logger.info("connected to Slack in Socket Mode")
+            else:
+                runner = web.AppRunner(
+                    build_web_app(self.app, slack.http.path, self.health), access_log=None
+                )
+                await runner.setup()
+                site = web.TCPSite(runner, slack.http.host, slack.http.port)
+                await site.start()
+                logger.info(
+                    "listening for Slack on http://%s:%d%s",
+                    slack.http.host,
+                    slack.http.port,
+                    slack.http.path,
+                )
+            await self._stopped.wait()
+        finally:
+            logger.info("shutting down")
+            scheduler.shutdown(wait=False)
+            self.outbox.stop()
+            if self.poller is not None:
+                await self.poller.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            if runner is not None:
+                await runner.cleanup()
+            await db.close()

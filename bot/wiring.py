@@ -1,0 +1,65 @@
+"""Composition root helpers: turn validated settings into what each package takes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from bot.config import Settings
+from mail.imap import ImapConfig
+from mail.smtp import SmtpConfig
+from models.policy import Policy, QueueRoute
+
+
+def build_policy(settings: Settings) -> Policy:
+    mail = settings.mail
+    return Policy(
+        queues=tuple(
+            QueueRoute(name=q.name, channel=q.channel, addresses=frozenset(q.addresses))
+            for q in settings.queues
+        ),
+        address=mail.address,
+        display_name=mail.display_name,
+        ticket_hook=mail.ticket_hook,
+        system_id=mail.system_id,
+        followup_on_closed=mail.followup_on_closed,
+        autoreply_enabled=mail.autoreply.enabled,
+        autoreply_max_per_sender_per_day=mail.autoreply.max_per_sender_per_day,
+        lock_timeout_minutes=settings.tickets.lock_timeout_minutes,
+        first_response_minutes=settings.tickets.first_response_minutes,
+        leads=frozenset(settings.slack.leads),
+    )
+
+
+def imap_config(settings: Settings) -> ImapConfig | None:
+    imap = settings.mail.imap
+    if imap is None:
+        return None
+    return ImapConfig(
+        host=imap.host,
+        port=imap.port,
+        security=imap.security,
+        username=imap.username,
+        password=imap.password.get_secret_value(),
+        folder=imap.folder,
+        poll_seconds=imap.poll_seconds,
+        idle=imap.idle,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    smtp = settings.mail.smtp
+    return SmtpConfig(
+        host=smtp.host,
+        port=smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=smtp.password.get_secret_value(),
+        timeout=smtp.timeout_seconds,
+    )
+
+
+def process_owner() -> str:
+    """Names this process in leases, so several `ticketbot run` can share one database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

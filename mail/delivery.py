@@ -1,0 +1,54 @@
+"""Outbox handler that sends stored outbound articles by SMTP."""
+
+from __future__ import annotations
+
+import logging
+
+from mail.compose import Outgoing, build_message
+from mail.errors import SmtpPermanentError, SmtpTemporaryError
+from mail.smtp import SmtpSender
+from models.article import Article
+from models.clock import Clock, system_clock
+from models.intake import MAIL_SEND
+from models.outbox import OutboxItem, PermanentFailure, RetryLater
+from models.outbox_worker import Handler
+
+logger = logging.getLogger(__name__)
+
+
+class MailDelivery:
+    def __init__(self, sender: SmtpSender, *, from_name: str, clock: Clock = system_clock) -> None:
+        self._sender = sender
+        self._from_name = from_name
+        self._clock = clock
+
+    def handlers(self) -> dict[str, Handler]:
+        return {MAIL_SEND: self.send_article}
+
+    async def send_article(self, item: OutboxItem) -> None:
+        article = await Article.get(id=int(item.payload["article_id"])).prefetch_related("ticket")
+        if article.sent_at is not None:
+            return  # an earlier attempt got through before we could record it
+        if not article.recipients:
+            raise PermanentFailure(f"article {article.id} has no recipient")
+        outgoing = Outgoing(
+            from_name=article.author_name or self._from_name,
+            from_address=article.sender,
+            to=tuple(article.recipients),
+            cc=tuple(article.cc),
+            subject=article.subject,
+            body=article.body,
+            message_id=article.message_id or "",
+            in_reply_to=article.in_reply_to,
+            references=tuple(article.references),
+            date=article.created_at,
+            auto_replied=article.is_autoreply,
+            ticket_number=article.ticket.number,
+        )
+        try:
+            await self._sender.send(build_message(outgoing))
+        except SmtpPermanentError as exc:
+            raise PermanentFailure(str(exc)) from exc
+        except SmtpTemporaryError as exc:
+            raise RetryLater(str(exc)) from exc
+        await Article.filter(id=article.id).update(sent_at=self._clock())

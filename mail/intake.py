@@ -1,0 +1,70 @@
+"""From raw bytes to a stored ticket: parse (never failing), then hand to the domain."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from mail.parse import parse_mail
+from mail.parsed import ParsedMail
+from models.clock import Clock, system_clock
+from models.intake import IntakeResult, receive_mail
+from models.policy import Policy
+
+logger = logging.getLogger(__name__)
+
+
+def _unreadable(raw: bytes, error: BaseException) -> ParsedMail:
+    """What is left when even the parser failed: the raw bytes still become a ticket."""
+    return ParsedMail(
+        message_id=None,
+        in_reply_to=(),
+        references=(),
+        sender=None,
+        reply_to=None,
+        to=(),
+        cc=(),
+        delivered_to=(),
+        subject="(unreadable message)",
+        date=None,
+        text=raw[:4000].decode("utf-8", errors="replace").replace("\x00", ""),
+        html=None,
+        attachments=(),
+        is_automatic=False,
+        automatic_reason=None,
+        is_bounce=False,
+        bounce_message_ids=(),
+        digest=hashlib.sha256(raw).hexdigest(),
+        defects=(f"parser failed: {type(error).__name__}",),
+    )
+
+
+def parse_safely(raw: bytes) -> ParsedMail:
+    try:
+        return parse_mail(raw)
+    except Exception as exc:  # the parser promises not to raise; if it does, lose nothing
+        logger.exception("parser failed on a %d-byte message; storing it raw", len(raw))
+        return _unreadable(raw, exc)
+
+
+async def ingest(
+    raw: bytes, policy: Policy, *, source: str = "imap", clock: Clock = system_clock
+) -> IntakeResult:
+    mail = parse_safely(raw)
+    result = await receive_mail(mail, raw, policy, source=source, clock=clock)
+    logger.info(
+        "mail %s from %s: %s%s",
+        mail.message_id or "(no Message-ID)",
+        redact(mail.sender.email if mail.sender else ""),
+        result.outcome,
+        f" {result.ticket_number}" if result.ticket_number else "",
+    )
+    return result
+
+
+def redact(address: str) -> str:
+    """Keep logs useful without spreading customers' addresses: j***@example.com."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return "(unknown)" if not address else "***"
+    return f"{local[:1]}***@{domain}"

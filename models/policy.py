@@ -1,0 +1,57 @@
+"""The domain's view of configuration: what the rules need, nothing about transports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FollowupOnClosed = Literal["reopen", "reject", "new_ticket"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRoute:
+    name: str
+    channel: str
+    addresses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Built once by the composition root from the validated settings."""
+
+    queues: tuple[QueueRoute, ...]
+    address: str
+    display_name: str = "Support"
+    ticket_hook: str = "Ticket#"
+    system_id: int = 10
+    followup_on_closed: FollowupOnClosed = "reopen"
+    autoreply_enabled: bool = True
+    autoreply_max_per_sender_per_day: int = 10
+    lock_timeout_minutes: int = 60
+    first_response_minutes: int = 60
+    leads: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def our_addresses(self) -> frozenset[str]:
+        addresses = {self.address.lower()}
+        for queue in self.queues:
+            addresses |= {a.lower() for a in queue.addresses}
+        return frozenset(addresses)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.address.rpartition("@")[2] or "localhost"
+
+    def route(self, recipients: list[str]) -> QueueRoute:
+        """The first queue (in config order) that one of the recipients belongs to."""
+        wanted = {r.lower() for r in recipients}
+        for queue in self.queues:
+            if queue.addresses & wanted:
+                return queue
+        return self.queues[0]
+
+    def queue(self, name: str) -> QueueRoute:
+        for queue in self.queues:
+            if queue.name == name:
+                return queue
+        return self.queues[0]

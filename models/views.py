@@ -1,0 +1,57 @@
+"""Read models: what the Slack card and commands show, loaded from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from models.article import Article, ArticleKind, Attachment
+from models.ticket import Ticket, TicketState
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    id: int
+    number: str
+    queue: str
+    subject: str
+    customer_name: str
+    customer_email: str
+    state: TicketState
+    owner_id: str | None
+    created_at: datetime
+    excerpt: str
+    attachment_count: int
+    slack_channel: str
+    slack_ts: str | None
+
+
+async def ticket_summary(ticket_id: int) -> TicketSummary:
+    ticket = await Ticket.get(id=ticket_id)
+    first = (
+        await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN).order_by("id").first()
+    )
+    attachments = (
+        await Attachment.filter(article__ticket_id=ticket_id, is_inline=False).count()
+        if first is not None
+        else 0
+    )
+    return summarise(ticket, first.body if first else "", attachments)
+
+
+def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSummary:
+    return TicketSummary(
+        id=ticket.id,
+        number=ticket.number,
+        queue=ticket.queue,
+        subject=ticket.subject,
+        customer_name=ticket.customer_name,
+        customer_email=ticket.customer_email,
+        state=ticket.state,
+        owner_id=ticket.owner_id,
+        created_at=ticket.created_at,
+        excerpt=excerpt,
+        attachment_count=attachment_count,
+        slack_channel=ticket.slack_channel,
+        slack_ts=ticket.slack_ts,
+    )
