@@ -20,6 +20,7 @@ HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 EXCERPT_LIMIT = 600
+SUBJECT_LIMIT = 500
 FALLBACK_LIMIT = 400
 
 STATE_LABELS = {
@@ -86,11 +87,11 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
     )
     excerpt = summary.excerpt.strip()
     blocks: list[Block] = [
-        {"type": "header", "text": plain(f"{subject}", HEADER_LIMIT)},
+        {"type": "header", "text": plain(f"{hook}{summary.number}", HEADER_LIMIT)},
+        {"type": "section", "text": mrkdwn(f"*{escape_within(subject, SUBJECT_LIMIT)}*")},
         {
             "type": "section",
             "fields": [
-                mrkdwn(f"*Ticket*\n{hook}{summary.number}"),
                 mrkdwn(f"*Customer*\n{escape_within(customer_label(summary), FIELD_LIMIT - 20)}"),
                 mrkdwn(f"*State*\n{STATE_LABELS[summary.state]}"),
                 mrkdwn(f"*Owner*\n{owner}"),

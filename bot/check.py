@@ -9,11 +9,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_client
 from bot.config import Settings
-from bot.wiring import imap_config, process_owner, smtp_config
+from bot.wiring import imap_config, smtp_config
 from mail.errors import MailError
 from mail.imap import ImapPoller
 from mail.smtp import SmtpSender
 from models import db
+from models.leases import new_owner
 from models.mailbox import DatabaseMailboxStore
 
 
@@ -42,7 +43,7 @@ async def _imap(settings: Settings) -> str:
     async def never(_raw: bytes) -> None:
         raise RuntimeError("check never hands over mail")
 
-    poller = ImapPoller(config, DatabaseMailboxStore(), never, owner=process_owner(), timeout=10)
+    poller = ImapPoller(config, DatabaseMailboxStore(), never, owner=new_owner(), timeout=10)
     return await poller.check()
 
 

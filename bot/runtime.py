@@ -15,12 +15,13 @@ from bot.app import build_app, build_client
 from bot.config import Settings
 from bot.delivery import SlackDelivery
 from bot.http import build_web_app
-from bot.wiring import build_policy, imap_config, process_owner, smtp_config
+from bot.wiring import build_policy, imap_config, smtp_config
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller
 from mail.intake import ingest
 from mail.smtp import SmtpSender
 from models import db
+from models.leases import dead_owner_detector, new_owner
 from models.mailbox import DatabaseMailboxStore
 from models.outbox_worker import OutboxWorker
 
@@ -33,7 +34,8 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.policy = build_policy(settings)
-        self.owner = process_owner()
+        self.owner = new_owner()
+        stale_owner = dead_owner_detector(self.owner)
         self.client = build_client(settings.slack)
         self.app = build_app(settings.slack, self.client)
         handlers = {
@@ -42,10 +44,16 @@ class Runtime:
                 SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
             ).handlers(),
         }
-        self.outbox = OutboxWorker(handlers, owner=self.owner)
+        self.outbox = OutboxWorker(handlers, owner=self.owner, stale_owner=stale_owner)
         imap = imap_config(settings)
         self.poller = (
-            ImapPoller(imap, DatabaseMailboxStore(), self.handle_mail, owner=self.owner)
+            ImapPoller(
+                imap,
+                DatabaseMailboxStore(stale_owner=stale_owner),
+                self.handle_mail,
+                owner=self.owner,
+                lease_seconds=max(3 * imap.poll_seconds, 10.0),
+            )
             if imap
             else None
         )

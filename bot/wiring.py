@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
-
 from bot.config import Settings
 from mail.imap import ImapConfig
 from mail.smtp import SmtpConfig
@@ -58,8 +54,3 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         password=smtp.password.get_secret_value(),
         timeout=smtp.timeout_seconds,
     )
-
-
-def process_owner() -> str:
-    """Names this process in leases, so several `ticketbot run` can share one database."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

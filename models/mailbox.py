@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
 from models.clock import Clock, system_clock
+from models.leases import StaleOwner, never_stale
 
 
 class MailboxState(Model):
@@ -27,8 +28,9 @@ class MailboxState(Model):
 class DatabaseMailboxStore:
     """Persists poller progress; the lease lets several processes share one mailbox safely."""
 
-    def __init__(self, clock: Clock = system_clock) -> None:
+    def __init__(self, clock: Clock = system_clock, stale_owner: StaleOwner = never_stale) -> None:
         self._clock = clock
+        self._stale_owner = stale_owner
 
     async def _row(self, mailbox: str) -> MailboxState:
         row = await MailboxState.get_or_none(mailbox=mailbox)
@@ -50,19 +52,17 @@ class DatabaseMailboxStore:
         )
 
     async def acquire(self, mailbox: str, owner: str, ttl_seconds: float) -> bool:
-        """Compare-and-set the lease: free, expired, or already ours → ours for ttl more."""
-        await self._row(mailbox)
+        """Compare-and-set: a lease that is free, ours, expired or a dead process's becomes ours."""
+        row = await self._row(mailbox)
         now = self._clock()
-        until = now + timedelta(seconds=ttl_seconds)
-        updated = await MailboxState.filter(mailbox=mailbox, lease_owner__in=["", owner]).update(
-            lease_owner=owner, lease_until=until
+        holder = row.lease_owner
+        expired = row.lease_until is None or row.lease_until < now
+        if holder not in ("", owner) and not expired and not self._stale_owner(holder):
+            return False
+        taken = await MailboxState.filter(id=row.id, lease_owner=holder).update(
+            lease_owner=owner, lease_until=now + timedelta(seconds=ttl_seconds)
         )
-        if updated:
-            return True
-        updated = await MailboxState.filter(mailbox=mailbox, lease_until__lt=now).update(
-            lease_owner=owner, lease_until=until
-        )
-        return bool(updated)
+        return taken == 1
 
     async def release(self, mailbox: str, owner: str) -> None:
         await MailboxState.filter(mailbox=mailbox, lease_owner=owner).update(

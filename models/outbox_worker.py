@@ -8,10 +8,10 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from tortoise.expressions import Q
 from tortoise.functions import Min
 
 from models.clock import Clock, system_clock
+from models.leases import StaleOwner, never_stale
 from models.outbox import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class OutboxWorker:
         lease_seconds: float = 120.0,
         concurrency: int = 4,
         idle_seconds: float = 5.0,
+        stale_owner: StaleOwner = never_stale,
     ) -> None:
         self._handlers = dict(handlers)
         self._owner = owner
@@ -44,6 +45,7 @@ class OutboxWorker:
         self._lease = timedelta(seconds=lease_seconds)
         self._concurrency = concurrency
         self._idle_seconds = idle_seconds
+        self._stale_owner = stale_owner
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -55,10 +57,17 @@ class OutboxWorker:
         now = self._clock()
         candidates = (
             await OutboxItem.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until=None) | Q(lease_until__lt=now))
             .order_by("id")
-            .limit(50)
+            .limit(100)
         )
+        candidates = [
+            item
+            for item in candidates
+            if not item.lease_owner
+            or item.lease_until is None
+            or item.lease_until < now
+            or self._stale_owner(item.lease_owner)
+        ]
         if not candidates:
             return []
         streams = {item.stream for item in candidates}
@@ -72,12 +81,13 @@ class OutboxWorker:
         return [item for item in candidates if head_of.get(item.stream) == item.id]
 
     async def _claim(self, item: OutboxItem) -> bool:
-        now = self._clock()
-        claimed = (
-            await OutboxItem.filter(id=item.id, status=OutboxStatus.PENDING)
-            .filter(Q(lease_until=None) | Q(lease_until__lt=now))
-            .update(lease_owner=self._owner, lease_until=now + self._lease)
-        )
+        """Compare-and-set on what we saw: nobody else claimed or finished it meanwhile."""
+        claimed = await OutboxItem.filter(
+            id=item.id,
+            status=OutboxStatus.PENDING,
+            lease_owner=item.lease_owner,
+            attempts=item.attempts,
+        ).update(lease_owner=self._owner, lease_until=self._clock() + self._lease)
         return claimed == 1
 
     async def _deliver(self, item: OutboxItem) -> None:

@@ -30,3 +30,4 @@ def clean_environ() -> Iterator[None]:
 from tests.support.mail_fixtures import *  # noqa: E402, F403
 from tests.support.slack_fixtures import *  # noqa: E402, F403
 from tests.support.database import *  # noqa: E402, F403
+from tests.support.bot_process import bot_factory  # noqa: E402, F401

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -13,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.web import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.slack_emulator import (
@@ -30,7 +33,7 @@ from tests.slack_emulator import (
 )
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
-BUTTONS = [
+BUTTONS: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Ticket#1*"}},
     {
         "type": "actions",
@@ -370,3 +373,50 @@ async def test_reset_restores_the_workspace(
     assert slack.faults.rules == []
     err = await api_error(slack_client.users_info(user="U0TEMP0001"))
     assert err.response["error"] == "user_not_found"
+
+
+async def test_delay_only_faults_slow_the_call_down_but_apply_it(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    slack.faults.add("chat.postMessage", status=None, delay=0.3)
+    started = time.monotonic()
+    await slack_client.chat_postMessage(channel=SUPPORT_CHANNEL, text="slow")
+    assert time.monotonic() - started >= 0.3
+    assert [m.text for m in slack.messages(SUPPORT_CHANNEL)] == ["slow"]
+
+
+async def test_error_faults_can_answer_slack_errors_on_http_200(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    slack.faults.add("chat.update", status=200, error="fatal_error", when=lambda a: "ts" in a)
+    err = await api_error(slack_client.chat_update(channel=SUPPORT_CHANNEL, ts="1.2", text="x"))
+    assert (err.response.status_code, err.response["error"]) == (200, "fatal_error")
+
+
+async def test_upload_endpoint_accepts_multipart_too(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    reserved = await slack_client.files_getUploadURLExternal(filename="a.csv", length=5)
+    form = aiohttp.FormData()
+    form.add_field("file", b"a,b\n1", filename="a.csv")
+    async with aiohttp.ClientSession() as http, http.post(reserved["upload_url"], data=form) as r:
+        assert (r.status, await r.text()) == (200, "OK - 5")
+    assert [f.content for f in slack.files()] == [b"a,b\n1"]
+
+
+def test_message_event_of_a_bot_post_carries_its_identity(slack: SlackEmulator) -> None:
+    resp = WebClient(token=slack.bot_token, base_url=slack.base_url).chat_postMessage(
+        channel=SUPPORT_CHANNEL, text="card"
+    )
+    msg = slack.message(SUPPORT_CHANNEL, resp["ts"])
+    assert msg is not None
+    envelope = slack.message_event(msg)
+    event = envelope["event"]
+    assert envelope["type"] == "event_callback"
+    assert (event["type"], event["bot_id"], event["user"]) == ("message", BOT_ID, BOT_USER_ID)
+    assert (event["channel"], event["ts"], event["channel_type"]) == (
+        SUPPORT_CHANNEL,
+        msg.ts,
+        "channel",
+    )
+    assert event["bot_profile"]["app_id"] == slack.config.app_id

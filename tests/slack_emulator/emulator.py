@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.slack_emulator import payloads
+from tests.slack_emulator.api import Content, bot_message
 from tests.slack_emulator.config import JSON, Channel, User, WorkspaceConfig
 from tests.slack_emulator.faults import ChannelRateLimit, FaultInjector
 from tests.slack_emulator.reading import StateReader
@@ -25,6 +28,7 @@ from tests.slack_emulator.server import EmulatorServer
 from tests.slack_emulator.socket_mode import SocketAck, SocketModeHub
 from tests.slack_emulator.state import (
     Clock,
+    Ephemeral,
     Message,
     SlackState,
     ViewRecord,
@@ -223,6 +227,9 @@ class SlackEmulator(StateReader):
     ) -> Message:
         """A message a human posted (so the bot can thread, react or link to it)."""
         with self._mutate() as state:
+            parent = state.find_message(channel, thread_ts) if thread_ts else None
+            if parent is not None and parent.is_reply:
+                thread_ts = parent.thread_ts
             msg = Message(
                 channel=channel,
                 ts=state.next_ts(),
@@ -245,10 +252,44 @@ class SlackEmulator(StateReader):
         with self._mutate() as state:
             return state.im_channel(user_id).id
 
+    def message_event(self, message: Message) -> JSON:
+        """The event_callback Slack would deliver for a recorded message (bot's own included)."""
+        with self.state.lock:
+            channel = self.state.channels[message.channel]
+            profile = self.state.bot_profile() if message.bot_id else None
+            parent = self.state.find_message(message.channel, message.thread_ts or "")
+            parent_user = parent.user if parent is not None and message.is_reply else None
+            event = payloads.message_event(message, channel, profile, parent_user)
+            return payloads.event_envelope(self.config, event)
+
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open."""
+        with self.state.lock:
+            return len(self.socket.connections)
+
     def socket_ack(self, envelope_id: str) -> SocketAck | None:
         """The app's Socket Mode ack for an envelope, once it arrived."""
         with self.state.lock:
             return self.socket.acks.get(envelope_id)
+
+    def apply_command_ack(self, channel: str, user: str, body: str) -> None:
+        """Show a slash command's immediate answer as Slack does (ephemeral unless in_channel)."""
+        if not body.strip():
+            return
+        try:
+            parsed: Any = json.loads(body)
+        except ValueError:
+            parsed = {"text": body}
+        if not isinstance(parsed, dict):
+            parsed = {"text": body}
+        with self._mutate() as state:
+            text, blocks = str(parsed.get("text") or ""), parsed.get("blocks")
+            if parsed.get("response_type") == "in_channel":
+                content = Content(text, blocks, None, False)
+                state.add_message(bot_message(state, channel, content, source="ack"))
+                return
+            eph = Ephemeral(channel, user, state.next_ts(), text, blocks, source="ack")
+            state.ephemerals.append(eph)
 
     def apply_view_ack(self, view_id: str, ack: JSON | None) -> list[str]:
         """What Slack does with a view_submission ack: close, update, push, clear or errors.

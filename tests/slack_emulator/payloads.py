@@ -62,8 +62,16 @@ def event_envelope(cfg: WorkspaceConfig, event: JSON, *, user_id: str | None = N
     }
 
 
-def message_event(msg: Message, channel: Channel, bot_profile: JSON | None = None) -> JSON:
-    """The `message` event for a recorded message; bot posts carry bot_id and bot_profile."""
+def message_event(
+    msg: Message,
+    channel: Channel,
+    bot_profile: JSON | None = None,
+    parent_user: str | None = None,
+) -> JSON:
+    """The `message` event for a recorded message; bot posts carry bot_id and bot_profile.
+
+    No `subtype`: modern bot-token posts arrive as plain messages with `bot_id` (SLACK.md §11).
+    """
     event = msg.to_api(bot_profile)
     event.pop("reactions", None)
     event.update(
@@ -73,8 +81,8 @@ def message_event(msg: Message, channel: Channel, bot_profile: JSON | None = Non
     )
     if msg.bot_id is None:
         event["client_msg_id"] = secrets.token_hex(16)
-    if msg.is_reply:
-        event["parent_user_id"] = msg.user
+    if msg.is_reply and parent_user is not None:
+        event["parent_user_id"] = parent_user
     return event
 
 

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.web_request import FileField
 
 from tests.slack_emulator import api_chat, api_files, api_misc, api_views  # noqa: F401
 from tests.slack_emulator.api import METHODS, CallContext, MethodSpec, RateLimited
@@ -212,8 +213,10 @@ async def _read_args(request: web.Request) -> tuple[JSON, str | None]:
                 form_token = str(value)
             elif isinstance(value, str):
                 args[key] = value
-            else:
+            elif isinstance(value, FileField):
                 args[key] = value.file.read()
+            else:
+                args[key] = bytes(value)
     return args, form_token
 
 

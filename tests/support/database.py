@@ -73,15 +73,20 @@ def pg_template() -> Iterator[str | None]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None
-) -> AsyncIterator[str]:
+def db_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database URL: once SQLite, once PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite://{tmp_path}/ticketbot.sqlite3"
-        await db.migrate(url)
-        yield url
-        return
+    return str(request.getfixturevalue(f"db_url_{request.param}"))
+
+
+@pytest.fixture
+async def db_url_sqlite(tmp_path: Path) -> str:
+    url = f"sqlite://{tmp_path}/ticketbot.sqlite3"
+    await db.migrate(url)
+    return url
+
+
+@pytest.fixture
+async def db_url_postgres(pg_template: str | None) -> AsyncIterator[str]:
     if pg_template is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (CI must start it)")

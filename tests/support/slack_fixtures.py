@@ -7,8 +7,9 @@ the function-scoped `slack` fixture resets it so every test starts from the same
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import pytest
 from aiohttp import web
@@ -22,7 +23,11 @@ from tests.support.slack_signer import SlackDriver
 SIGNING_SECRET = "test-signing-secret"
 EVENTS_PATH = "/slack/events"
 
-DriverFactory = Callable[[str], Awaitable[SlackDriver]]
+
+class DriverFactory(Protocol):
+    """`await factory(bot_url, transport="http")` → a SlackDriver closed after the test."""
+
+    def __call__(self, bot_url: str, transport: str = "http") -> Awaitable[SlackDriver]: ...
 
 
 @pytest.fixture(scope="session")

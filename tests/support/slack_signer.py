@@ -14,85 +14,35 @@ import json
 import time
 import urllib.parse
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any, Self
 
 import aiohttp
-from slack_sdk.signature import SignatureVerifier
 
 from tests.slack_emulator import Ephemeral, Message, ResponseOrigin, SlackEmulator
 from tests.slack_emulator import payloads as pl
 from tests.slack_emulator.config import JSON
+from tests.slack_emulator.delivery import (
+    BAD_SIGNATURE,
+    STALE,
+    UNSIGNED,
+    Delivery,
+    Tamper,
+    sign,
+    signed_headers,
+)
 
-ACK_DEADLINE = 3.0
-
-
-def sign(signing_secret: str, timestamp: str | int, body: str | bytes) -> str:
-    """Slack's v0 signature: 'v0=' + HMAC-SHA256(secret, 'v0:{ts}:{body}') hex digest."""
-    signature = SignatureVerifier(signing_secret).generate_signature(
-        timestamp=str(timestamp), body=body
-    )
-    assert signature is not None
-    return signature
-
-
-@dataclass(frozen=True)
-class Tamper:
-    """How to forge a delivery: a wrong signature or secret, a skewed clock, missing headers."""
-
-    signature: str | None = None
-    secret: str | None = None
-    timestamp_offset: int = 0
-    omit_signature: bool = False
-    omit_timestamp: bool = False
-
-
-STALE = Tamper(timestamp_offset=-301)
-BAD_SIGNATURE = Tamper(signature="v0=" + "0" * 64)
-UNSIGNED = Tamper(omit_signature=True, omit_timestamp=True)
-
-
-def signed_headers(
-    signing_secret: str, body: str | bytes, tamper: Tamper | None = None
-) -> dict[str, str]:
-    """The two signature headers for `body`, forged as `tamper` says."""
-    tamper = tamper or Tamper()
-    timestamp = str(int(time.time()) + tamper.timestamp_offset)
-    headers: dict[str, str] = {}
-    if not tamper.omit_timestamp:
-        headers["X-Slack-Request-Timestamp"] = timestamp
-    if not tamper.omit_signature:
-        headers["X-Slack-Signature"] = tamper.signature or sign(
-            tamper.secret or signing_secret, timestamp, body
-        )
-    return headers
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One delivery and the bot's answer; `latency` is seconds until the ack arrived."""
-
-    kind: str
-    payload: Mapping[str, Any]
-    status: int
-    body: str
-    latency: float
-    headers: Mapping[str, str] = field(default_factory=dict)
-    trigger_id: str | None = None
-    response_url: str | None = None
-    view_errors: list[str] = field(default_factory=list)
-
-    def json(self) -> Any:
-        """The ack body parsed as JSON (None when empty or not JSON)."""
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-    @property
-    def acked_in_time(self) -> bool:
-        """2xx within Slack's 3-second deadline."""
-        return 200 <= self.status < 300 and self.latency < ACK_DEADLINE
+__all__ = [
+    "BAD_SIGNATURE",
+    "STALE",
+    "UNSIGNED",
+    "Delivery",
+    "SlackDriver",
+    "SyncSlackDriver",
+    "Tamper",
+    "sign",
+    "signed_headers",
+]
 
 
 class SlackDriver:
@@ -151,22 +101,43 @@ class SlackDriver:
             return Delivery(kind, payload or {}, r.status, text, latency, dict(r.headers))
 
     async def _deliver(
-        self, kind: str, envelope: str, payload: JSON, body: str, content_type: str, **kw: Any
+        self,
+        kind: str,
+        envelope: str,
+        payload: JSON,
+        body: str,
+        content_type: str,
+        *,
+        tamper: Tamper | None = None,
+        retry: tuple[int, str] = (0, ""),
     ) -> Delivery:
+        """Over HTTP (signed, retries as x-slack-retry-* headers) or as a Socket Mode envelope."""
         if self.transport == "socket":
-            return await self._via_socket(kind, envelope, payload)
-        return await self.post(body, content_type, kind=kind, payload=payload, **kw)
+            return await self._via_socket(kind, envelope, payload, retry)
+        headers = {}
+        if retry[0]:
+            headers = {"X-Slack-Retry-Num": str(retry[0]), "X-Slack-Retry-Reason": retry[1]}
+        return await self.post(
+            body, content_type, kind=kind, payload=payload, tamper=tamper, headers=headers
+        )
 
-    async def _via_socket(self, kind: str, envelope: str, payload: JSON) -> Delivery:
+    async def _via_socket(
+        self, kind: str, envelope: str, payload: JSON, retry: tuple[int, str]
+    ) -> Delivery:
         emu = self.emulator
         started = time.monotonic()
-        env_id = emu.run_on_loop(lambda: emu.socket.send(envelope, payload))
+        env_id = emu.run_on_loop(
+            lambda: emu.socket.send(
+                envelope, payload, retry_attempt=retry[0], retry_reason=retry[1]
+            )
+        )
         try:
             ack = await emu.wait_for_async(
                 lambda: emu.socket_ack(env_id), self.timeout, f"ack of {kind}"
             )
         except TimeoutError:
             return Delivery(kind, payload, 0, "", time.monotonic() - started)
+        assert ack is not None
         body = json.dumps(ack.payload) if ack.payload else ""
         return Delivery(kind, payload, 200, body, time.monotonic() - started)
 
@@ -193,9 +164,6 @@ class SlackDriver:
     ) -> Delivery:
         """Wrap `event` in an event_callback envelope and deliver it (optionally as a retry)."""
         envelope = pl.event_envelope(self.emulator.config, event)
-        headers: dict[str, str] = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return await self._deliver(
             f"event:{event.get('type')}",
             "events_api",
@@ -203,7 +171,7 @@ class SlackDriver:
             json.dumps(envelope),
             "application/json",
             tamper=tamper,
-            headers=headers,
+            retry=(retry_num or 0, retry_reason),
         )
 
     async def url_verification(
@@ -217,10 +185,8 @@ class SlackDriver:
 
     async def deliver_message(self, message: Message, *, tamper: Tamper | None = None) -> Delivery:
         """The `message` event for a recorded message — also the bot's own (bolt must drop it)."""
-        emu = self.emulator
-        channel = emu.channel(message.channel)
-        bot_profile = emu.bot_profile() if message.bot_id else None
-        return await self.send_event(pl.message_event(message, channel, bot_profile), tamper=tamper)
+        event = self.emulator.message_event(message)["event"]
+        return await self.send_event(event, tamper=tamper)
 
     async def user_message(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None
@@ -297,7 +263,7 @@ class SlackDriver:
             response_url=response_url,
         )
         result = await self._interaction("block_actions", payload, tamper)
-        return _with_ids(result, trigger_id, response_url)
+        return replace(result, trigger_id=trigger_id, response_url=response_url)
 
     async def click_in_view(
         self,
@@ -324,7 +290,7 @@ class SlackDriver:
             view=rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id),
         )
         result = await self._interaction("block_actions", payload, None)
-        return _with_ids(result, trigger_id, None)
+        return replace(result, trigger_id=trigger_id, response_url=None)
 
     async def submit_view(
         self,
@@ -349,17 +315,7 @@ class SlackDriver:
         if result.status == 200:
             ack = result.json()
             errors = emu.apply_view_ack(view_id, ack if isinstance(ack, dict) else None)
-        return Delivery(
-            result.kind,
-            result.payload,
-            result.status,
-            result.body,
-            result.latency,
-            result.headers,
-            trigger_id,
-            None,
-            errors,
-        )
+        return replace(result, trigger_id=trigger_id, view_errors=errors)
 
     async def close_view(self, view_id: str) -> Delivery | None:
         """The user dismisses a modal; view_closed is sent only if notify_on_close was set."""
@@ -382,7 +338,7 @@ class SlackDriver:
         command: str = "/ticket",
         tamper: Tamper | None = None,
     ) -> Delivery:
-        """A user runs a slash command (form body, with trigger_id and response_url)."""
+        """A user runs a slash command; a 200 ack with a body is shown as Slack shows it."""
         emu = self.emulator
         response_url = emu.issue_response_url(ResponseOrigin("command", user, channel))
         trigger_id = emu.issue_trigger(user, channel=channel, command=command)
@@ -404,7 +360,9 @@ class SlackDriver:
             "application/x-www-form-urlencoded",
             tamper=tamper,
         )
-        return _with_ids(result, trigger_id, response_url)
+        if result.status == 200:
+            emu.apply_command_ack(channel, user, result.body)
+        return replace(result, trigger_id=trigger_id, response_url=response_url)
 
 
 def _message_json(emu: SlackEmulator, message: Message | Ephemeral) -> JSON:
@@ -413,25 +371,18 @@ def _message_json(emu: SlackEmulator, message: Message | Ephemeral) -> JSON:
     return message.to_api(emu.bot_profile() if message.bot_id else None)
 
 
-def _with_ids(result: Delivery, trigger_id: str, response_url: str | None) -> Delivery:
-    return Delivery(
-        result.kind,
-        result.payload,
-        result.status,
-        result.body,
-        result.latency,
-        result.headers,
-        trigger_id,
-        response_url,
-    )
-
-
 class SyncSlackDriver:
     """A blocking facade over `SlackDriver` for sync tests whose bot runs in a subprocess."""
 
     def __init__(self, bot_url: str, signing_secret: str, emulator: SlackEmulator) -> None:
         self._loop = asyncio.new_event_loop()
         self.driver = SlackDriver(bot_url, signing_secret, emulator)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def run(self, coro: Coroutine[Any, Any, Delivery]) -> Delivery:
         """Run one driver coroutine to completion, e.g. `sync.run(sync.driver.click(...))`."""
