@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_client
 from bot.config import Settings
+from bot.manifest import BOT_SCOPES
 from bot.wiring import imap_config, smtp_config
 from mail.errors import MailError
 from mail.imap import ImapPoller
@@ -16,6 +17,10 @@ from mail.smtp import SmtpSender
 from models import db
 from models.leases import new_owner
 from models.mailbox import DatabaseMailboxStore
+
+
+class CheckFailed(Exception):
+    """A dependency answered, but not as ticketbot needs; the message says what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,7 @@ async def _database(settings: Settings) -> str:
     await db.init(settings.database.url, global_fallback=False)
     try:
         if not await db.ping():
-            raise RuntimeError("the database does not answer")
+            raise CheckFailed("the database does not answer")
     finally:
         await db.close()
     return f"{settings.database.url.split('://', 1)[0]} answers"
@@ -41,7 +46,7 @@ async def _imap(settings: Settings) -> str:
         return "not configured (mail arrives by `ticketbot ingest`)"
 
     async def never(_raw: bytes) -> None:
-        raise RuntimeError("check never hands over mail")
+        raise CheckFailed("check never hands over mail")
 
     poller = ImapPoller(config, DatabaseMailboxStore(), never, owner=new_owner(), timeout=10)
     return await poller.check()
@@ -54,16 +59,29 @@ async def _smtp(settings: Settings) -> str:
 async def _slack(settings: Settings) -> str:
     client = build_client(settings.slack)
     response = await client.auth_test()
-    scopes = response.headers.get("x-oauth-scopes", "") if response.headers else ""
-    return f"auth.test ok: team {response.get('team')}, bot user {response.get('user_id')}" + (
-        f", scopes {scopes}" if scopes else ""
+    granted = set(filter(None, str(response.headers.get("x-oauth-scopes", "")).split(",")))
+    missing = [scope for scope in BOT_SCOPES if granted and scope not in granted]
+    if missing:
+        raise CheckFailed(
+            f"the token lacks scopes {', '.join(missing)}: update the app from `ticketbot manifest`"
+        )
+    for queue in settings.queues:
+        info = await client.conversations_info(channel=queue.channel)
+        if not info["channel"].get("is_member", False):
+            raise CheckFailed(
+                f"the bot is not in the channel of queue {queue.name!r} ({queue.channel}): "
+                "invite it with /invite"
+            )
+    return (
+        f"auth.test ok: team {response.get('team')}, bot user {response.get('user_id')}, "
+        f"member of {len(settings.queues)} queue channel(s)"
     )
 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         return f"Slack said {exc.response.get('error')!r} (check slack.bot_token and slack.api_url)"
-    if isinstance(exc, MailError):
+    if isinstance(exc, MailError | CheckFailed):
         return str(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

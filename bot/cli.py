@@ -29,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ticketbot", description="Email tickets, worked from Slack.", parents=[common]
     )
-    parser.add_argument("--log-level", default=os.environ.get("TICKETBOT_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("TICKETBOT_LOG_LEVEL"),
+        help="DEBUG, INFO, WARNING… (default: INFO for run, WARNING otherwise)",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("run", parents=[common], help="start the bot (migrates first)")
     verbs.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
@@ -126,10 +130,13 @@ async def _ingest(settings: Settings, files: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    level = args.log_level or ("INFO" if args.verb == "run" else "WARNING")
     logging.basicConfig(
-        level=str(args.log_level).upper(),
+        level=str(level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for chatty in ("aioimaplib", "apscheduler"):  # per-command / per-job INFO lines
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         settings = _settings(args)
     except ConfigError as exc:

@@ -6,6 +6,8 @@
     │   └── ImapConnectionError  connect, TLS, timeout or dropped connection: retry later
     ├── MessageHandlerError      the message handler raised; the message is retried
     └── SmtpError                sending mail failed
+        ├── SmtpTemporaryError   4xx, connection or TLS trouble: retry later
+        └── SmtpPermanentError   5xx: the server will never take this mail
 
 Third-party exceptions are translated in one place per protocol
 (`mail.imap_client.translate_error` for IMAP), with the original kept as `__cause__`.
@@ -44,3 +46,11 @@ class MessageHandlerError(MailError):
 
 class SmtpError(MailError):
     """Sending mail over SMTP failed."""
+
+
+class SmtpTemporaryError(SmtpError):
+    """Connection trouble or a 4xx answer: the same mail may go through later."""
+
+
+class SmtpPermanentError(SmtpError):
+    """A 5xx answer: the server will never take this mail as it is."""

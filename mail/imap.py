@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mail.errors import ImapError, MailError, MessageHandlerError
-from mail.imap_client import ImapClient, MailboxStatus, Security, redact_username
+from mail.imap_client import ImapClient, Security
+from mail.imap_wire import MailboxStatus, redact_username
 
 __all__ = ["ImapConfig", "ImapPoller", "MailboxStore", "MessageHandler"]
 
@@ -178,8 +179,9 @@ class ImapPoller:
                         await self._pause(self._config.poll_seconds)
                 except MessageHandlerError as exc:
                     failures += 1
-                    self._log_handler_failure(exc, failures)
-                    await self._pause(self._backoff(failures), wakeable=False)
+                    delay = self._backoff(failures)
+                    self._log_handler_failure(exc, failures, delay)
+                    await self._pause(delay, wakeable=False)
                 except MailError as exc:
                     failures += 1
                     delay = self._backoff(failures)
@@ -203,16 +205,18 @@ class ImapPoller:
         finally:
             await self._disconnect()
 
-    def _log_handler_failure(self, exc: MessageHandlerError, failures: int) -> None:
-        delay_note = "retrying with backoff"
+    def _log_handler_failure(self, exc: MessageHandlerError, failures: int, delay: float) -> None:
         if failures == 1:  # the traceback once per streak, then one line per retry
-            logger.error("IMAP %s: %s; %s", self._label, exc, delay_note, exc_info=exc.__cause__)
+            logger.error(
+                "IMAP %s: %s; retrying in %.1fs", self._label, exc, delay, exc_info=exc.__cause__
+            )
         else:
             logger.warning(
-                "IMAP %s: %s (%s); still failing, attempt %d",
+                "IMAP %s: %s (%s); retrying in %.1fs (failure %d)",
                 self._label,
                 exc,
                 exc.__cause__,
+                delay,
                 failures,
             )
 
@@ -242,7 +246,7 @@ class ImapPoller:
         try:
             client = await self._connected()
             status = await client.select(self._config.folder)
-            last_uid = await self._start_uid(status)
+            last_uid = await self._start_uid(client, status)
             count = 0
             for uid in await client.uids_from(last_uid + 1):
                 if self._stop_requested.is_set() or not await self._renew_lease_if_due():
@@ -253,8 +257,10 @@ class ImapPoller:
             await self._disconnect()
             raise
 
-    async def _start_uid(self, status: MailboxStatus) -> int:
-        """The last UID handled, or 0 when the folder is new to us or its UIDVALIDITY changed."""
+    async def _start_uid(self, client: ImapClient, status: MailboxStatus) -> int:
+        """The last UID handled. A folder new to us starts at its first unread message, so
+        pointing ticketbot at a long-lived inbox does not ticket (and answer) its archive;
+        after a UIDVALIDITY change everything is fetched again and de-duplicated."""
         stored_validity, last_uid = await self._store.load(self.mailbox_key)
         if stored_validity == status.uidvalidity:
             return last_uid
@@ -266,8 +272,19 @@ class ImapPoller:
                 stored_validity,
                 status.uidvalidity,
             )
-        await self._store.save(self.mailbox_key, status.uidvalidity, 0)
-        return 0
+            start = 0
+        else:
+            first_unseen = await client.first_unseen_uid()
+            existing = await client.uids_from(1) if first_unseen is None else []
+            start = first_unseen - 1 if first_unseen is not None else max(existing, default=0)
+            if start:
+                logger.info(
+                    "IMAP %s: first contact; read messages up to UID %d are left alone",
+                    self._label,
+                    start,
+                )
+        await self._store.save(self.mailbox_key, status.uidvalidity, start)
+        return start
 
     async def _hand_over(self, client: ImapClient, status: MailboxStatus, uid: int) -> int:
         raw = await client.fetch(uid)

@@ -6,6 +6,9 @@ aioimaplib is untyped and has sharp edges this wrapper files off:
 - STARTTLS is not implemented, so it is done here with `loop.start_tls`;
 - LOGIN sends the username unquoted and scrubs only the unquoted password from its
   debug log, so LOGIN is issued here with both quoted and the quoted password scrubbed;
+- it drops untagged `* n EXISTS` that arrive outside IDLE (e.g. with a STORE reply), so
+  new mail announced between a SEARCH and the next IDLE would wait for the next timed
+  poll; a hook on the protocol notes every EXISTS (`new_mail_reported`);
 - its errors, and those of ssl and sockets, become `mail.errors` in `translate_error`.
 """
 
@@ -18,12 +21,19 @@ import re
 import socket
 import ssl
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import aioimaplib
 
 from mail.errors import ImapAuthError, ImapConnectionError, ImapError
+from mail.imap_wire import (
+    MailboxStatus,
+    Reply,
+    parse_fetched_body,
+    parse_search,
+    parse_select,
+    redact_username,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +42,7 @@ Security = Literal["ssl", "starttls", "none"]
 #: What `translate_error` understands. Anything else is a bug here and propagates as is.
 TRANSLATED_ERRORS: tuple[type[BaseException], ...] = (aioimaplib.AioImapException, OSError)
 
-_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
-_EXISTS = re.compile(rb"(\d+) EXISTS")
-_FETCH_BODY = re.compile(rb"\d+ FETCH \(.*BODY\[\] (?:\{(\d+)\}|\"\")", re.DOTALL)
-_FETCH_UID = re.compile(rb"UID (\d+)")
+_UNTAGGED_EXISTS = re.compile(rb"\* \d+ EXISTS")
 # Longest a polite LOGOUT may take before the socket is simply closed.
 _LOGOUT_SECONDS = 5.0
 
@@ -47,12 +54,14 @@ def translate_error(exc: BaseException, action: str) -> ImapError:
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
         error = ImapConnectionError(
-            f"{action}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+            f"{action}: the server's TLS certificate is not trusted "
+            f"({getattr(exc, 'verify_message', None) or exc}); "
             "check mail.imap.host, or make its CA trusted"
         )
     elif isinstance(exc, ssl.SSLError):
         error = ImapConnectionError(
-            f"{action}: TLS failed ({exc.reason or exc}); check mail.imap.security and port"
+            f"{action}: TLS failed ({getattr(exc, 'reason', None) or exc}); "
+            "check mail.imap.security and port"
         )
     elif isinstance(exc, TimeoutError | aioimaplib.CommandTimeout):
         error = ImapConnectionError(f"{action}: no answer from the server in time")
@@ -73,34 +82,6 @@ def translate_error(exc: BaseException, action: str) -> ImapError:
     return error
 
 
-def redact_username(username: str) -> str:
-    """`support@example.com` → `s***@example.com`: enough to tell mailboxes apart in logs."""
-    local, at, domain = username.partition("@")
-    return f"{local[:1]}***{at}{domain}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A finished command: `result` is OK, NO or BAD; the last line is the tagged text."""
-
-    result: str
-    lines: list[bytes | bytearray]
-
-    @property
-    def text(self) -> str:
-        last = self.lines[-1] if self.lines else b""
-        return bytes(last).decode("utf-8", "replace")
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxStatus:
-    """What SELECT told us about the folder."""
-
-    folder: str
-    uidvalidity: int
-    exists: int
-
-
 class ImapClient:
     """One connection to one server; discard it after any `ImapError` and connect anew."""
 
@@ -110,6 +91,7 @@ class ImapClient:
         self._timeout = timeout
         self._lost = asyncio.Event()
         self._imap: Any = None  # aioimaplib.IMAP4, untyped
+        self._new_mail_reported = False
 
     @classmethod
     async def connect(
@@ -154,6 +136,8 @@ class ImapClient:
         return self._imap.protocol
 
     async def _open(self, security: Security, ssl_context: ssl.SSLContext | None) -> None:
+        if security not in ("ssl", "starttls", "none"):
+            raise ValueError(f"mail.imap.security must be ssl, starttls or none, not {security!r}")
         context = None
         if security != "none":
             context = ssl_context or ssl.create_default_context()
@@ -164,10 +148,28 @@ class ImapClient:
             conn_lost_cb=self._on_connection_lost,
             ssl_context=context if security == "ssl" else None,
         )
+        self._watch_for_new_mail()
         await self._call(f"connecting to {self.where}", self._imap.wait_hello_from_server())
         if security == "starttls":
             assert context is not None
             await self._starttls(context)
+
+    def _watch_for_new_mail(self) -> None:
+        """Note every untagged EXISTS, including those aioimaplib would log and drop."""
+        protocol = self._protocol
+        untagged_response = protocol._untagged_response
+
+        def spy(line: bytes) -> Any:
+            if _UNTAGGED_EXISTS.match(line):
+                self._new_mail_reported = True
+            return untagged_response(line)
+
+        protocol._untagged_response = spy
+
+    @property
+    def new_mail_reported(self) -> bool:
+        """The server announced messages (EXISTS) since the last SELECT."""
+        return self._new_mail_reported
 
     def _on_connection_lost(self, exc: Exception | None) -> None:
         logger.debug("IMAP connection to %s closed: %s", self.where, exc)
@@ -230,15 +232,11 @@ class ImapClient:
         )
         if reply.result != "OK":
             raise ImapError(f"cannot open folder {folder!r}: {reply.text}; check mail.imap.folder")
-        uidvalidity = exists = None
-        for line in reply.lines:
-            if (found := _UIDVALIDITY.search(line)) is not None:
-                uidvalidity = int(found.group(1))
-            elif (found := _EXISTS.fullmatch(line)) is not None:
-                exists = int(found.group(1))
-        if uidvalidity is None:
+        status = parse_select(folder, reply.lines)
+        if status is None:
             raise ImapError(f"{self.where} sent no UIDVALIDITY for {folder!r}")
-        return MailboxStatus(folder, uidvalidity, exists or 0)
+        self._new_mail_reported = False  # what SELECT announced, the next SEARCH will find
+        return status
 
     async def uids_from(self, first: int) -> list[int]:
         """UIDs >= `first`, ascending. (`n:*` also matches the highest UID when it is < n.)"""
@@ -247,10 +245,17 @@ class ImapClient:
             self._protocol.search("UID", f"{first}:*", charset=None, by_uid=True),
         )
         self._check(reply, "UID SEARCH")
-        found = {
-            int(token) for line in reply.lines[:-1] for token in line.split() if token.isdigit()
-        }
-        return sorted(uid for uid in found if uid >= first)
+        return parse_search(reply.lines, first)
+
+    async def first_unseen_uid(self) -> int | None:
+        """The lowest UID without \\Seen, or None when every message has been read."""
+        reply = await self._command(
+            "UID SEARCH",
+            self._protocol.search("UNSEEN", charset=None, by_uid=True),
+        )
+        self._check(reply, "UID SEARCH")
+        unseen = parse_search(reply.lines, 1)
+        return min(unseen) if unseen else None
 
     async def fetch(self, uid: int) -> bytes | None:
         """The whole raw message, without setting \\Seen; None when it no longer exists.
@@ -277,9 +282,12 @@ class ImapClient:
     async def idle(self, seconds: float, interrupt: asyncio.Event) -> bool:
         """IDLE until new mail (True), `interrupt` is set or `seconds` pass (False).
 
+        Returns True at once when new mail was announced since the last SELECT.
         Raises ImapConnectionError when the server says BYE or the connection drops,
         which is how a server restart shows up while we wait.
         """
+        if self._new_mail_reported or interrupt.is_set():
+            return self._new_mail_reported
         protocol = self._protocol
         while not protocol.idle_queue.empty():  # stale pushes from an earlier IDLE
             protocol.idle_queue.get_nowait()
@@ -308,7 +316,7 @@ class ImapClient:
                 lines: list[bytes] = push.result()
                 if any(line.startswith(b"BYE") for line in lines):
                     raise ImapConnectionError(f"{self.where} ended the session while idling")
-                if any(_EXISTS.fullmatch(line) for line in lines):
+                if self._new_mail_reported:
                     return True
             if self._lost.is_set():
                 raise ImapConnectionError(f"connection to {self.where} lost while idling")
@@ -349,7 +357,7 @@ class ImapClient:
             await _cancel(connecting)
         elif not connecting.cancelled() and connecting.exception() is None:
             transport = self._protocol.transport
-            if transport is not None:
+            if transport is not None and not transport.is_closing():  # else: already going
                 transport.close()
                 try:
                     await asyncio.wait_for(self._lost.wait(), 1.0)
@@ -394,26 +402,6 @@ class ImapClient:
     def _check(self, reply: Reply, action: str) -> None:
         if reply.result != "OK":
             raise ImapError(f"{action} failed on {self.where}: {reply.result} {reply.text}")
-
-
-def parse_fetched_body(lines: list[bytes | bytearray], uid: int) -> bytes | None:
-    """Pick the BODY[] literal for `uid` out of a FETCH reply (unsolicited FETCHes may mix in)."""
-    for index, line in enumerate(lines):
-        if isinstance(line, bytearray):
-            continue
-        found = _FETCH_BODY.match(line)
-        if found is None:
-            continue
-        has_literal = found.group(1) is not None
-        after = lines[index + 2] if has_literal and index + 2 < len(lines) else b""
-        uid_match = _FETCH_UID.search(line) or _FETCH_UID.search(bytes(after))
-        if uid_match is None or int(uid_match.group(1)) != uid:
-            continue
-        if not has_literal:
-            return b""
-        if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
-            return bytes(lines[index + 1])
-    return None
 
 
 async def _cancel(*futures: asyncio.Future[Any]) -> None:

@@ -31,6 +31,8 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "users:read.email",
     "channels:read",
     "groups:read",
+    "channels:history",
+    "groups:history",
     "reactions:write",
     "files:write",
 )

@@ -1,0 +1,87 @@
+"""Pure helpers for IMAP replies: parsing what the server said, and naming it safely in logs.
+
+No I/O and no aioimaplib here; `mail.imap_client` feeds these with the reply lines
+aioimaplib collected (untagged lines without their `* `, literals as bytearray, the
+tagged status text last).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_EXISTS = re.compile(rb"(\d+) EXISTS")
+_FETCH_BODY = re.compile(rb"\d+ FETCH \(.*BODY\[\] (?:\{(\d+)\}|\"\")", re.DOTALL)
+_FETCH_UID = re.compile(rb"UID (\d+)")
+
+Lines = list[bytes | bytearray]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A finished command: `result` is OK, NO or BAD; the last line is the tagged text."""
+
+    result: str
+    lines: Lines
+
+    @property
+    def text(self) -> str:
+        last = self.lines[-1] if self.lines else b""
+        return bytes(last).decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxStatus:
+    """What SELECT told us about the folder."""
+
+    folder: str
+    uidvalidity: int
+    exists: int
+
+
+def redact_username(username: str) -> str:
+    """`support@example.com` → `s***@example.com`: enough to tell mailboxes apart in logs."""
+    local, at, domain = username.partition("@")
+    return f"{local[:1]}***{at}{domain}"
+
+
+def parse_select(folder: str, lines: Lines) -> MailboxStatus | None:
+    """UIDVALIDITY and EXISTS from a SELECT reply; None without UIDVALIDITY."""
+    uidvalidity = exists = None
+    for line in lines:
+        if (found := _UIDVALIDITY.search(line)) is not None:
+            uidvalidity = int(found.group(1))
+        elif (found := _EXISTS.fullmatch(line)) is not None:
+            exists = int(found.group(1))
+    return None if uidvalidity is None else MailboxStatus(folder, uidvalidity, exists or 0)
+
+
+def parse_search(lines: Lines, first: int) -> list[int]:
+    """UIDs >= `first`, ascending, from a `UID SEARCH UID first:*` reply.
+
+    `first:*` also matches the highest UID when that is below `first` (RFC 3501
+    6.4.8: `*` is the largest UID in use), so the filter is not optional.
+    """
+    found = {int(token) for line in lines[:-1] for token in line.split() if token.isdigit()}
+    return sorted(uid for uid in found if uid >= first)
+
+
+def parse_fetched_body(lines: Lines, uid: int) -> bytes | None:
+    """Pick the BODY[] literal for `uid` out of a FETCH reply (unsolicited FETCHes may mix in)."""
+    for index, line in enumerate(lines):
+        if isinstance(line, bytearray):
+            continue
+        found = _FETCH_BODY.match(line)
+        if found is None:
+            continue
+        has_literal = found.group(1) is not None
+        after = lines[index + 2] if has_literal and index + 2 < len(lines) else b""
+        uid_match = _FETCH_UID.search(line) or _FETCH_UID.search(bytes(after))
+        if uid_match is None or int(uid_match.group(1)) != uid:
+            continue
+        if not has_literal:
+            return b""
+        if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
+            return bytes(lines[index + 1])
+    return None
