@@ -111,7 +111,7 @@ async def _ingest(settings: Settings, files: Sequence[str]) -> int:
     try:
         for name in sources:
             try:
-                raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+                raw = sys.stdin.buffer.read() if name == "-" else read_file(name)
             except OSError as exc:
                 print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
                 status = 1
@@ -126,6 +126,10 @@ async def _ingest(settings: Settings, files: Sequence[str]) -> int:
     finally:
         await db.close()
     return status
+
+
+def read_file(name: str) -> bytes:
+    return Path(name).read_bytes()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,7 +70,7 @@ class DatabaseSettings(_Section):
 
 
 class HttpSettings(_Section):
-    host: str = "0.0.0.0"  # noqa: S104 - Slack must reach it; operators narrow it
+    host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)
     path: str = "/slack/events"
 
@@ -111,7 +111,9 @@ class SlackSettings(_Section):
     def _app_token(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value()
         if token and not token.startswith("xapp-"):
-            raise ValueError("must be an app-level token starting with xapp- (or empty for HTTP mode)")
+            raise ValueError(
+                "must be an app-level token starting with xapp- (or empty for HTTP mode)"
+            )
         return value
 
     @field_validator("api_url")
@@ -222,7 +224,9 @@ class Settings(_Section):
 def expand_env(node: Any, environ: Mapping[str, str], path: str = "") -> Any:
     """Replace `${NAME}` / `${NAME:-default}` in every string of a parsed YAML tree."""
     if isinstance(node, dict):
-        return {k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+        return {
+            k: expand_env(v, environ, f"{path}.{k}" if path else str(k)) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [expand_env(v, environ, f"{path}[{i}]") for i, v in enumerate(node)]
     if not isinstance(node, str):

@@ -48,7 +48,7 @@ def build_manifest(
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
             "name": name,
-            "description": "Customer email becomes tickets that agents claim, answer and close here",
+            "description": "Customer email becomes tickets that agents claim and answer here",
             "background_color": "#2c3e50",
         },
         "features": {

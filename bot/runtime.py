@@ -1,4 +1,4 @@
-"""`ticketbot run`: the Slack app, the mail poller, the outbox worker and the jobs, in one process."""
+"""`ticketbot run`: the Slack app, mail poller, outbox worker and jobs in one process."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class Runtime:
                 socket_handler = AsyncSocketModeHandler(
                     self.app, slack.app_token.get_secret_value()
                 )
-                await socket_handler.connect_async()
+                await socket_handler.connect_async()  # type: ignore[no-untyped-call]
                 logger.info("connected to Slack in Socket Mode")
             else:
                 runner = web.AppRunner(
@@ -131,7 +131,7 @@ class Runtime:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if socket_handler is not None:
-                await socket_handler.close_async()
+                await socket_handler.close_async()  # type: ignore[no-untyped-call]
             if runner is not None:
                 await runner.cleanup()
             await db.close()

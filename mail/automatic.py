@@ -16,7 +16,7 @@ from email.parser import HeaderParser
 
 from mail.body import EMBEDDED_MESSAGE_TYPES
 from mail.headers import parse_message_ids
-from mail.mime import Part, header_values
+from mail.mime import Part, header_values, stored_payload
 
 __all__ = [
     "automatic_reason",
@@ -107,9 +107,9 @@ def is_bounce(root: Part, daemon: str | None, subject: str) -> bool:
 
 
 def _status_blocks(part: Part) -> list[Message]:
-    payload = part.message.get_payload()
+    payload = stored_payload(part.message)
     if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
+        return payload
     if isinstance(payload, str):  # some parsers leave it unsplit; read it as header blocks
         return [
             HeaderParser(policy=policy.compat32).parsestr(b)
@@ -132,8 +132,8 @@ def bounce_message_ids(root: Part, text: str) -> tuple[str, ...]:
                 for name in _DSN_ID_FIELDS:
                     values.extend(header_values(block, name))
         elif part.content_type in EMBEDDED_MESSAGE_TYPES:
-            payload = part.message.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            payload = stored_payload(part.message)
+            if isinstance(payload, list) and payload:
                 values.extend(header_values(payload[0], "message-id"))
         elif part.content_type in ("text/rfc822-headers", "message/global-headers"):
             data, _ = part.payload()

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import Message
 
 from mail.charsets import decode_bytes
 from mail.flowed import unflow
 from mail.html_text import html_to_text
-from mail.mime import Part, decode_base64, flatten_message
+from mail.mime import Part, decode_base64, flatten_message, stored_payload
 from mail.parsed import ParsedAttachment
 
 __all__ = ["Body", "extract_attachments", "extract_body"]
@@ -125,8 +124,8 @@ def extract_body(root: Part) -> Body:
 
 def _embedded_bytes(part: Part, defects: list[str]) -> bytes:
     """The bytes of an attached message, as close to how it was sent as the parser allows."""
-    payload = part.message.get_payload()
-    if not isinstance(payload, list) or not payload or not isinstance(payload[0], Message):
+    payload = stored_payload(part.message)
+    if not isinstance(payload, list) or not payload:
         data, payload_defects = part.payload()
         defects.extend(payload_defects)
         return data

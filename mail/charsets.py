@@ -85,7 +85,9 @@ _MULTIBYTE = frozenset(
         "big5",
         "big5hkscs",
         "cp949",
+        "cp950",
         "euc_kr",
+        "euc_jisx0213",
         "johab",
         "utf_16",
         "utf_16_be",
@@ -165,6 +167,8 @@ def _detect(data: bytes) -> str | None:
     best = matches.best()
     if best is None:
         return None
+    if "cp1252" in best.could_be_from_charset:
+        return None  # the same text either way: keep the usual Western reading
     for match in matches:
         if match.encoding in ("cp1252", "iso8859_15", "latin_1") and match.chaos <= best.chaos:
             return None

@@ -212,7 +212,7 @@ def parse_message_ids(values: Iterable[str | bytes]) -> tuple[str, ...]:
     Bracketed ids win; without brackets, whitespace- or comma-separated tokens
     containing "@" are taken. Duplicates are dropped, order kept.
     """
-    found: list[str] = []
+    found: dict[str, None] = {}  # an ordered set: References can hold thousands of ids
     for value in values:
         text = _strip_comments(decode_raw(value)[0])
         candidates = re.findall(r"<([^<>]*)>", text)
@@ -220,8 +220,8 @@ def parse_message_ids(values: Iterable[str | bytes]) -> tuple[str, ...]:
             candidates = [token for token in re.split(r"[\s,;]+", text) if "@" in token]
         for candidate in candidates:
             normal = normalize_message_id(candidate)
-            if normal is not None and normal not in found:
-                found.append(normal)
+            if normal is not None:
+                found.setdefault(normal)
     return tuple(found)
 
 

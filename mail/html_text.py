@@ -25,8 +25,26 @@ _STYLE_ATTR = re.compile(
     r"""\s(?:style|class|id|width|height|bgcolor|align|valign)\s*=\s*("[^"]*"|'[^']*'|[^\s>]*)""",
     re.IGNORECASE,
 )
+# Inline formatting tags carry nothing for text output; dropping them halves html2text's work.
+_INLINE_TAGS = re.compile(
+    r"</?(?:span|font|b|strong|i|em|u|small|big|o:p)(?:\s[^>]*)?>", re.IGNORECASE
+)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>")
+_WHITESPACE = re.compile(r"\s+")
+_LINK = re.compile(
+    r"""<a\b[^>]*?\bhref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)[^>]*>(.{0,2000}?)</a\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_LIST_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)
+_BLOCK = re.compile(
+    r"</?(?:p|div|br|tr|h[1-6]|ul|ol|table|blockquote|pre|hr|section|article)\b[^>]*>",
+    re.IGNORECASE,
+)
+_LINE_SPACES = re.compile(r"[ \t]*\n[ \t]*")
+#: html2text handles about 150 tags per millisecond; above this many tags a mail
+#: would blow the parse budget, so a plain regex conversion is used instead.
+MAX_HTML2TEXT_TAGS = 4000
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -67,6 +85,7 @@ def _prepare(markup: str) -> str:
     markup = _drop_blocks(markup)
     markup = _IMAGES.sub("", markup)
     markup = _STYLE_ATTR.sub("", markup)
+    markup = _INLINE_TAGS.sub("", markup)
     return _CELL_END.sub(lambda m: " " + m.group(0), markup)
 
 
@@ -82,16 +101,36 @@ def _convert(markup: str) -> str:
     return result
 
 
+def _quick_convert(markup: str) -> str:
+    """A fast, rougher conversion: block tags become line breaks, links "[text](url)"."""
+
+    def link(match: re.Match[str]) -> str:
+        url = html.unescape(match.group(1).strip("\"'"))
+        label = _TAGS.sub("", match.group(2)).strip()
+        return f"[{label}]({url})" if label and label != url else url
+
+    markup = _WHITESPACE.sub(" ", markup)
+    markup = _LINK.sub(link, markup)
+    markup = _LIST_ITEM.sub("\n  * ", markup)
+    markup = _BLOCK.sub("\n", markup)
+    text = html.unescape(_TAGS.sub("", markup))
+    return _LINE_SPACES.sub("\n", text)
+
+
 def html_to_text(markup: str) -> str:
     """Convert HTML to readable text with links kept as "[text](url)".
 
-    Never raises: if html2text fails, tags are stripped instead.
+    Never raises: if html2text fails, or the HTML is too large for it to
+    convert in time, a simpler regex conversion is used instead.
     """
     prepared = _prepare(markup)
     try:
-        text = _convert(prepared)
+        if prepared.count("<") > MAX_HTML2TEXT_TAGS:
+            text = _quick_convert(prepared)
+        else:
+            text = _convert(prepared)
     except Exception:  # html2text is third-party; a crash must not lose the body
-        text = html.unescape(_TAGS.sub(" ", prepared))
+        text = _quick_convert(prepared)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     text = _TRAILING_SPACE.sub("\n", text)
     return _BLANK_LINES.sub("\n\n", text).strip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import quopri
 import re
 from dataclasses import dataclass, field
 from email import errors as email_errors
@@ -27,9 +28,12 @@ __all__ = [
     "Part",
     "build_tree",
     "decode_base64",
+    "decode_payload",
     "describe_defect",
     "flatten_message",
     "header_values",
+    "stored_payload",
+    "transfer_encoding",
 ]
 
 MAX_DEPTH = 40
@@ -93,6 +97,69 @@ def decode_base64(text: str | bytes) -> tuple[bytes, list[str]]:
     return b"".join(decoded), defects
 
 
+def stored_payload(message: Message) -> list[Message] | str | None:
+    """The payload as the parser stored it: sub-messages, or text with 8-bit bytes escaped.
+
+    `Message.get_payload()` decodes 8-bit text with the declared charset - lossy,
+    and it raises on a malformed charset parameter - so the stored value is
+    read directly.
+    """
+    value = vars(message).get("_payload")
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, Message)]
+    if isinstance(value, bytes):
+        return value.decode("ascii", "surrogateescape")
+    return value if isinstance(value, str) else None
+
+
+def transfer_encoding(message: Message) -> str:
+    """The Content-Transfer-Encoding token, lower-cased ("" when absent)."""
+    values = header_values(message, "content-transfer-encoding")
+    if not values:
+        return ""
+    token = re.split(r"[\s;(]", decode_raw(values[0])[0].strip(), maxsplit=1)[0]
+    return _CONTROL.sub("", token.lower())[:40]
+
+
+def _decode_uu(data: bytes) -> tuple[bytes, list[str]]:
+    lines = iter(data.splitlines())
+    if not any(line.startswith(b"begin ") for line in lines):
+        return data, ["uuencoded part without a begin line, kept as sent"]
+    decoded: list[bytes] = []
+    for line in lines:
+        if line.strip() == b"end":
+            break
+        try:
+            decoded.append(binascii.a2b_uu(line))
+        except binascii.Error:  # trailing garbage some encoders add: use the declared length
+            try:
+                decoded.append(binascii.a2b_uu(line[: (((line[0] - 32) & 63) * 4 + 5) // 3]))
+            except (binascii.Error, IndexError):
+                return b"".join(decoded), ["uuencoded part damaged"]
+    return b"".join(decoded), []
+
+
+def decode_payload(message: Message) -> tuple[bytes, list[str]]:
+    """The content of a leaf with its transfer encoding undone, tolerant of damage."""
+    raw = stored_payload(message)
+    if not isinstance(raw, str):
+        return b"", []
+    try:
+        data = raw.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # built in memory with real non-ASCII text
+        data = raw.encode("utf-8", "surrogateescape")
+    cte = transfer_encoding(message)
+    if cte == "base64":
+        return decode_base64(data)
+    if cte == "quoted-printable":
+        return quopri.decodestring(data), []
+    if cte in _UUENCODE:
+        return _decode_uu(data)
+    if cte not in _KNOWN_CTE:
+        return data, [f"unknown content-transfer-encoding {cte}, content kept as sent"]
+    return data, []
+
+
 def flatten_message(message: Message) -> bytes:
     """Serialise an embedded message back to bytes, headers as they arrived."""
     buffer = io.BytesIO()
@@ -134,11 +201,7 @@ class Part:
 
     @property
     def transfer_encoding(self) -> str:
-        values = header_values(self.message, "content-transfer-encoding")
-        if not values:
-            return ""
-        token = re.split(r"[\s;(]", decode_raw(values[0])[0].strip(), maxsplit=1)[0]
-        return _CONTROL.sub("", token.lower())[:40]
+        return transfer_encoding(self.message)
 
     @property
     def filename(self) -> str:
@@ -162,26 +225,7 @@ class Part:
 
     def payload(self) -> tuple[bytes, list[str]]:
         """The decoded content of a leaf, with defects; tolerant of broken encodings."""
-        defects: list[str] = []
-        cte = self.transfer_encoding
-        try:
-            raw = self.message.get_payload()
-        except Exception:  # policy.default re-reads Content-Type here; fall back to the stored text
-            raw = getattr(self.message, "_payload", None)
-        if isinstance(raw, list):
-            return b"", defects
-        if cte == "base64" and isinstance(raw, str):
-            return decode_base64(raw)
-        try:
-            data = self.message.get_payload(decode=True)
-        except Exception:  # stdlib decoding failed: keep the transfer-encoded bytes
-            data = None
-            defects.append(f"content-transfer-encoding {cte} undecodable, kept as sent")
-        if not isinstance(data, bytes):
-            data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-        if cte not in _KNOWN_CTE and cte not in _UUENCODE:
-            defects.append(f"unknown content-transfer-encoding {cte}, content kept as sent")
-        return data, defects
+        return decode_payload(self.message)
 
     def walk(self) -> list[Part]:
         """This part and all parts below it, depth first (not into attached messages)."""
@@ -205,16 +249,14 @@ def _view(message: Message) -> Message:
 
 def _repair(message: Message, content_type: str) -> Message | None:
     """Re-split a multipart whose declared boundary never appears, guessing it from the body."""
-    body = message.get_payload(decode=True)
-    if not isinstance(body, bytes):
-        return None
+    body, _ = decode_payload(message)
     match = _GUESS_BOUNDARY.search(body)
     if match is None:
         return None
     boundary = match.group(1).decode("ascii", "replace").replace('"', "")
     header = f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n'.encode()
     repaired = BytesParser(policy=policy.compat32).parsebytes(header + body)
-    return repaired if repaired.is_multipart() and repaired.get_payload() else None
+    return repaired if stored_payload(repaired) else None
 
 
 def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
@@ -226,14 +268,14 @@ def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
         part.defects.append(describe_defect(defect))
     if not content_type.startswith("multipart/"):
         return part
-    payload = message.get_payload()
+    payload = stored_payload(message)
     if not isinstance(payload, list):
         repaired = _repair(message, content_type)
         if repaired is None:
             part.content_type = "text/plain"  # read the unsplittable body as text
             return part
         part.defects.append("MIME parts recovered with a boundary guessed from the body")
-        payload = repaired.get_payload()
+        payload = stored_payload(repaired) or []
     if depth >= MAX_DEPTH:
         part.defects.append("MIME nesting too deep, inner parts ignored")
         return part

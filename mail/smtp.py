@@ -30,7 +30,9 @@ def translate_smtp_error(exc: BaseException) -> SmtpError:
             return SmtpPermanentError(f"all recipients refused: {exc}")
         return SmtpTemporaryError(f"recipients refused for now: {exc}")
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return SmtpTemporaryError(f"SMTP login refused ({exc.code}): check mail.smtp.username/password")
+        return SmtpTemporaryError(
+            f"SMTP login refused ({exc.code}): check mail.smtp.username/password"
+        )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         if 500 <= exc.code < 600:
             return SmtpPermanentError(f"SMTP server refused the mail ({exc.code} {exc.message})")

@@ -38,7 +38,9 @@ def autoreply_refusal(
     return None
 
 
-def acknowledgement(policy: Policy, number: str, subject: str, customer_name: str) -> tuple[str, str]:
+def acknowledgement(
+    policy: Policy, number: str, subject: str, customer_name: str
+) -> tuple[str, str]:
     """Subject and text of the acknowledgement for a new ticket."""
     greeting = f"Hello {customer_name}," if customer_name else "Hello,"
     tag = f"[{policy.ticket_hook}{number}]"

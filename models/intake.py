@@ -80,14 +80,17 @@ async def receive_mail(
                 defects=list(mail.defects)[:50],
                 received_at=now,
             )
-            clash = key_id and await InboundMessage.filter(message_id=key_id).exclude(
-                id=inbound.id
-            ).exists()
+            clash = (
+                key_id
+                and await InboundMessage.filter(message_id=key_id).exclude(id=inbound.id).exists()
+            )
             if mail.is_bounce:
                 result = await _record_bounce(mail, inbound, now)
             else:
                 day = now.date()
-                number = format_number(day, policy.system_id, await allocate_counter(connection, day))
+                number = format_number(
+                    day, policy.system_id, await allocate_counter(connection, day)
+                )
                 result = await _open_ticket(mail, inbound, number, policy, clock)
             if clash and result.ticket_id is not None:
                 await History.create(
@@ -135,7 +138,9 @@ async def _open_ticket(
         detail={"queue": queue.name, "message_id": mail.message_id, "defects": len(mail.defects)},
         created_at=now,
     )
-    await enqueue(SLACK_CARD_POST, {"ticket_id": ticket.id}, stream=slack_stream(ticket.id), clock=clock)
+    await enqueue(
+        SLACK_CARD_POST, {"ticket_id": ticket.id}, stream=slack_stream(ticket.id), clock=clock
+    )
 
     reply_to = mail.reply_to.email if mail.reply_to else customer_email
     since = now - timedelta(days=1)
@@ -246,6 +251,8 @@ async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime
         ticket=ticket, event="bounce", detail={"original": original.message_id}, created_at=now
     )
     await enqueue(
-        SLACK_THREAD_POST, {"ticket_id": ticket.id, "article_id": note.id}, stream=slack_stream(ticket.id)
+        SLACK_THREAD_POST,
+        {"ticket_id": ticket.id, "article_id": note.id},
+        stream=slack_stream(ticket.id),
     )
     return IntakeResult("bounce_note", ticket.id, ticket.number)

@@ -53,7 +53,9 @@ def strip_reply_prefixes(subject: str) -> str:
 
 def hook_pattern(hook: str) -> re.Pattern[str]:
     """Matches `[Ticket#N]` tolerant of case and spacing; group 1 is the number."""
-    return re.compile(r"\[\s*" + re.escape(hook).replace(r"\ ", r"\s*") + r"\s*:?\s*(\d{10,})\s*\]", re.IGNORECASE)
+    return re.compile(
+        r"\[\s*" + re.escape(hook).replace(r"\ ", r"\s*") + r"\s*:?\s*(\d{10,})\s*\]", re.IGNORECASE
+    )
 
 
 async def allocate_counter(connection: BaseDBAsyncClient, day: date) -> int:

@@ -55,7 +55,7 @@ async def enqueue(
     )
 
 
-class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error state
+class RetryLater(Exception):
     """The delivery failed for now; try again after `after` seconds (or the usual backoff)."""
 
     def __init__(self, reason: str, after: float | None = None) -> None:

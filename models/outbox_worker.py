@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,7 +23,11 @@ Handler = Callable[[OutboxItem], Awaitable[None]]
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
     """1, 2, 4, … seconds, capped, with jitter so many items don't retry in lock-step."""
     base: float = min(cap, 2.0 ** max(0, attempt - 1))
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+    return base * random.uniform(0.8, 1.2)
+
+
+async def _unknown_kind(item: OutboxItem) -> None:
+    raise PermanentFailure(f"no handler for outbox kind {item.kind!r}")
 
 
 class OutboxWorker:
@@ -91,11 +96,9 @@ class OutboxWorker:
         return claimed == 1
 
     async def _deliver(self, item: OutboxItem) -> None:
-        handler = self._handlers.get(item.kind)
+        handler = self._handlers.get(item.kind, _unknown_kind)
         attempts = item.attempts + 1
         try:
-            if handler is None:
-                raise PermanentFailure(f"no handler for outbox kind {item.kind!r}")
             await handler(item)
         except RetryLater as exc:
             await self._reschedule(item, attempts, str(exc), exc.after)
@@ -114,7 +117,9 @@ class OutboxWorker:
                 last_error="",
             )
 
-    async def _reschedule(self, item: OutboxItem, attempts: int, error: str, after: float | None) -> None:
+    async def _reschedule(
+        self, item: OutboxItem, attempts: int, error: str, after: float | None
+    ) -> None:
         if attempts >= self._max_attempts:
             await self._bury(item, attempts, error)
             return
@@ -141,16 +146,16 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Deliver what is due now, several streams at a time; returns how many were tried."""
         tried = 0
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def one(item: OutboxItem) -> None:
+            async with semaphore:
+                await self._deliver(item)
+
         while not self._stopping:
             batch = [item for item in await self.due() if await self._claim(item)]
             if not batch:
                 return tried
-            semaphore = asyncio.Semaphore(self._concurrency)
-
-            async def one(item: OutboxItem) -> None:
-                async with semaphore:
-                    await self._deliver(item)
-
             await asyncio.gather(*(one(item) for item in batch))
             tried += len(batch)
         return tried
@@ -173,10 +178,8 @@ class OutboxWorker:
             except Exception:
                 logger.exception("outbox worker pass failed; retrying")
                 timeout = self._idle_seconds
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True

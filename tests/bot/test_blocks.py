@@ -55,7 +55,9 @@ def all_text(blocks: list[dict[str, object]]) -> str:
         (TicketState.CLOSED, "U0ALICE001", [ids.REOPEN, ids.NOTE]),
     ],
 )
-def test_buttons_follow_the_state(state: TicketState, owner: str | None, expected: list[str]) -> None:
+def test_buttons_follow_the_state(
+    state: TicketState, owner: str | None, expected: list[str]
+) -> None:
     blocks = build_ticket_card(summary(state=state, owner_id=owner), "Ticket#")
     assert buttons(blocks) == expected
     assert validate_message_blocks(blocks) == []

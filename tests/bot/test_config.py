@@ -52,10 +52,18 @@ def test_defaults_and_lists_from_the_environment() -> None:
 @pytest.mark.parametrize(
     ("change", "env_drop", "message"),
     [
-        (None, "SLACK_SIGNING_SECRET", "slack.signing_secret: environment variable SLACK_SIGNING_SECRET is not set"),
+        (
+            None,
+            "SLACK_SIGNING_SECRET",
+            "slack.signing_secret: environment variable SLACK_SIGNING_SECRET is not set",
+        ),
         (("slack", "bot_token", "xoxp-user"), None, "slack.bot_token: must be a bot token"),
         (("mail", "followup_on_closed", "ignore"), None, "mail.followup_on_closed"),
-        (("mail", "address", "not-an-address"), None, "mail.address: 'not-an-address' is not an email"),
+        (
+            ("mail", "address", "not-an-address"),
+            None,
+            "mail.address: 'not-an-address' is not an email",
+        ),
         (("slack", "colour", "blue"), None, "slack.colour: is not a known key"),
         (("tickets", "lock_timeout_minutes", "soon"), None, "tickets.lock_timeout_minutes"),
         (("database", "url", "mysql://x"), None, "database.url: must start with"),
@@ -78,7 +86,9 @@ def test_bad_values_name_the_key(
 def test_queue_channel_must_be_a_channel_id() -> None:
     document = shipped()
     document["queues"][0]["channel"] = "#support"
-    with pytest.raises(ConfigError, match=r"queues\.0\.channel: '#support' is not a Slack channel id"):
+    with pytest.raises(
+        ConfigError, match=r"queues\.0\.channel: '#support' is not a Slack channel id"
+    ):
         parse_settings(document, ENV)
 
 

@@ -61,7 +61,9 @@ def test_public_url_comes_from_the_config_too() -> None:
 
 
 def test_manifest_respects_schema_limits() -> None:
-    manifest = build_manifest(command="/ticket", request_url="https://x/slack/events", socket_mode=False)
+    manifest = build_manifest(
+        command="/ticket", request_url="https://x/slack/events", socket_mode=False
+    )
     info = manifest["display_information"]
     assert 1 <= len(info["name"]) <= 35
     assert len(info["description"]) <= 140

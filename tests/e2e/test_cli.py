@@ -81,7 +81,9 @@ def test_check_names_each_failure(tmp_path: Path, config: dict[str, Any]) -> Non
     assert "invalid_auth" in status["slack"]
 
 
-def test_ingest_files_and_stdin_store_each_mail_once(tmp_path: Path, config: dict[str, Any]) -> None:
+def test_ingest_files_and_stdin_store_each_mail_once(
+    tmp_path: Path, config: dict[str, Any]
+) -> None:
     path = write_config(tmp_path / "app.yaml", config)
     first = tmp_path / "one.eml"
     first.write_bytes(make_mail(message_id="<one@example.com>"))

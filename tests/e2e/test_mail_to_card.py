@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -104,8 +105,6 @@ def test_a_customer_mail_becomes_one_card_one_acknowledgement_and_is_seen(
 
 
 def _wait_seen(imap: DovecotServer, uid: int) -> set[str]:
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         flags = imap.flags(uid)
@@ -116,7 +115,10 @@ def _wait_seen(imap: DovecotServer, uid: int) -> set[str]:
 
 
 def test_the_same_message_appended_twice_is_one_ticket(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer,
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
     smtp_server: SmtpServer,
 ) -> None:
     bot_factory(db_url_sqlite)
@@ -131,11 +133,16 @@ def test_the_same_message_appended_twice_is_one_ticket(
 
 
 def test_automatic_mail_gets_no_acknowledgement(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer,
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
     smtp_server: SmtpServer,
 ) -> None:
     bot_factory(db_url_sqlite)
-    imap_server.append(customer_mail(1, headers={"Auto-Submitted": "auto-replied"}, subject="Out of office"))
+    imap_server.append(
+        customer_mail(1, headers={"Auto-Submitted": "auto-replied"}, subject="Out of office")
+    )
     imap_server.append(customer_mail(2, headers={"Precedence": "bulk"}, subject="Newsletter"))
     bounce = make_mail(
         from_="Mail Delivery System <MAILER-DAEMON@mx.customer.example>",
@@ -178,7 +185,7 @@ def test_rate_limited_card_posts_arrive_exactly_once(
     fault = slack.faults.add(method="chat.postMessage", status=429, retry_after=1, times=3)
     bot_factory(db_url_sqlite)
     imap_server.append(customer_mail(1))
-    [card] = wait_cards(slack, 1, timeout=30)
+    wait_cards(slack, 1, timeout=30)
     assert fault.hits == 3
     sentinel(imap_server, slack, 2)
     assert len(cards(slack)) == 2

@@ -60,7 +60,10 @@ async def test_the_same_mail_twice_is_one_ticket(database: str) -> None:
     raw = make_mail()
     first = await ingest(raw, POLICY)
     # The same mail delivered again along another route: different trace headers.
-    again = b"Received: from relay2.example.net by mx\r\nDelivered-To: support@ticketbot.example\r\n" + raw
+    again = (
+        b"Received: from relay2.example.net by mx\r\nDelivered-To: support@ticketbot.example\r\n"
+        + raw
+    )
     second = await ingest(raw, POLICY)
     third = await ingest(again, POLICY)
     assert first.outcome == "new_ticket"
@@ -125,7 +128,9 @@ async def test_the_cap_is_a_rolling_day(database: str) -> None:
     start = datetime(2026, 11, 25, 8, tzinfo=UTC)
     for i in range(3):
         await ingest(
-            make_mail(message_id=f"<m{i}@example.com>", subject=f"Q{i}"), POLICY, clock=lambda: start
+            make_mail(message_id=f"<m{i}@example.com>", subject=f"Q{i}"),
+            POLICY,
+            clock=lambda: start,
         )
     later = start + timedelta(hours=25)
     result = await ingest(make_mail(message_id="<late@example.com>"), POLICY, clock=lambda: later)

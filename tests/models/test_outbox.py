@@ -75,7 +75,9 @@ async def test_permanent_failures_and_exhausted_retries_are_buried(database: str
     await enqueue("refuse", {}, stream="1", clock=clock)
     await enqueue("crash", {}, stream="2", clock=clock)
     await enqueue("unknown", {}, stream="3", clock=clock)
-    worker = OutboxWorker({"refuse": refuse, "crash": crash}, owner="w", clock=clock, max_attempts=3)
+    worker = OutboxWorker(
+        {"refuse": refuse, "crash": crash}, owner="w", clock=clock, max_attempts=3
+    )
     for _ in range(5):
         await worker.drain_once()
         clock.advance(600)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -123,7 +123,7 @@ class BotProcess:
         log = self.log_path.open("ab")
         log.write(f"--- start {self.starts} ---\n".encode())
         log.flush()
-        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
             cwd=self.workdir,
             env=env,
@@ -139,7 +139,7 @@ class BotProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"ticketbot exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

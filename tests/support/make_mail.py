@@ -67,7 +67,7 @@ def make_mail(
     unknown = set(aliases) - {"from"}
     if unknown:
         raise TypeError(f"make_mail: unknown overrides {sorted(unknown)}")
-    sender = aliases["from"] if "from" in aliases else from_
+    sender = aliases.get("from", from_)
 
     message = EmailMessage(policy=policy.default)
     _set(message, "From", sender)
