@@ -62,7 +62,11 @@ async def _migrate(settings: Settings) -> int:
 async def _run(settings: Settings) -> int:
     from bot.runtime import Runtime
 
-    await Runtime(settings).run()
+    try:
+        await Runtime(settings).run()
+    except OSError as exc:  # the database or the HTTP port; the message names which
+        print(f"ticketbot: cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

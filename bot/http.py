@@ -12,8 +12,11 @@ from slack_bolt.async_app import AsyncApp
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 
 
-def build_web_app(app: AsyncApp, path: str, health: HealthCheck) -> web.Application:
+def build_web_app(app: AsyncApp | None, path: str, health: HealthCheck) -> web.Application:
+    """Slack's endpoint (HTTP mode) and `/healthz`; in Socket Mode (`app` None) only the latter."""
+
     async def slack_events(request: web.Request) -> web.Response:
+        assert app is not None
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
@@ -27,6 +30,7 @@ def build_web_app(app: AsyncApp, path: str, health: HealthCheck) -> web.Applicat
         )
 
     web_app = web.Application(client_max_size=4 * 1024 * 1024)
-    web_app.router.add_post(path, slack_events)
+    if app is not None:
+        web_app.router.add_post(path, slack_events)
     web_app.router.add_get("/healthz", healthz)
     return web_app

@@ -99,19 +99,23 @@ class Runtime:
         runner: web.AppRunner | None = None
         socket_handler: AsyncSocketModeHandler | None = None
         try:
+            routes = build_web_app(
+                None if slack.socket_mode else self.app, slack.http.path, self.health
+            )
+            runner = web.AppRunner(routes, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, slack.http.host, slack.http.port).start()
             if slack.socket_mode:
                 socket_handler = AsyncSocketModeHandler(
                     self.app, slack.app_token.get_secret_value()
                 )
                 await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-                logger.info("connected to Slack in Socket Mode")
-            else:
-                runner = web.AppRunner(
-                    build_web_app(self.app, slack.http.path, self.health), access_log=None
+                logger.info(
+                    "connected to Slack in Socket Mode; health on http://%s:%d/healthz",
+                    slack.http.host,
+                    slack.http.port,
                 )
-                await runner.setup()
-                site = web.TCPSite(runner, slack.http.host, slack.http.port)
-                await site.start()
+            else:
                 logger.info(
                     "listening for Slack on http://%s:%d%s",
                     slack.http.host,

@@ -33,7 +33,8 @@ _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>")
 _WHITESPACE = re.compile(r"\s+")
 _LINK = re.compile(
-    r"""<a\b[^>]*?\bhref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)[^>]*>(.{0,2000}?)</a\s*>""",
+    # The label stops at the next <a or </a, so unclosed links cannot make this quadratic.
+    r"""<a\b[^>]*?\bhref\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)[^>]*>((?:(?!</?a\b).){0,2000}?)</a\s*>""",
     re.IGNORECASE | re.DOTALL,
 )
 _LIST_ITEM = re.compile(r"<li\b[^>]*>", re.IGNORECASE)

@@ -15,6 +15,7 @@ import io
 import quopri
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from email import errors as email_errors
 from email import policy
 from email.generator import BytesGenerator
@@ -168,9 +169,9 @@ def flatten_message(message: Message) -> bytes:
     return buffer.getvalue()
 
 
-@dataclass(slots=True)
+@dataclass
 class Part:
-    """One MIME node with its headers already interpreted."""
+    """One MIME node with its headers interpreted once (cached: mails can have thousands)."""
 
     message: Message
     content_type: str
@@ -193,17 +194,17 @@ class Part:
     def is_leaf(self) -> bool:
         return not self.children
 
-    @property
+    @cached_property
     def disposition(self) -> str | None:
         """ "attachment", "inline" or None."""
         value = self.view.get_content_disposition()
         return _CONTROL.sub("", value) if value else None
 
-    @property
+    @cached_property
     def transfer_encoding(self) -> str:
         return transfer_encoding(self.message)
 
-    @property
+    @cached_property
     def filename(self) -> str:
         """The sender's name for the part (RFC 2231 or 2047 decoded), "" if none."""
         try:
@@ -215,7 +216,7 @@ class Part:
         decoded, _ = decode_header(raw, collapse=False)
         return decoded
 
-    @property
+    @cached_property
     def content_id(self) -> str | None:
         values = header_values(self.message, "content-id")
         if not values:

@@ -231,12 +231,13 @@ def _parse(raw: bytes, digest: str, defects: list[str]) -> ParsedMail:
     senders += [value.strip() for value in header_values(message, "return-path")]
     daemon = daemon_kind(senders)
     content = _content(message, daemon, subject, defects)
+    unsure: str | None = "automatic detection failed"  # better no auto-reply than a mail loop
     reason = read(
         "automatic detection",
         lambda: automatic_reason(
             _decoded_headers(message, _AUTOMATIC_HEADERS), senders, content.bounce
         ),
-        "automatic detection failed",  # unsure: better no auto-reply than a mail loop
+        unsure,
     )
     return ParsedMail(
         message_id=read("header Message-ID", lambda: _message_id(message, defects), None),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -14,6 +17,8 @@ from tests.slack_emulator.state import Message
 from tests.support.bot_process import SUPPORT_ADDRESS, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
+from tests.support.slack_fixtures import SIGNING_SECRET
+from tests.support.slack_signer import BAD_SIGNATURE, STALE, signed_headers
 from tests.support.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.e2e
@@ -220,3 +225,38 @@ def test_killed_and_restarted_bot_loses_and_repeats_nothing(
     assert len(texts) == len(set(texts)) == 4
     recipients = sorted(m.rcpt_tos[0] for m in smtp_server.messages)
     assert recipients == sorted({f"customer{n}@customer.example" for n in (1, 2, 3, 999)})
+
+
+def test_forged_requests_get_401_and_health_answers(db_url_sqlite: str, bot_factory: Any) -> None:
+    bot = bot_factory(db_url_sqlite)
+    body = json.dumps({"type": "url_verification", "challenge": "abc", "token": "t"}).encode()
+
+    def post(headers: dict[str, str]) -> tuple[int, bytes]:
+        request = urllib.request.Request(bot.events_url, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    status, answer = post(
+        {"Content-Type": "application/json", **signed_headers(SIGNING_SECRET, body)}
+    )
+    assert status == 200 and json.loads(answer) == {"challenge": "abc"}
+    for tamper in (BAD_SIGNATURE, STALE):
+        status, _ = post(
+            {"Content-Type": "application/json", **signed_headers(SIGNING_SECRET, body, tamper)}
+        )
+        assert status == 401
+    with urllib.request.urlopen(f"{bot.base}/healthz", timeout=5) as response:
+        assert json.loads(response.read()) == {"status": "ok", "database": "ok"}
+
+
+def test_socket_mode_connects_and_still_ingests(
+    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+) -> None:
+    bot_factory(db_url_sqlite, slack__app_token="xapp-1-A0APP00001-test")
+    slack.wait_for(lambda: slack.socket_connections() >= 1, timeout=20, what="socket connection")
+    assert slack.calls("apps.connections.open")
+    imap_server.append(customer_mail(1))
+    wait_cards(slack, 1)
