@@ -15,13 +15,13 @@ import io
 import quopri
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from email import errors as email_errors
 from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
+from functools import cached_property
 
 from mail.headers import decode_header, decode_raw
 

@@ -31,6 +31,7 @@ class Article(Model):
     cc: fields.Field[list[str]] = fields.JSONField(default=list)
     subject = fields.TextField(default="")
     body = fields.TextField(default="")
+    display_text = fields.TextField(null=True)
     message_id = fields.CharField(max_length=998, null=True, db_index=True)
     in_reply_to = fields.CharField(max_length=998, null=True)
     references: fields.Field[list[str]] = fields.JSONField(default=list)
@@ -45,7 +46,7 @@ class Article(Model):
 
     class Meta:
         table = "article"
-        indexes = (("is_autoreply", "to_address", "created_at"),)
+        indexes = (("is_autoreply", "to_address", "created_at"), ("ticket_id", "slack_ts"))
 
 
 class Attachment(Model):
@@ -60,6 +61,8 @@ class Attachment(Model):
     content_id = fields.CharField(max_length=255, null=True)
     is_inline = fields.BooleanField(default=False)
     storage_path = fields.CharField(max_length=500, default="")
+    too_large = fields.BooleanField(default=False, db_default=False)
+    slack_file_id = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField()
 
     class Meta:

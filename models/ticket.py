@@ -31,6 +31,7 @@ class Ticket(Model):
     state = fields.CharEnumField(TicketState, max_length=16, default=TicketState.NEW, db_index=True)
     owner_id = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)
+    owner_active_at = fields.DatetimeField(null=True)
     last_activity_at = fields.DatetimeField()
     first_response_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
@@ -40,6 +41,7 @@ class Ticket(Model):
     linked_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "ticketbot.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    link_reason = fields.CharField(max_length=40, default="", db_default="")
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

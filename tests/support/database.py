@@ -26,7 +26,7 @@ def pg_url(name: str) -> str:
     return f"{base}/{name}"
 
 
-async def _admin(sql: str) -> None:
+async def admin_sql(sql: str) -> None:
     connection = await asyncpg.connect(PG_DSN)
     try:
         await connection.execute(sql)
@@ -46,12 +46,12 @@ async def pg_available() -> bool:
 async def create_pg_database() -> str:
     """A new, migrated database; the caller drops it with `drop_pg_database`."""
     name = f"ticketbot_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"')
+    await admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"')
     return name
 
 
 async def drop_pg_database(name: str) -> None:
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -61,15 +61,15 @@ def pg_template() -> Iterator[str | None]:
     async def setup() -> bool:
         if not await pg_available():
             return False
-        await _admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
-        await _admin(f'CREATE DATABASE "{_TEMPLATE}"')
+        await admin_sql(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)')
+        await admin_sql(f'CREATE DATABASE "{_TEMPLATE}"')
         await db.migrate(pg_url(_TEMPLATE))
         return True
 
     available = asyncio.run(setup())
     yield _TEMPLATE if available else None
     if available:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
