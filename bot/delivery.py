@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import build_article_message, build_ticket_card, card_fallback
 from bot.slack_errors import to_outbox_error
 from models.article import Article
-from models.intake import SLACK_CARD_POST, SLACK_CARD_UPDATE, SLACK_THREAD_POST
+from models.effects import SLACK_CARD_POST, SLACK_CARD_UPDATE, SLACK_THREAD_POST
 from models.outbox import OutboxItem, RetryLater
 from models.outbox_worker import Handler
 from models.ticket import Ticket

@@ -49,7 +49,7 @@ def _token(value: str) -> str:
 
 
 def daemon_kind(addresses: Iterable[str]) -> str | None:
-    """ "mailer-daemon" or "postmaster" if any address has that local part."""
+    """The daemon local part ("mailer-daemon" or "postmaster") among `addresses`, if any."""
     for address in addresses:
         local = address.strip().strip("<>").rpartition("@")[0] or address.strip().strip("<>")
         if local.lower() in _DAEMONS:

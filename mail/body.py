@@ -143,6 +143,8 @@ def _embedded_bytes(part: Part, defects: list[str]) -> bytes:
 def _is_attachment(part: Part, root: Part) -> bool:
     if part.content_type in MACHINE_TYPES or _is_body_part(part, root):
         return False
+    if part.content_type.startswith("multipart/"):
+        return False  # a container cut off by the nesting limit: nothing to store
     if part.filename or part.disposition == "attachment":
         return True
     # An unnamed text/plain or text/html that is not the body is an unchosen alternative.

@@ -9,7 +9,7 @@ from mail.errors import SmtpPermanentError, SmtpTemporaryError
 from mail.smtp import SmtpSender
 from models.article import Article
 from models.clock import Clock, system_clock
-from models.intake import MAIL_SEND
+from models.effects import MAIL_SEND
 from models.outbox import OutboxItem, PermanentFailure, RetryLater
 from models.outbox_worker import Handler
 

@@ -95,29 +95,31 @@ def decode_header(value: str | bytes | None, collapse: bool = True) -> tuple[str
         return "", []
     text, defects = decode_raw(value)
     text = re.sub(r"\r?\n(?=[ \t])", "", text)
-    chunks: list[tuple[str, str | None, bytes]] = []  # (plain text, charset, encoded bytes)
+    # (plain text, charset, decoded bytes of adjacent same-charset encoded words)
+    chunks: list[tuple[str, str | None, list[bytes]]] = []
     position = 0
     for match in _ENCODED_WORD.finditer(text):
         between = text[position : match.start()]
         previous_is_word = bool(chunks) and chunks[-1][1] is not None
         if between and not (previous_is_word and between.isspace()):
-            chunks.append((between, None, b""))
+            chunks.append((between, None, []))
         charset = match.group(1)
         encoded = match.group(3)
         data = _b_decode(encoded) if match.group(2) in "bB" else _q_decode(encoded)
-        if chunks and chunks[-1][1] is not None and chunks[-1][1].lower() == charset.lower():
-            chunks[-1] = ("", chunks[-1][1], chunks[-1][2] + data)
+        previous_charset = chunks[-1][1] if chunks else None
+        if previous_charset is not None and previous_charset.lower() == charset.lower():
+            chunks[-1][2].append(data)  # a character may be split across the two words
         else:
-            chunks.append(("", charset, data))
+            chunks.append(("", charset, [data]))
         position = match.end()
     if position < len(text):
-        chunks.append((text[position:], None, b""))
+        chunks.append((text[position:], None, []))
     parts: list[str] = []
-    for plain, charset, data in chunks:
+    for plain, charset, pieces in chunks:
         if charset is None:
             parts.append(plain)
             continue
-        decoded = decode_bytes(data, charset)
+        decoded = decode_bytes(b"".join(pieces), charset)
         if decoded.defect:
             defects.append(decoded.defect)
         parts.append(decoded.text)
@@ -129,7 +131,7 @@ def decode_header(value: str | bytes | None, collapse: bool = True) -> tuple[str
 
 def _clean_email(raw: str) -> str | None:
     """Normalise an addr-spec: no spaces or controls, domain lower-cased; None if not one."""
-    email = re.sub(r"[\s\x00-\x1f\x7f<>]", "", raw).strip("\"'")
+    email = re.sub(r"[\s<>]", "", _CONTROL.sub("", raw)).strip("\"'")
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or "@" in domain:
         return None

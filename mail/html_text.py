@@ -45,7 +45,7 @@ _BLOCK = re.compile(
 _LINE_SPACES = re.compile(r"[ \t]*\n[ \t]*")
 #: html2text handles about 150 tags per millisecond; above this many tags a mail
 #: would blow the parse budget, so a plain regex conversion is used instead.
-MAX_HTML2TEXT_TAGS = 4000
+MAX_HTML2TEXT_TAGS = 3000
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

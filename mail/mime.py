@@ -1,10 +1,11 @@
 """The MIME tree of a parsed message, read defensively.
 
 `build_tree` wraps each stdlib part in a `Part` whose content type,
-parameters, disposition and filename come from a compat32 view of the raw
-headers: compat32 never raises on a malformed Content-Type, where the
-`policy.default` header objects sometimes do. Attached messages stay leaves,
-so their text is never mistaken for the body.
+parameters, disposition and filename are read through compat32, which never
+raises on a malformed Content-Type (the `policy.default` header objects
+sometimes do). Payloads are decoded here, tolerating truncated base64 and
+unknown transfer encodings. Attached messages stay leaves, so their text is
+never mistaken for the body.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class Part:
 
     message: Message
     content_type: str
-    view: Message  # compat32 copy of the Content-* headers, for safe parameter access
+    view: Message  # compat32 access to the Content-* headers, for safe parameter reads
     path: str
     children: list[Part] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
@@ -196,7 +197,7 @@ class Part:
 
     @cached_property
     def disposition(self) -> str | None:
-        """ "attachment", "inline" or None."""
+        """The disposition type: "attachment", "inline" or None."""
         value = self.view.get_content_disposition()
         return _CONTROL.sub("", value) if value else None
 
@@ -240,6 +241,9 @@ class Part:
 
 
 def _view(message: Message) -> Message:
+    """The message itself if compat32-parsed, else a compat32 copy of its Content-* headers."""
+    if type(message) is Message and message.policy is policy.compat32:
+        return message
     view = Message(policy=policy.compat32)
     for name, value in message.raw_items():
         if name.strip().lower() in ("content-type", "content-disposition"):
@@ -276,6 +280,7 @@ def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
             part.content_type = "text/plain"  # read the unsplittable body as text
             return part
         part.defects.append("MIME parts recovered with a boundary guessed from the body")
+        part.defects.extend(describe_defect(defect) for defect in repaired.defects)
         payload = stored_payload(repaired) or []
     if depth >= MAX_DEPTH:
         part.defects.append("MIME nesting too deep, inner parts ignored")

@@ -27,6 +27,7 @@ class Article(Model):
     author_name = fields.CharField(max_length=200, default="")
     sender = fields.CharField(max_length=320, default="")
     recipients: fields.Field[list[str]] = fields.JSONField(default=list)
+    # Where an answer goes: the recipient of mail we sent, Reply-To (else From) of mail we got.
     to_address = fields.CharField(max_length=320, default="")
     cc: fields.Field[list[str]] = fields.JSONField(default=list)
     subject = fields.TextField(default="")

@@ -16,23 +16,18 @@ from typing import Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from models import effects
 from models.article import Article, ArticleKind, Attachment, InboundMessage
 from models.autoreply import acknowledgement, autoreply_refusal, new_message_id
 from models.clock import Clock, system_clock
 from models.facts import MailFacts
 from models.numbers import allocate_counter, format_number
-from models.outbox import enqueue
 from models.policy import Policy
 from models.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["new_ticket", "duplicate", "bounce_note", "bounce_unmatched"]
-
-SLACK_CARD_POST = "slack.card.post"
-SLACK_CARD_UPDATE = "slack.card.update"
-SLACK_THREAD_POST = "slack.thread.post"
-MAIL_SEND = "mail.send"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +37,6 @@ class IntakeResult:
     ticket_number: str | None = None
     autoreply_queued: bool = False
     note: str = ""
-
-
-def slack_stream(ticket_id: int) -> str:
-    return f"slack:{ticket_id}"
-
-
-def mail_stream(ticket_id: int) -> str:
-    return f"mail:{ticket_id}"
 
 
 def _addresses(mail: MailFacts) -> list[str]:
@@ -138,9 +125,7 @@ async def _open_ticket(
         detail={"queue": queue.name, "message_id": mail.message_id, "defects": len(mail.defects)},
         created_at=now,
     )
-    await enqueue(
-        SLACK_CARD_POST, {"ticket_id": ticket.id}, stream=slack_stream(ticket.id), clock=clock
-    )
+    await effects.post_card(ticket.id, clock)
 
     reply_to = mail.reply_to.email if mail.reply_to else customer_email
     since = now - timedelta(days=1)
@@ -181,7 +166,7 @@ async def _open_ticket(
         is_autoreply=True,
         created_at=now,
     )
-    await enqueue(MAIL_SEND, {"article_id": reply.id}, stream=mail_stream(ticket.id), clock=clock)
+    await effects.send_mail(ticket.id, reply.id, clock)
     return IntakeResult("new_ticket", ticket.id, number, autoreply_queued=True)
 
 
@@ -194,6 +179,7 @@ async def _store_article(mail: MailFacts, ticket: Ticket, now: datetime) -> Arti
         author_name=(sender.name if sender else "")[:200],
         sender=sender.email if sender else "",
         recipients=[a.email for a in mail.to],
+        to_address=(mail.reply_to or sender).email.lower() if (mail.reply_to or sender) else "",
         cc=[a.email for a in mail.cc],
         subject=mail.subject,
         body=mail.text,
@@ -250,9 +236,5 @@ async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime
     await History.create(
         ticket=ticket, event="bounce", detail={"original": original.message_id}, created_at=now
     )
-    await enqueue(
-        SLACK_THREAD_POST,
-        {"ticket_id": ticket.id, "article_id": note.id},
-        stream=slack_stream(ticket.id),
-    )
+    await effects.post_article(ticket.id, note.id)
     return IntakeResult("bounce_note", ticket.id, ticket.number)

@@ -7,7 +7,7 @@ import pytest
 
 from mail.intake import ingest, parse_safely
 from models.article import Article, ArticleKind, Attachment, InboundMessage
-from models.intake import MAIL_SEND, SLACK_CARD_POST, SLACK_THREAD_POST
+from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_THREAD_POST
 from models.numbers import is_valid_number
 from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute

@@ -1,0 +1,74 @@
+"""The side effects the domain asks for, as outbox rows (kinds and streams in one place).
+
+Slack effects of one ticket share a stream so they arrive in order (the card
+before its thread, a thread post before the card shows its result); mail has
+its own stream so a slow SMTP server never holds Slack back.
+"""
+
+from __future__ import annotations
+
+from models.clock import Clock, system_clock
+from models.outbox import OutboxItem, enqueue
+
+SLACK_CARD_POST = "slack.card.post"
+SLACK_CARD_UPDATE = "slack.card.update"
+SLACK_THREAD_POST = "slack.thread.post"
+SLACK_THREAD_NOTICE = "slack.thread.notice"
+SLACK_REACTION = "slack.reaction.add"
+MAIL_SEND = "mail.send"
+
+
+def slack_stream(ticket_id: int) -> str:
+    return f"slack:{ticket_id}"
+
+
+def mail_stream(ticket_id: int) -> str:
+    return f"mail:{ticket_id}"
+
+
+async def post_card(ticket_id: int, clock: Clock = system_clock) -> OutboxItem:
+    return await enqueue(
+        SLACK_CARD_POST, {"ticket_id": ticket_id}, stream=slack_stream(ticket_id), clock=clock
+    )
+
+
+async def update_card(ticket_id: int, clock: Clock = system_clock) -> OutboxItem:
+    return await enqueue(
+        SLACK_CARD_UPDATE, {"ticket_id": ticket_id}, stream=slack_stream(ticket_id), clock=clock
+    )
+
+
+async def post_article(ticket_id: int, article_id: int, clock: Clock = system_clock) -> OutboxItem:
+    return await enqueue(
+        SLACK_THREAD_POST,
+        {"ticket_id": ticket_id, "article_id": article_id},
+        stream=slack_stream(ticket_id),
+        clock=clock,
+    )
+
+
+async def post_notice(ticket_id: int, text: str, clock: Clock = system_clock) -> OutboxItem:
+    """A short line of our own (trusted mrkdwn) in the ticket's thread."""
+    return await enqueue(
+        SLACK_THREAD_NOTICE,
+        {"ticket_id": ticket_id, "text": text},
+        stream=slack_stream(ticket_id),
+        clock=clock,
+    )
+
+
+async def add_reaction(
+    ticket_id: int, channel: str, ts: str, name: str, clock: Clock = system_clock
+) -> OutboxItem:
+    return await enqueue(
+        SLACK_REACTION,
+        {"ticket_id": ticket_id, "channel": channel, "ts": ts, "name": name},
+        stream=slack_stream(ticket_id),
+        clock=clock,
+    )
+
+
+async def send_mail(ticket_id: int, article_id: int, clock: Clock = system_clock) -> OutboxItem:
+    return await enqueue(
+        MAIL_SEND, {"article_id": article_id}, stream=mail_stream(ticket_id), clock=clock
+    )

@@ -1,0 +1,346 @@
+"""What agents do to tickets: claim, release, reply, note, close, reopen.
+
+Every operation is one transaction: the state change (guarded by a
+compare-and-set where two agents could race), its history entry, and the
+outbox rows for the Slack card, the thread and the mail. Callers get either
+the result or a `Refused` whose message can be shown to the agent as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models import effects
+from models.article import Article, ArticleKind
+from models.autoreply import new_message_id
+from models.clock import Clock, system_clock
+from models.numbers import reply_subject
+from models.policy import Policy
+from models.ticket import History, Ticket, TicketState
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 3000
+MAX_MINUTES = 24 * 60
+
+
+class Refused(Exception):
+    """The agent may not do this now; the message says why, in Slack mrkdwn."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    user_id: str
+    name: str = ""
+    is_lead: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    ticket: Ticket
+    changed: bool
+
+
+def holder_text(ticket: Ticket) -> str:
+    return f"Ticket {ticket.number} is claimed by <@{ticket.owner_id}>."
+
+
+async def _get(ticket_id: int) -> Ticket:
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None:
+        raise Refused("That ticket does not exist (any more).")
+    return ticket
+
+
+def _lock_expiry(policy: Policy, now: datetime) -> datetime:
+    return now - timedelta(minutes=policy.lock_timeout_minutes)
+
+
+async def _take(ticket_id: int, agent: Agent, policy: Policy, now: datetime) -> bool:
+    """The compare-and-set: free, ours, or idle past the lock timeout → ours."""
+    taken = (
+        await Ticket.filter(id=ticket_id)
+        .exclude(state=TicketState.CLOSED)
+        .filter(
+            Q(owner_id=None)
+            | Q(owner_active_at__lt=_lock_expiry(policy, now))
+            | Q(owner_id=agent.user_id)
+        )
+        .update(owner_id=agent.user_id, owner_active_at=now, updated_at=now)
+    )
+    return taken == 1
+
+
+async def claim(
+    ticket_id: int, agent: Agent, policy: Policy, clock: Clock = system_clock
+) -> ClaimResult:
+    async with in_transaction():
+        now = clock()
+        before = await _get(ticket_id)
+        if before.owner_id == agent.user_id:
+            return ClaimResult(before, changed=False)
+        if not await _take(ticket_id, agent, policy, now):
+            current = await _get(ticket_id)
+            if current.state == TicketState.CLOSED:
+                raise Refused(f"Ticket {current.number} is closed; reopen it first.")
+            raise Refused(holder_text(current))
+        await Ticket.filter(id=ticket_id).update(claimed_at=now, last_activity_at=now)
+        await Ticket.filter(id=ticket_id, state=TicketState.NEW).update(state=TicketState.OPEN)
+        detail: dict[str, object] = {"previous_owner": before.owner_id} if before.owner_id else {}
+        await History.create(
+            ticket_id=ticket_id, event="claimed", actor=agent.user_id, detail=detail, created_at=now
+        )
+        await effects.update_card(ticket_id, clock)
+        return ClaimResult(await _get(ticket_id), changed=True)
+
+
+async def release(
+    ticket_id: int, agent: Agent, clock: Clock = system_clock, *, reason: str = ""
+) -> Ticket:
+    async with in_transaction():
+        now = clock()
+        ticket = await _get(ticket_id)
+        if ticket.owner_id is None:
+            raise Refused(f"Ticket {ticket.number} is not claimed.")
+        if ticket.owner_id != agent.user_id and not agent.is_lead:
+            raise Refused(holder_text(ticket) + " Only they or a lead can release it.")
+        released = await Ticket.filter(id=ticket_id, owner_id=ticket.owner_id).update(
+            owner_id=None, owner_active_at=None, updated_at=now
+        )
+        if not released:
+            raise Refused("Someone changed the ticket at the same moment; try again.")
+        await History.create(
+            ticket_id=ticket_id,
+            event="released",
+            actor=agent.user_id,
+            detail={"owner": ticket.owner_id, **({"reason": reason} if reason else {})},
+            created_at=now,
+        )
+        if ticket.owner_id != agent.user_id:
+            await effects.post_notice(
+                ticket_id,
+                f":unlock: <@{agent.user_id}> released <@{ticket.owner_id}>'s claim.",
+                clock,
+            )
+        await effects.update_card(ticket_id, clock)
+        return await _get(ticket_id)
+
+
+async def _claim_for_work(ticket: Ticket, agent: Agent, policy: Policy, now: datetime) -> None:
+    """Replying or closing claims an unclaimed ticket; someone else's claim refuses."""
+    if ticket.owner_id == agent.user_id:
+        await Ticket.filter(id=ticket.id).update(owner_active_at=now)
+        return
+    if not await _take(ticket.id, agent, policy, now):
+        raise Refused(holder_text(await _get(ticket.id)))
+    await Ticket.filter(id=ticket.id).update(claimed_at=now)
+    await History.create(
+        ticket_id=ticket.id, event="claimed", actor=agent.user_id, detail={}, created_at=now
+    )
+
+
+def check_minutes(minutes: int) -> int:
+    if not 0 <= minutes <= MAX_MINUTES:
+        raise ValueError(f"minutes must be between 0 and {MAX_MINUTES}")
+    return minutes
+
+
+def signature(agent: Agent, policy: Policy) -> str:
+    return f"\n\n-- \n{agent.name or 'Support'}\n{policy.display_name}\n"
+
+
+async def reply(
+    ticket_id: int,
+    agent: Agent,
+    text: str,
+    policy: Policy,
+    *,
+    close_after: bool = False,
+    minutes: int = 0,
+    clock: Clock = system_clock,
+) -> Article:
+    """Email the customer; claims an unclaimed ticket; state → pending (or closed)."""
+    body = text.strip()
+    if not body:
+        raise Refused("Write something to send.")
+    check_minutes(minutes)
+    async with in_transaction():
+        now = clock()
+        ticket = await _get(ticket_id)
+        await _claim_for_work(ticket, agent, policy, now)
+        latest = (
+            await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN)
+            .order_by("-id")
+            .first()
+        )
+        recipient = (latest.to_address or latest.sender if latest else "") or ticket.customer_email
+        if not recipient:
+            raise Refused("This ticket has no customer address to reply to.")
+        references = [*latest.references, latest.message_id] if latest and latest.message_id else []
+        queue = policy.queue(ticket.queue)
+        sender = min(queue.addresses) if queue.addresses else policy.address
+        article = await Article.create(
+            ticket_id=ticket_id,
+            kind=ArticleKind.EMAIL_OUT,
+            author=agent.user_id,
+            author_name=agent.name[:200],
+            sender=sender if sender in policy.our_addresses else policy.address,
+            recipients=[recipient],
+            to_address=recipient.lower(),
+            subject=reply_subject(policy.ticket_hook, ticket.number, ticket.subject),
+            body=body + signature(agent, policy),
+            message_id=new_message_id(policy, ticket.number),
+            in_reply_to=latest.message_id if latest else None,
+            references=[r for r in references if r][-20:],
+            minutes_spent=minutes,
+            created_at=now,
+        )
+        state = TicketState.CLOSED if close_after else TicketState.PENDING
+        await Ticket.filter(id=ticket_id).update(
+            state=state,
+            updated_at=now,
+            last_activity_at=now,
+            closed_at=now if close_after else None,
+        )
+        await Ticket.filter(id=ticket_id, first_response_at=None).update(first_response_at=now)
+        await History.create(
+            ticket_id=ticket_id,
+            event="replied",
+            actor=agent.user_id,
+            detail={"article_id": article.id, "minutes": minutes, "state": state.value},
+            created_at=now,
+        )
+        if close_after:
+            await History.create(
+                ticket_id=ticket_id, event="closed", actor=agent.user_id, detail={}, created_at=now
+            )
+        await effects.send_mail(ticket_id, article.id, clock)
+        await effects.post_article(ticket_id, article.id, clock)
+        await effects.update_card(ticket_id, clock)
+        return article
+
+
+async def note(
+    ticket_id: int,
+    agent: Agent,
+    text: str,
+    *,
+    minutes: int = 0,
+    slack_ts: str | None = None,
+    channel: str = "",
+    clock: Clock = system_clock,
+) -> Article | None:
+    """An internal note, never emailed. From a thread message (`slack_ts`) it is confirmed
+    with a reaction instead of a repost; the same message delivered twice is one note."""
+    body = text.strip()
+    if not body:
+        raise Refused("Write something to save.")
+    check_minutes(minutes)
+    async with in_transaction():
+        now = clock()
+        ticket = await _get(ticket_id)
+        if slack_ts and await Article.exists(ticket_id=ticket_id, slack_ts=slack_ts):
+            return None
+        article = await Article.create(
+            ticket_id=ticket_id,
+            kind=ArticleKind.NOTE,
+            author=agent.user_id,
+            author_name=agent.name[:200],
+            body=body,
+            minutes_spent=minutes,
+            slack_ts=slack_ts,
+            created_at=now,
+        )
+        if ticket.owner_id == agent.user_id:
+            await Ticket.filter(id=ticket_id).update(owner_active_at=now)
+        await Ticket.filter(id=ticket_id).update(last_activity_at=now, updated_at=now)
+        await History.create(
+            ticket_id=ticket_id,
+            event="noted",
+            actor=agent.user_id,
+            detail={"article_id": article.id, "minutes": minutes},
+            created_at=now,
+        )
+        if slack_ts:
+            await effects.add_reaction(ticket_id, channel, slack_ts, "memo", clock)
+        else:
+            await effects.post_article(ticket_id, article.id, clock)
+        return article
+
+
+async def close(
+    ticket_id: int,
+    agent: Agent,
+    policy: Policy,
+    *,
+    text: str = "",
+    minutes: int = 0,
+    clock: Clock = system_clock,
+) -> Ticket:
+    check_minutes(minutes)
+    async with in_transaction():
+        now = clock()
+        ticket = await _get(ticket_id)
+        if ticket.state == TicketState.CLOSED:
+            raise Refused(f"Ticket {ticket.number} is already closed.")
+        if ticket.owner_id and ticket.owner_id != agent.user_id and not agent.is_lead:
+            raise Refused(holder_text(ticket))
+        closed = await Ticket.filter(id=ticket_id, state=ticket.state).update(
+            state=TicketState.CLOSED, closed_at=now, updated_at=now, last_activity_at=now
+        )
+        if not closed:
+            raise Refused("Someone changed the ticket at the same moment; try again.")
+        if text.strip() or minutes:
+            article = await Article.create(
+                ticket_id=ticket_id,
+                kind=ArticleKind.NOTE,
+                author=agent.user_id,
+                author_name=agent.name[:200],
+                body=text.strip() or f"Closed ({minutes} min).",
+                minutes_spent=minutes,
+                created_at=now,
+            )
+            await effects.post_article(ticket_id, article.id, clock)
+        await History.create(
+            ticket_id=ticket_id,
+            event="closed",
+            actor=agent.user_id,
+            detail={"from": ticket.state.value, "minutes": minutes},
+            created_at=now,
+        )
+        await effects.post_notice(
+            ticket_id, f":white_check_mark: Closed by <@{agent.user_id}>.", clock
+        )
+        await effects.update_card(ticket_id, clock)
+        return await _get(ticket_id)
+
+
+async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> Ticket:
+    async with in_transaction():
+        now = clock()
+        ticket = await _get(ticket_id)
+        if ticket.state != TicketState.CLOSED:
+            raise Refused(f"Ticket {ticket.number} is not closed.")
+        state = TicketState.OPEN if ticket.owner_id else TicketState.NEW
+        reopened = await Ticket.filter(id=ticket_id, state=TicketState.CLOSED).update(
+            state=state, closed_at=None, updated_at=now, last_activity_at=now
+        )
+        if not reopened:
+            raise Refused("Someone changed the ticket at the same moment; try again.")
+        await History.create(
+            ticket_id=ticket_id,
+            event="reopened",
+            actor=agent.user_id,
+            detail={"state": state.value},
+            created_at=now,
+        )
+        await effects.post_notice(
+            ticket_id, f":arrows_counterclockwise: Reopened by <@{agent.user_id}>.", clock
+        )
+        await effects.update_card(ticket_id, clock)
+        return await _get(ticket_id)
