@@ -7,7 +7,9 @@ import logging
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import actions, commands, events, modals
 from bot.config import SlackSettings
+from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +21,15 @@ def build_client(slack: SlackSettings) -> AsyncWebClient:
     )
 
 
-def build_app(slack: SlackSettings, client: AsyncWebClient) -> AsyncApp:
-    return AsyncApp(
+def build_app(slack: SlackSettings, client: AsyncWebClient, services: Services) -> AsyncApp:
+    app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    actions.register(app, services)
+    modals.register(app, services)
+    events.register(app, services)
+    commands.register(app, services, slack.command)
+    return app

@@ -11,7 +11,7 @@ from typing import Any
 from bot import ids
 from bot.mrkdwn import escape_within, one_line, truncate
 from models.article import Article, ArticleKind
-from models.ticket import TicketState
+from models.ticket import Ticket, TicketState
 from models.views import TicketSummary
 
 Block = dict[str, Any]
@@ -153,3 +153,36 @@ def build_article_message(article: Article) -> tuple[str, list[Block]]:
         blocks.append({"type": "context", "elements": [mrkdwn(f":paperclip: {listed}{more}")]})
     fallback = escape_within(f"{one_line(article.author_name or 'Update')}: {one_line(body)}", 300)
     return fallback, blocks
+
+
+DETAIL_ARTICLES = 40
+
+
+def build_ticket_details(summary: TicketSummary, articles: list[Article], hook: str) -> list[Block]:
+    """`/ticket show`: the card's facts, then every article in full (cut to fit), oldest first."""
+    card = [b for b in build_ticket_card(summary, hook) if b["type"] != "actions"]
+    blocks: list[Block] = [*card, {"type": "divider"}]
+    shown = articles[-DETAIL_ARTICLES:]
+    if len(articles) > len(shown):
+        blocks.append(
+            {"type": "context", "elements": [mrkdwn(f"{len(articles) - len(shown)} older hidden")]}
+        )
+    for article in shown:
+        stamp = article.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        prefix = f"{article_heading(article)} · {stamp}\n"
+        body = escape_within(article.body.strip() or "(no text)", SECTION_LIMIT - len(prefix))
+        blocks.append({"type": "section", "text": mrkdwn(prefix + body)})
+    return blocks[:50]
+
+
+def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Block]:
+    lines = [
+        f"• *{hook}{t.number}* {escape_within(one_line(t.subject) or '(no subject)', 120)} "
+        f"— {STATE_LABELS[t.state]}"
+        for t in tickets
+    ]
+    text = "\n".join(lines) if lines else "_Nothing here._"
+    return [
+        {"type": "section", "text": mrkdwn(f"*{title}*")},
+        {"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))},
+    ]

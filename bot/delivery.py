@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import build_article_message, build_ticket_card, card_fallback
 from bot.slack_errors import to_outbox_error
 from models.article import Article
-from models.effects import SLACK_CARD_POST, SLACK_CARD_UPDATE, SLACK_THREAD_POST
+from models.effects import (
+    SLACK_CARD_POST,
+    SLACK_CARD_UPDATE,
+    SLACK_REACTION,
+    SLACK_THREAD_NOTICE,
+    SLACK_THREAD_POST,
+)
 from models.outbox import OutboxItem, RetryLater
 from models.outbox_worker import Handler
 from models.ticket import Ticket
@@ -29,6 +36,8 @@ class SlackDelivery:
             SLACK_CARD_POST: self.post_card,
             SLACK_CARD_UPDATE: self.update_card,
             SLACK_THREAD_POST: self.post_thread,
+            SLACK_THREAD_NOTICE: self.post_notice,
+            SLACK_REACTION: self.add_reaction,
         }
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -88,3 +97,29 @@ class SlackDelivery:
             unfurl_media=False,
         )
         await Article.filter(id=article.id).update(slack_ts=data["ts"])
+
+    async def post_notice(self, item: OutboxItem) -> None:
+        ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
+        if not ticket.slack_ts:
+            raise RetryLater("card not posted yet")
+        await self._call(
+            "chat.postMessage",
+            channel=ticket.slack_channel,
+            thread_ts=ticket.slack_ts,
+            text=str(item.payload["text"]),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def add_reaction(self, item: OutboxItem) -> None:
+        payload = item.payload
+        try:
+            await self._client.reactions_add(
+                channel=payload["channel"], timestamp=payload["ts"], name=payload["name"]
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("already_reacted", "message_not_found"):
+                return
+            raise to_outbox_error(exc) from exc
+        except Exception as exc:
+            raise to_outbox_error(exc) from exc

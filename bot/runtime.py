@@ -14,13 +14,16 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import build_app, build_client
 from bot.config import Settings
 from bot.delivery import SlackDelivery
+from bot.directory import ChannelMembers, People
 from bot.http import build_web_app
+from bot.services import Services
 from bot.wiring import build_policy, imap_config, smtp_config
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller
 from mail.intake import ingest
 from mail.smtp import SmtpSender
 from models import db
+from models.jobs import release_idle_claims, remind_unclaimed
 from models.leases import dead_owner_detector, new_owner
 from models.mailbox import DatabaseMailboxStore
 from models.outbox_worker import OutboxWorker
@@ -28,6 +31,7 @@ from models.outbox_worker import OutboxWorker
 logger = logging.getLogger(__name__)
 
 OUTBOX_SWEEP_SECONDS = 5
+JOB_SECONDS = 60
 
 
 class Runtime:
@@ -37,7 +41,6 @@ class Runtime:
         self.owner = new_owner()
         stale_owner = dead_owner_detector(self.owner)
         self.client = build_client(settings.slack)
-        self.app = build_app(settings.slack, self.client)
         handlers = {
             **SlackDelivery(self.client, settings.mail.ticket_hook).handlers(),
             **MailDelivery(
@@ -45,6 +48,13 @@ class Runtime:
             ).handlers(),
         }
         self.outbox = OutboxWorker(handlers, owner=self.owner, stale_owner=stale_owner)
+        self.services = Services(
+            policy=self.policy,
+            members=ChannelMembers(self.client),
+            people=People(self.client),
+            wake_outbox=self.outbox.wake,
+        )
+        self.app = build_app(settings.slack, self.client, self.services)
         imap = imap_config(settings)
         self.poller = (
             ImapPoller(
@@ -71,6 +81,8 @@ class Runtime:
         scheduler.add_job(
             self.outbox.wake, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox_sweep"
         )
+        scheduler.add_job(self._release_idle, "interval", seconds=JOB_SECONDS, id="lock_timeout")
+        scheduler.add_job(self._remind, "interval", seconds=JOB_SECONDS, id="first_response")
         if self.poller is not None and self.settings.mail.imap is not None:
             scheduler.add_job(
                 self.poller.wake,
@@ -79,6 +91,14 @@ class Runtime:
                 id="mail_poll",
             )
         return scheduler
+
+    async def _release_idle(self) -> None:
+        if await release_idle_claims(self.policy):
+            self.outbox.wake()
+
+    async def _remind(self) -> None:
+        if await remind_unclaimed(self.policy):
+            self.outbox.wake()
 
     def stop(self) -> None:
         self._stopped.set()

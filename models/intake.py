@@ -172,6 +172,7 @@ async def _open_ticket(
 
 async def _store_article(mail: MailFacts, ticket: Ticket, now: datetime) -> Article:
     sender = mail.sender
+    answer_to = mail.reply_to or sender
     article = await Article.create(
         ticket=ticket,
         kind=ArticleKind.EMAIL_IN,
@@ -179,7 +180,7 @@ async def _store_article(mail: MailFacts, ticket: Ticket, now: datetime) -> Arti
         author_name=(sender.name if sender else "")[:200],
         sender=sender.email if sender else "",
         recipients=[a.email for a in mail.to],
-        to_address=(mail.reply_to or sender).email.lower() if (mail.reply_to or sender) else "",
+        to_address=answer_to.email.lower() if answer_to else "",
         cc=[a.email for a in mail.cc],
         subject=mail.subject,
         body=mail.text,

@@ -1,0 +1,236 @@
+"""Agents work tickets from Slack: signed requests to the running bot, as Slack sends them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.slack_emulator import SlackEmulator
+from tests.slack_emulator.config import ALICE, BOB, CAROL, SUPPORT_CHANNEL
+from tests.support.dovecot import DovecotServer
+from tests.support.slack_signer import BAD_SIGNATURE, STALE
+from tests.support.smtp_server import SmtpServer
+from tests.support.ticket_flow import (
+    action_ids,
+    block_text,
+    card,
+    history,
+    new_ticket_card,
+    owner_of,
+    state_of,
+    wait_card,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def ephemerals_to(slack: SlackEmulator, text: str) -> list[str]:
+    return [
+        str(post.body.get("text", ""))
+        for post in slack.response_posts()
+        if text in str(post.body.get("text", ""))
+    ]
+
+
+async def test_concurrent_claims_have_one_winner_each_round(
+    db_url: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url)
+    driver = await slack_driver_factory(bot.events_url)
+    ticket = new_ticket_card(slack, imap_server, 1)
+    for round_ in range(20):
+        message = card(slack, ticket.ts)
+        first, second = await asyncio.gather(
+            driver.click(message, "ticket_claim", user=ALICE),
+            driver.click(message, "ticket_claim", user=BOB),
+        )
+        assert first.status == second.status == 200
+        assert first.acked_in_time and second.acked_in_time
+        refusals = slack.wait_for(
+            lambda seen=round_: (
+                len(ephemerals_to(slack, "is claimed by")) > seen
+                and ephemerals_to(slack, "is claimed by")
+            ),
+            timeout=10,
+            what="the loser's ephemeral",
+        )
+        assert len(refusals) == round_ + 1, refusals
+        updated = wait_card(slack, ticket.ts, lambda m: "_unclaimed_" not in block_text(m), "owner")
+        winner = owner_of(slack, updated.ts)
+        assert winner in (ALICE, BOB)
+        assert f"<@{winner}>" in refusals[-1]
+        release = await driver.click(card(slack, ticket.ts), "ticket_release", user=winner)
+        assert release.status == 200
+        wait_card(slack, ticket.ts, lambda m: "_unclaimed_" in block_text(m), "released")
+
+
+async def test_outsiders_and_forgers_change_nothing(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    ticket = new_ticket_card(slack, imap_server, 1)
+    updates_before = len(slack.calls("chat.update"))
+
+    outsider = await driver.click(ticket, "ticket_claim", user=CAROL)
+    assert outsider.status == 200
+    [refusal] = slack.wait_for(
+        lambda: ephemerals_to(slack, "Only members of"), timeout=10, what="refusal"
+    )
+    assert f"<#{SUPPORT_CHANNEL}>" in refusal
+    for tamper in (BAD_SIGNATURE, STALE):
+        forged = await driver.click(ticket, "ticket_claim", user=ALICE, tamper=tamper)
+        assert forged.status == 401
+    # A legitimate click afterwards proves the earlier ones left the ticket unclaimed.
+    await driver.click(ticket, "ticket_claim", user=BOB)
+    wait_card(slack, ticket.ts, lambda m: f"<@{BOB}>" in block_text(m), "Bob owns it")
+    assert len(slack.calls("chat.update")) == updates_before + 1
+    assert history(db_url_sqlite) == ["created", "claimed"]
+
+
+async def test_reply_through_the_modal_mails_the_customer(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    smtp_server: SmtpServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    ticket = new_ticket_card(
+        slack, imap_server, 1, subject="Printer on fire", references="<earlier@customer.example>"
+    )
+    smtp_server.wait_for(1, timeout=20)  # the acknowledgement
+    number = block_text(ticket).split("Ticket#", 1)[1][:16]
+
+    click = await driver.click(ticket, "ticket_reply", user=ALICE)
+    assert click.status == 200
+    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_reply"), 10, "reply modal")
+    assert view.user_id == ALICE
+
+    empty = await driver.submit_view(view.id, {"text": {"value": "   "}})
+    assert empty.json()["response_action"] == "errors"
+    assert "Write something" in empty.json()["errors"]["text"]
+
+    sent = await driver.submit_view(
+        view.id, {"text": {"value": "Please unplug it."}, "minutes": {"value": "12"}}
+    )
+    assert (sent.status == 200 and sent.body in (b"", b"{}")) or sent.json() in ({}, None)
+    [_, answer] = smtp_server.wait_for(2, timeout=20)
+    mail = answer.message
+    assert answer.rcpt_tos == ("customer1@customer.example",)
+    assert mail["Subject"] == f"Re: [Ticket#{number}] Printer on fire"
+    assert mail["In-Reply-To"] == "<request-1@customer.example>"
+    assert mail["References"] == "<earlier@customer.example> <request-1@customer.example>"
+    assert mail["Message-ID"] not in (mail["In-Reply-To"], None)
+    assert "Auto-Submitted" not in mail
+    assert "Alice Agent" in mail["From"] and "support@ticketbot.example" in mail["From"]
+    assert "Please unplug it." in mail.get_body(("plain",)).get_content()
+
+    replies = slack.wait_for(
+        lambda: [
+            r
+            for r in slack.replies(SUPPORT_CHANNEL, ticket.ts)
+            if "Please unplug it." in block_text(r)
+        ],
+        10,
+        "the reply in the thread",
+    )
+    assert replies
+    updated = wait_card(slack, ticket.ts, lambda m: "Pending" in block_text(m), "pending")
+    assert owner_of(slack, updated.ts) == ALICE
+    assert state_of(slack, updated.ts) == "Pending"
+
+
+async def test_thread_messages_become_notes_but_bot_posts_do_not(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    smtp_server: SmtpServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    ticket = new_ticket_card(slack, imap_server, 1)
+    number = block_text(ticket).split("Ticket#", 1)[1][:16]
+
+    delivery = await driver.user_message(
+        SUPPORT_CHANNEL, BOB, "Customer called: it is the toner", thread_ts=ticket.ts
+    )
+    assert delivery.status == 200
+    note = slack.wait_for(
+        lambda: next(
+            (r for r in slack.replies(SUPPORT_CHANNEL, ticket.ts) if r.reactions.get("memo")), None
+        ),
+        10,
+        "the :memo: reaction",
+    )
+    assert note.user == BOB
+    again = await driver.deliver_message(note)  # Slack retries the same event
+    assert again.status == 200
+
+    await driver.click(card(slack, ticket.ts), "ticket_claim", user=ALICE)
+    await driver.click(card(slack, ticket.ts), "ticket_close", user=ALICE)
+    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
+    await driver.submit_view(view.id, {})
+    bot_post = slack.wait_for(
+        lambda: next(
+            (
+                r
+                for r in slack.replies(SUPPORT_CHANNEL, ticket.ts)
+                if r.bot_id and "Closed by" in r.text
+            ),
+            None,
+        ),
+        10,
+        "the bot's 'Closed by' notice",
+    )
+    assert (await driver.deliver_message(bot_post)).status == 200
+
+    shown = await driver.slash_command(f"show {number}", user=ALICE, channel=SUPPORT_CHANNEL)
+    text = "\n".join(str(t) for t in [shown.json().get("text")]) + str(shown.json().get("blocks"))
+    assert text.count("Customer called: it is the toner") == 1
+    assert text.count("Internal note by") == 1
+    assert "Closed by" not in text
+    assert len(smtp_server.messages) == 1  # only the acknowledgement: notes are never mailed
+
+
+async def test_close_then_reopen_round_trips(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    ticket = new_ticket_card(slack, imap_server, 1)
+
+    await driver.click(ticket, "ticket_close", user=ALICE)
+    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
+    done = await driver.submit_view(
+        view.id, {"text": {"value": "Duplicate of another ticket"}, "minutes": {"value": "2"}}
+    )
+    assert done.status == 200
+    closed = wait_card(slack, ticket.ts, lambda m: "Closed" in block_text(m), "closed card")
+    assert action_ids(closed) == ["ticket_reopen", "ticket_note"]
+
+    await driver.click(closed, "ticket_reopen", user=BOB)
+    reopened = wait_card(slack, ticket.ts, lambda m: "Closed" not in block_text(m), "reopened")
+    assert "ticket_claim" in action_ids(reopened)
+    assert history(db_url_sqlite) == ["created", "closed", "reopened"]
+    notices = [r.text for r in slack.replies(SUPPORT_CHANNEL, ticket.ts)]
+    assert any("Closed by" in t for t in notices)
+    assert any("Reopened by" in t for t in notices)
