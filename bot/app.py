@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -14,10 +15,15 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 
-def build_client(slack: SlackSettings) -> AsyncWebClient:
+def build_client(
+    slack: SlackSettings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """The Web API client; `api_url` points it at Slack, GovSlack or a test emulator."""
     return AsyncWebClient(
-        token=slack.bot_token.get_secret_value(), base_url=slack.api_url, timeout=15
+        token=slack.bot_token.get_secret_value(),
+        base_url=slack.api_url,
+        timeout=15,
+        session=session,
     )
 
 
@@ -25,7 +31,9 @@ def build_app(slack: SlackSettings, client: AsyncWebClient, services: Services) 
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
-        process_before_response=False,
+        # Listeners ack as soon as their quick part is done and leave slow Slack calls to
+        # lazy follow-ups; this also spares every request bolt's 10 ms ack polling.
+        process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
     )
     actions.register(app, services)

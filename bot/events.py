@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.services import Services
 from models import work
@@ -30,10 +31,12 @@ def is_agent_thread_message(event: dict[str, Any]) -> bool:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.event("message")
-    async def handle_message(event: dict[str, Any]) -> None:
-        if not is_agent_thread_message(event):
-            return
+    async def handle_message(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if is_agent_thread_message(event):
+            services.after_ack(save_note(event))
+
+    async def save_note(event: dict[str, Any]) -> None:
         ticket = await Ticket.get_or_none(
             slack_channel=event.get("channel", ""), slack_ts=event["thread_ts"]
         )
@@ -55,6 +58,9 @@ def register(app: AsyncApp, services: Services) -> None:
         except work.Refused:
             return
         services.wake_outbox()
+
+    # Acked at once; the note (which may look up the author's name) follows.
+    app.event("message")(handle_message)
 
     @app.event("member_joined_channel")
     async def handle_joined(event: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,13 +13,38 @@ from slack_bolt.async_app import AsyncApp
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 
 
-def build_web_app(app: AsyncApp | None, path: str, health: HealthCheck) -> web.Application:
+class Traffic:
+    """Whether Slack requests are being answered: deliveries wait for a quiet moment, so
+    a burst of clicks is acked first and its card updates follow."""
+
+    QUIET_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.last_finished = 0.0
+
+    def busy(self) -> bool:
+        return (
+            self.in_flight > 0 or time.monotonic() - self.last_finished < self.QUIET_SECONDS
+        )
+
+
+def build_web_app(
+    app: AsyncApp | None, path: str, health: HealthCheck, traffic: Traffic | None = None
+) -> web.Application:
     """Slack's endpoint (HTTP mode) and `/healthz`; in Socket Mode (`app` None) only the latter."""
+
+    counter = traffic or Traffic()
 
     async def slack_events(request: web.Request) -> web.Response:
         assert app is not None
-        bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        counter.in_flight += 1
+        try:
+            bolt_request = await to_bolt_request(request)
+            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        finally:
+            counter.in_flight -= 1
+            counter.last_finished = time.monotonic()
 
     async def healthz(_request: web.Request) -> web.Response:
         report = await health()

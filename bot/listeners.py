@@ -23,17 +23,19 @@ async def ticket_or_none(ticket_id: int) -> Ticket | None:
 
 async def may_act(services: Services, ticket: Ticket, user: str) -> str | None:
     """None when `user` may work on `ticket`, else the refusal to show them."""
+    return await may_act_in(services, ticket.slack_channel, user)
+
+
+async def may_act_in(services: Services, channel: str, user: str) -> str | None:
+    """None when `user` is an agent of the queue that `channel` belongs to."""
     try:
-        allowed = await services.members.is_member(ticket.slack_channel, user)
+        allowed = await services.members.is_member(channel, user)
     except Exception:
-        logger.exception("cannot check members of %s", ticket.slack_channel)
+        logger.exception("cannot check members of %s", channel)
         return "I cannot check who may work on this ticket right now; please try again."
     if allowed:
         return None
-    return (
-        f"Only members of <#{ticket.slack_channel}> can work on its tickets. "
-        "Ask to be added to the channel."
-    )
+    return f"Only members of <#{channel}> can work on its tickets. Ask to be added to the channel."
 
 
 async def tell(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.directory import ChannelMembers, People
 from models.clock import Clock, system_clock
@@ -18,6 +21,21 @@ class Services:
     people: People
     wake_outbox: Callable[[], None]
     clock: Clock = system_clock
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def after_ack(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run Slack calls that must not delay the ack (the app answers Slack as soon as a
+        listener returns), keeping a reference so the task is not collected mid-flight."""
+        task = asyncio.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def agent(self, user_id: str, name: str = "") -> Agent:
         return Agent(user_id, name, is_lead=user_id in self.policy.leads)
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception:
+        logging.getLogger(__name__).exception("follow-up after an ack failed")

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -24,6 +26,7 @@ MODEL_MODULES = [
     "models.outbox",
 ]
 MIGRATIONS_MODULE = "models.migrations"
+POOL_SIZE = 20  # per process; override with ?maxsize=N in the URL
 
 
 def normalise_url(url: str) -> str:
@@ -42,10 +45,29 @@ def connection_name(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgres"
 
 
+class LeanConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Skips asyncpg's per-release reset query (an extra round trip on every query):
+    ticketbot never leaves session state behind (no LISTEN, SET or session locks)."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def connection_settings(url: str) -> str | dict[str, Any]:
+    url = normalise_url(url)
+    if not url.startswith("postgres://"):
+        return url
+    settings = expand_db_url(url)
+    credentials = settings["credentials"]
+    credentials.setdefault("maxsize", POOL_SIZE)
+    credentials["connection_class"] = LeanConnection
+    return settings
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     name = connection_name(url)
     return {
-        "connections": {name: normalise_url(url)},
+        "connections": {name: connection_settings(url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

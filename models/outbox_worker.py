@@ -18,6 +18,7 @@ from models.outbox import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxItem], Awaitable[None]]
+DEFER_STEP = 0.01
 
 
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
@@ -42,6 +43,8 @@ class OutboxWorker:
         concurrency: int = 4,
         idle_seconds: float = 5.0,
         stale_owner: StaleOwner = never_stale,
+        busy: Callable[[], bool] = lambda: False,
+        max_defer_seconds: float = 2.0,
     ) -> None:
         self._handlers = dict(handlers)
         self._owner = owner
@@ -51,6 +54,8 @@ class OutboxWorker:
         self._concurrency = concurrency
         self._idle_seconds = idle_seconds
         self._stale_owner = stale_owner
+        self._busy = busy
+        self._max_defer = max_defer_seconds
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -150,15 +155,25 @@ class OutboxWorker:
 
         async def one(item: OutboxItem) -> None:
             async with semaphore:
+                await self._make_way()
                 await self._deliver(item)
 
         while not self._stopping:
-            batch = [item for item in await self.due() if await self._claim(item)]
+            await self._make_way()
+            due = (await self.due())[: self._concurrency * 2]
+            batch = [item for item in due if await self._claim(item)]
             if not batch:
                 return tried
             await asyncio.gather(*(one(item) for item in batch))
             tried += len(batch)
         return tried
+
+    async def _make_way(self) -> None:
+        """Let time-critical work (Slack's 3-second acks) go first, but never starve."""
+        deferred = 0.0
+        while self._busy() and deferred < self._max_defer:
+            await asyncio.sleep(DEFER_STEP)
+            deferred += DEFER_STEP
 
     async def _next_due_in(self) -> float:
         upcoming = (

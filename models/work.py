@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from models import effects
 from models.article import Article, ArticleKind
 from models.autoreply import new_message_id
+from models.claiming import take_claim
 from models.clock import Clock, system_clock
 from models.numbers import reply_subject
 from models.policy import Policy
@@ -42,7 +43,7 @@ class Agent:
 
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
-    ticket: Ticket
+    ticket_id: int
     changed: bool
 
 
@@ -77,26 +78,26 @@ async def _take(ticket_id: int, agent: Agent, policy: Policy, now: datetime) -> 
 
 
 async def claim(
-    ticket_id: int, agent: Agent, policy: Policy, clock: Clock = system_clock
+    ticket_id: int,
+    agent: Agent,
+    policy: Policy,
+    clock: Clock = system_clock,
+    *,
+    channel: str = "",
 ) -> ClaimResult:
-    async with in_transaction():
-        now = clock()
-        before = await _get(ticket_id)
-        if before.owner_id == agent.user_id:
-            return ClaimResult(before, changed=False)
-        if not await _take(ticket_id, agent, policy, now):
-            current = await _get(ticket_id)
-            if current.state == TicketState.CLOSED:
-                raise Refused(f"Ticket {current.number} is closed; reopen it first.")
-            raise Refused(holder_text(current))
-        await Ticket.filter(id=ticket_id).update(claimed_at=now, last_activity_at=now)
-        await Ticket.filter(id=ticket_id, state=TicketState.NEW).update(state=TicketState.OPEN)
-        detail: dict[str, object] = {"previous_owner": before.owner_id} if before.owner_id else {}
-        await History.create(
-            ticket_id=ticket_id, event="claimed", actor=agent.user_id, detail=detail, created_at=now
-        )
-        await effects.update_card(ticket_id, clock)
-        return ClaimResult(await _get(ticket_id), changed=True)
+    """Take the ticket; `Refused` names who holds it. Claiming your own ticket is a no-op."""
+    now = clock()
+    if await take_claim(ticket_id, agent.user_id, channel, policy, now):
+        return ClaimResult(ticket_id, changed=True)
+    current = await _get(ticket_id)
+    if channel and current.slack_channel != channel:
+        raise Refused("That ticket belongs to another channel.")
+    if current.owner_id == agent.user_id:
+        await Ticket.filter(id=ticket_id, owner_id=agent.user_id).update(owner_active_at=now)
+        return ClaimResult(ticket_id, changed=False)
+    if current.state == TicketState.CLOSED:
+        raise Refused(f"Ticket {current.number} is closed; reopen it first.")
+    raise Refused(holder_text(current))
 
 
 async def release(

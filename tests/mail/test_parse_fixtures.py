@@ -1,7 +1,15 @@
 """One test per tests/fixtures/mail/<case>.eml against expected/<case>.json.
 
 The expected files say what a person reading the mail would want ticketbot to
-see; keys marked optional below are checked only when present.
+see. Required keys (REQUIRED): subject, sender (email or null), message_id,
+references, text_contains, attachments, is_automatic, automatic_reason,
+is_bounce, bounce_message_ids, defects (fragments that must each appear in a
+defect; [] means the parse must report none). Optional keys, checked when
+present: sender_name, in_reply_to, to, cc, cc_names, reply_to, delivered_to,
+date (ISO 8601 or null), text_excludes, text_equals, text_min_length, html
+(whether an HTML body exists), html_contains. Each attachment lists filename
+and content_type, and optionally is_inline, content_id, size, starts_with
+and contains (matched against the content read as Latin-1).
 """
 
 from __future__ import annotations

@@ -7,19 +7,13 @@ header-derived strings are single-line and whose strings hold no NUL.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from mail.parse import content_digest, parse_mail
 from mail.parsed import ParsedMail
-
-# pyproject's norecursedirs replaces pytest's defaults, so a .hypothesis directory in the
-# work tree makes collection warn (an error under filterwarnings=error): keep it elsewhere.
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ticketbot-hypothesis")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mail"
 # The 200 kB fixture makes mutation slow without exercising anything new.
@@ -31,7 +25,6 @@ FIXTURE_BYTES = {
 SETTINGS = settings(
     max_examples=200,
     deadline=None,
-    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
