@@ -24,9 +24,7 @@ class Traffic:
         self.last_finished = 0.0
 
     def busy(self) -> bool:
-        return (
-            self.in_flight > 0 or time.monotonic() - self.last_finished < self.QUIET_SECONDS
-        )
+        return self.in_flight > 0 or time.monotonic() - self.last_finished < self.QUIET_SECONDS
 
 
 def build_web_app(

@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise
-from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from models.ticket import Ticket

@@ -361,7 +361,8 @@ async def main_async(args: argparse.Namespace) -> int:
         drained = time.perf_counter() - drain_started
 
         print(
-            f"\n{args.clicks} signed claim clicks, {args.concurrency} concurrent clients, PostgreSQL"
+            f"\n{args.clicks} signed claim clicks, {args.concurrency} concurrent clients, "
+            "PostgreSQL"
         )
         print(bare_run.line())
         print(bot_run.line())
