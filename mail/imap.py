@@ -275,8 +275,12 @@ class ImapPoller:
             start = 0
         else:
             first_unseen = await client.first_unseen_uid()
-            existing = await client.uids_from(1) if first_unseen is None else []
-            start = first_unseen - 1 if first_unseen is not None else max(existing, default=0)
+            if first_unseen is not None:
+                start = first_unseen - 1
+            elif status.uidnext is not None:  # mail arriving from now on gets UIDNEXT or more
+                start = status.uidnext - 1
+            else:
+                start = max(await client.uids_from(1), default=0)
             if start:
                 logger.info(
                     "IMAP %s: first contact; read messages up to UID %d are left alone",

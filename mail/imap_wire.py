@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _EXISTS = re.compile(rb"(\d+) EXISTS")
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _FETCH_BODY = re.compile(rb"\d+ FETCH \(.*BODY\[\] (?:\{(\d+)\}|\"\")", re.DOTALL)
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
@@ -38,6 +39,7 @@ class MailboxStatus:
     folder: str
     uidvalidity: int
     exists: int
+    uidnext: int | None = None
 
 
 def redact_username(username: str) -> str:
@@ -48,13 +50,17 @@ def redact_username(username: str) -> str:
 
 def parse_select(folder: str, lines: Lines) -> MailboxStatus | None:
     """UIDVALIDITY and EXISTS from a SELECT reply; None without UIDVALIDITY."""
-    uidvalidity = exists = None
+    uidvalidity = exists = uidnext = None
     for line in lines:
         if (found := _UIDVALIDITY.search(line)) is not None:
             uidvalidity = int(found.group(1))
+        elif (found := _UIDNEXT.search(line)) is not None:
+            uidnext = int(found.group(1))
         elif (found := _EXISTS.fullmatch(line)) is not None:
             exists = int(found.group(1))
-    return None if uidvalidity is None else MailboxStatus(folder, uidvalidity, exists or 0)
+    if uidvalidity is None:
+        return None
+    return MailboxStatus(folder, uidvalidity, exists or 0, uidnext)
 
 
 def parse_search(lines: Lines, first: int) -> list[int]:
@@ -63,7 +69,13 @@ def parse_search(lines: Lines, first: int) -> list[int]:
     `first:*` also matches the highest UID when that is below `first` (RFC 3501
     6.4.8: `*` is the largest UID in use), so the filter is not optional.
     """
-    found = {int(token) for line in lines[:-1] for token in line.split() if token.isdigit()}
+    found: set[int] = set()
+    for line in lines[:-1]:
+        tokens = bytes(line).split()
+        # aioimaplib hands over the SEARCH result as bare numbers; an untagged "3 EXISTS"
+        # or "1 RECENT" that arrives meanwhile has a word in it and is no UID.
+        if tokens and all(token.isdigit() for token in tokens):
+            found.update(int(token) for token in tokens)
     return sorted(uid for uid in found if uid >= first)
 
 

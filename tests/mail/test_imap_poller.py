@@ -639,6 +639,18 @@ def test_search_parsing_drops_the_highest_uid_that_star_matches_below_the_range(
     assert parse_search([b"9 8 10", b"Search completed (0.001 secs)."], 8) == [8, 9, 10]
 
 
+def test_search_parsing_ignores_untagged_news_arriving_meanwhile() -> None:
+    lines = [b"3 EXISTS", b"1 RECENT", b"12 14", b"Search completed"]
+    assert parse_search(lines, 1) == [12, 14]
+
+
+def test_select_parsing_reads_uidnext() -> None:
+    status = parse_select(
+        "INBOX", [b"[UIDVALIDITY 7] UIDs valid", b"[UIDNEXT 26] Predicted", b"OK"]
+    )
+    assert status is not None and status.uidnext == 26
+
+
 def test_select_parsing_reads_uidvalidity_and_exists() -> None:
     lines: list[bytes | bytearray] = [
         b"FLAGS (\\Seen)",
