@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
@@ -37,6 +36,7 @@ JOB_SECONDS = 60
 # Deliveries wait while Slack requests are being answered, at most this long: a burst of
 # clicks gets its acks first, the card updates follow right after.
 MAX_DEFER_SECONDS = 10.0
+GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
 
 
 class Runtime:
@@ -165,19 +165,29 @@ class Runtime:
                 )
             await self._stopped.wait()
         finally:
-            logger.info("shutting down")
-            scheduler.shutdown(wait=False)
-            self.outbox.stop()
-            if self.poller is not None:
-                await self.poller.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if socket_handler is not None:
-                await socket_handler.close_async()  # type: ignore[no-untyped-call]
-            if runner is not None:
-                await runner.cleanup()
-            await self.session.close()
-            await db.close()
+            await self._shutdown(tasks, scheduler, runner, socket_handler)
+
+    async def _shutdown(
+        self,
+        tasks: list[asyncio.Task[None]],
+        scheduler: AsyncIOScheduler,
+        runner: web.AppRunner | None,
+        socket_handler: AsyncSocketModeHandler | None,
+    ) -> None:
+        """Stop taking work, let work in hand finish (briefly), then close connections."""
+        logger.info("shutting down")
+        scheduler.shutdown(wait=False)
+        if socket_handler is not None:
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        self.outbox.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+        _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS) if tasks else ((), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.services.settle(GRACE_SECONDS)
+        await self.session.close()
+        await db.close()

@@ -30,6 +30,15 @@ class Services:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self, grace_seconds: float) -> None:
+        """Wait for follow-ups still running (at shutdown), cancelling stragglers."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def agent(self, user_id: str, name: str = "") -> Agent:
         return Agent(user_id, name, is_lead=user_id in self.policy.leads)
 

@@ -171,7 +171,7 @@ class OutboxWorker:
     async def _make_way(self) -> None:
         """Let time-critical work (Slack's 3-second acks) go first, but never starve."""
         deferred = 0.0
-        while self._busy() and deferred < self._max_defer:
+        while self._busy() and deferred < self._max_defer and not self._stopping:
             await asyncio.sleep(DEFER_STEP)
             deferred += DEFER_STEP
 
