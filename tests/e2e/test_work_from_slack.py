@@ -97,6 +97,13 @@ async def test_outsiders_and_forgers_change_nothing(
     assert len(slack.calls("chat.update")) == updates_before + 1
     assert history(db_url_sqlite) == ["created", "claimed"]
 
+    # Carol joins the channel: the membership event lets her act at once (no stale cache).
+    assert (await driver.member_joined_channel(SUPPORT_CHANNEL, CAROL)).status == 200
+    await driver.click(card(slack, ticket.ts), "ticket_release", user=BOB)
+    wait_card(slack, ticket.ts, lambda m: "_unclaimed_" in block_text(m), "released")
+    await driver.click(card(slack, ticket.ts), "ticket_claim", user=CAROL)
+    wait_card(slack, ticket.ts, lambda m: f"<@{CAROL}>" in block_text(m), "Carol owns it")
+
 
 async def test_reply_through_the_modal_mails_the_customer(
     db_url_sqlite: str,
