@@ -173,6 +173,11 @@ class AutoreplySettings(_Section):
     max_per_sender_per_day: int = Field(default=10, ge=0)
 
 
+class AttachmentSettings(_Section):
+    directory: str = "data/attachments"
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+
+
 class MailSettings(_Section):
     address: Email
     display_name: str = "Support"
@@ -181,7 +186,9 @@ class MailSettings(_Section):
     ticket_hook: str = Field(default="Ticket#", min_length=1, max_length=20)
     system_id: int = Field(default=10, ge=0, le=99)
     followup_on_closed: Literal["reopen", "reject", "new_ticket"] = "reopen"
+    same_request_window_hours: float = Field(default=24, ge=0)
     autoreply: AutoreplySettings = AutoreplySettings()
+    attachments: AttachmentSettings = AttachmentSettings()
 
     @field_validator("ticket_hook")
     @classmethod

@@ -25,6 +25,9 @@ def build_policy(settings: Settings) -> Policy:
         lock_timeout_minutes=settings.tickets.lock_timeout_minutes,
         first_response_minutes=settings.tickets.first_response_minutes,
         leads=frozenset(settings.slack.leads),
+        same_request_window_hours=mail.same_request_window_hours,
+        attachments_dir=mail.attachments.directory,
+        attachment_max_bytes=mail.attachments.max_bytes,
     )
 
 

@@ -15,6 +15,7 @@ SLACK_CARD_UPDATE = "slack.card.update"
 SLACK_THREAD_POST = "slack.thread.post"
 SLACK_THREAD_NOTICE = "slack.thread.notice"
 SLACK_REACTION = "slack.reaction.add"
+SLACK_FILE_UPLOAD = "slack.file.upload"
 MAIL_SEND = "mail.send"
 
 
@@ -71,4 +72,16 @@ async def add_reaction(
 async def send_mail(ticket_id: int, article_id: int, clock: Clock = system_clock) -> OutboxItem:
     return await enqueue(
         MAIL_SEND, {"article_id": article_id}, stream=mail_stream(ticket_id), clock=clock
+    )
+
+
+async def upload_file(
+    ticket_id: int, attachment_id: int, clock: Clock = system_clock
+) -> OutboxItem:
+    """Share a stored attachment into the ticket's thread (after the post that lists it)."""
+    return await enqueue(
+        SLACK_FILE_UPLOAD,
+        {"ticket_id": ticket_id, "attachment_id": attachment_id},
+        stream=slack_stream(ticket_id),
+        clock=clock,
     )

@@ -30,6 +30,9 @@ class Policy:
     lock_timeout_minutes: int = 60
     first_response_minutes: int = 60
     leads: frozenset[str] = field(default_factory=frozenset)
+    same_request_window_hours: float = 24
+    attachments_dir: str = "data/attachments"
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def our_addresses(self) -> frozenset[str]:
