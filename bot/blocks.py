@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import ids
 from bot.mrkdwn import escape_within, one_line, truncate
-from models.article import Article, ArticleKind
+from models.article import Article, ArticleKind, Attachment
 from models.ticket import Ticket, TicketState
 from models.views import TicketSummary
 
@@ -62,6 +62,21 @@ def card_fallback(summary: TicketSummary, hook: str) -> str:
     return escape_within(f"[{hook}{summary.number}] {subject}", FALLBACK_LIMIT)
 
 
+LINK_TEXTS = {
+    "claimed_number": ":warning: The sender is not part of {ticket}, but the subject named it;"
+    " opened as a new ticket.",
+    "claimed_reference": ":warning: The sender is not part of {ticket}, but the mail referred to"
+    " it; opened as a new ticket.",
+    "followup_to_closed": ":link: Follow-up to the closed {ticket}.",
+}
+
+
+def link_text(summary: TicketSummary, hook: str) -> str:
+    ticket = f"*{hook}{summary.linked_number}*"
+    template = LINK_TEXTS.get(summary.link_reason, ":link: Linked to {ticket}.")
+    return template.format(ticket=ticket)
+
+
 def card_buttons(summary: TicketSummary) -> list[dict[str, Any]]:
     value = str(summary.id)
     if summary.state == TicketState.CLOSED:
@@ -102,6 +117,8 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
     ]
     if excerpt:
         blocks.append({"type": "section", "text": mrkdwn(escape_within(excerpt, EXCERPT_LIMIT))})
+    if summary.linked_number:
+        blocks.append({"type": "context", "elements": [mrkdwn(link_text(summary, hook))]})
     if summary.attachment_count:
         count = summary.attachment_count
         blocks.append(
@@ -138,19 +155,51 @@ def article_heading(article: Article) -> str:
     return f":information_source: {who}"
 
 
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def attachment_list(files: list[Attachment], shown: int = 10) -> str:
+    """The files of a mail: what will be uploaded below, and what is too large to."""
+    lines = []
+    for file in files[:shown]:
+        name = escape_within(one_line(file.filename) or "attachment", 80)
+        line = f":paperclip: {name} ({human_size(file.size)})"
+        if file.too_large:
+            line += " — too large to upload; it stays with the mail (`/ticket show`)"
+        elif file.is_inline:
+            line += " — inline image"
+        lines.append(line)
+    if len(files) > shown:
+        lines.append(f"… and {len(files) - shown} more")
+    return truncate("\n".join(lines), SECTION_LIMIT)
+
+
 def build_article_message(article: Article) -> tuple[str, list[Block]]:
     """A thread post for one article: heading, the (escaped, cut) text, its attachments."""
     heading = article_heading(article)
-    body = article.body.strip() or "(no text)"
+    shown = article.display_text if article.display_text is not None else article.body
+    body = shown.strip() or "(no text)"
     blocks: list[Block] = [
         {"type": "section", "text": mrkdwn(heading)},
         {"type": "section", "text": mrkdwn(escape_within(body, ARTICLE_TEXT_LIMIT))},
     ]
-    names = [a.filename for a in getattr(article, "attachments", []) if not a.is_inline]
-    if names:
-        listed = ", ".join(escape_within(one_line(n), 80) for n in names[:10])
-        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-        blocks.append({"type": "context", "elements": [mrkdwn(f":paperclip: {listed}{more}")]})
+    if article.display_text is not None and article.display_text.strip() != article.body.strip():
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    mrkdwn("Quoted text and signature hidden; `/ticket show` has it all.")
+                ],
+            }
+        )
+    files = list(getattr(article, "attachments", []))
+    if files:
+        blocks.append({"type": "context", "elements": [mrkdwn(attachment_list(files))]})
     fallback = escape_within(f"{one_line(article.author_name or 'Update')}: {one_line(body)}", 300)
     return fallback, blocks
 

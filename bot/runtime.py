@@ -18,6 +18,7 @@ from bot.delivery import SlackDelivery
 from bot.directory import ChannelMembers, People
 from bot.http import Traffic, build_web_app
 from bot.services import Services
+from bot.uploads import FileUploads
 from bot.wiring import build_policy, imap_config, smtp_config
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller
@@ -53,6 +54,7 @@ class Runtime:
         self.worker_client = build_client(settings.slack, self.session)
         handlers = {
             **SlackDelivery(self.worker_client, settings.mail.ticket_hook).handlers(),
+            **FileUploads(self.worker_client, self.policy.attachments_dir).handlers(),
             **MailDelivery(
                 SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
             ).handlers(),

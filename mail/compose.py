@@ -33,8 +33,14 @@ class Outgoing:
     ticket_number: str = ""
 
 
+# RFC 5322's hard line limit: Python otherwise folds a Message-ID longer than 78
+# characters into RFC 2047 encoded words, which no mail client recognises as an id,
+# and In-Reply-To/References would no longer thread.
+POLICY = SMTP.clone(max_line_length=998)
+
+
 def build_message(out: Outgoing) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=POLICY)
     message["From"] = formataddr((header_safe(out.from_name), header_safe(out.from_address)))
     message["To"] = ", ".join(header_safe(a) for a in out.to)
     if out.cc:

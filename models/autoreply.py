@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from email.utils import make_msgid
+import secrets
 
-from models.numbers import format_subject
+from models.numbers import format_subject, strip_reply_prefixes
 from models.policy import Policy
 
 
 def new_message_id(policy: Policy, number: str) -> str:
-    """Our own Message-ID, carrying the ticket number so replies are easy to match."""
-    return make_msgid(idstring=f"ticket.{number}", domain=policy.mail_domain)
+    """Our own Message-ID, short (no folding anywhere) and carrying the ticket number."""
+    return f"<ticket.{number}.{secrets.token_hex(8)}@{policy.mail_domain}>"
 
 
 def autoreply_refusal(
@@ -54,3 +54,21 @@ def acknowledgement(
         f"-- \n{policy.display_name}\n"
     )
     return format_subject(policy.ticket_hook, number, subject or "Your request"), body
+
+
+def closed_ticket_notice(
+    policy: Policy, number: str, subject: str, customer_name: str
+) -> tuple[str, str]:
+    """The answer to a reply to a closed ticket when `followup_on_closed` is `reject`."""
+    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
+    tag = f"[{policy.ticket_hook}{number}]"
+    body = (
+        f"{greeting}\n\n"
+        f"your message refers to ticket {number}, which is closed, so it was not reopened.\n"
+        "If you still need help, please write a new mail without "
+        f"{tag} in the subject and we will open a new ticket for it.\n\n"
+        f"-- \n{policy.display_name}\n"
+    )
+    return format_subject(
+        policy.ticket_hook, number, strip_reply_prefixes(subject) or "Your request"
+    ), body

@@ -1,25 +1,34 @@
 """Turn one inbound mail into stored facts: raw source, ticket, article, outbox rows.
 
 Everything for one mail happens in one transaction, so a mail is either fully
-recorded (with its card post and acknowledgement queued) or not at all, and a
-retry after a crash finds it by its de-duplication key instead of storing it twice.
+recorded (with its card post, thread post and acknowledgement queued) or not at
+all, and a retry after a crash finds it by its de-duplication key instead of
+storing it twice. Which ticket a mail belongs to is decided in
+`models.conversation`; this module stores the outcome.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import effects
-from models.article import Article, ArticleKind, Attachment, InboundMessage
-from models.autoreply import acknowledgement, autoreply_refusal, new_message_id
+from models.article import Article, ArticleKind, InboundMessage
+from models.attachments import save_attachments, uploadable
+from models.autoreply import (
+    acknowledgement,
+    autoreply_refusal,
+    closed_ticket_notice,
+    new_message_id,
+)
 from models.clock import Clock, system_clock
+from models.conversation import Target, find_target
 from models.facts import MailFacts
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
@@ -27,7 +36,9 @@ from models.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["new_ticket", "duplicate", "bounce_note", "bounce_unmatched"]
+Outcome = Literal[
+    "new_ticket", "followup", "rejected", "duplicate", "bounce_note", "bounce_unmatched"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +50,7 @@ class IntakeResult:
     note: str = ""
 
 
-def _addresses(mail: MailFacts) -> list[str]:
+def _recipients(mail: MailFacts) -> list[str]:
     return [a.email for a in (*mail.to, *mail.cc)] + list(mail.delivered_to)
 
 
@@ -48,10 +59,15 @@ async def receive_mail(
     raw: bytes,
     policy: Policy,
     *,
+    display_text: str | None = None,
     source: str = "imap",
     clock: Clock = system_clock,
 ) -> IntakeResult:
-    """Store `raw` once; a retry of the same mail returns outcome "duplicate"."""
+    """Store `raw` once; a retry of the same mail returns outcome "duplicate".
+
+    `display_text` is what agents should see in Slack (quotes and signature trimmed);
+    the full text is always kept.
+    """
     key_id = (mail.message_id or "")[:998]
     if await InboundMessage.exists(message_id=key_id, digest=mail.digest):
         return IntakeResult("duplicate", note="already received")
@@ -67,18 +83,17 @@ async def receive_mail(
                 defects=list(mail.defects)[:50],
                 received_at=now,
             )
+            if mail.is_bounce:
+                result = await _record_bounce(mail, inbound, now)
+            else:
+                intake = _Intake(
+                    mail, inbound, policy, display_text=display_text, clock=clock, now=now
+                )
+                result = await intake.run(connection)
             clash = (
                 key_id
                 and await InboundMessage.filter(message_id=key_id).exclude(id=inbound.id).exists()
             )
-            if mail.is_bounce:
-                result = await _record_bounce(mail, inbound, now)
-            else:
-                day = now.date()
-                number = format_number(
-                    day, policy.system_id, await allocate_counter(connection, day)
-                )
-                result = await _open_ticket(mail, inbound, number, policy, clock)
             if clash and result.ticket_id is not None:
                 await History.create(
                     ticket_id=result.ticket_id,
@@ -94,114 +109,229 @@ async def receive_mail(
     return result
 
 
-async def _open_ticket(
-    mail: MailFacts, inbound: InboundMessage, number: str, policy: Policy, clock: Clock
-) -> IntakeResult:
-    now = clock()
-    queue = policy.route(_addresses(mail))
-    sender = mail.sender
-    customer_email = sender.email if sender else ""
-    customer_name = sender.name if sender else ""
-    ticket = await Ticket.create(
-        number=number,
-        queue=queue.name,
-        subject=mail.subject,
-        customer_email=customer_email,
-        customer_name=customer_name[:200],
-        state=TicketState.NEW,
-        last_activity_at=now,
-        slack_channel=queue.channel,
-        created_at=now,
-        updated_at=now,
-    )
-    article = await _store_article(mail, ticket, now)
-    await InboundMessage.filter(id=inbound.id).update(
-        ticket_id=ticket.id, article_id=article.id, outcome="new_ticket"
-    )
-    await History.create(
-        ticket=ticket,
-        event="created",
-        actor=customer_email or "unknown sender",
-        detail={"queue": queue.name, "message_id": mail.message_id, "defects": len(mail.defects)},
-        created_at=now,
-    )
-    await effects.post_card(ticket.id, clock)
+class _Intake:
+    """One non-bounce mail: a new ticket, a follow-up, or a rejected follow-up."""
 
-    reply_to = mail.reply_to.email if mail.reply_to else customer_email
-    since = now - timedelta(days=1)
-    sent = await Article.filter(
-        is_autoreply=True, to_address=reply_to.lower(), created_at__gte=since
-    ).count()
-    refusal = autoreply_refusal(
-        policy=policy,
-        sender=reply_to,
-        is_automatic=mail.is_automatic or customer_email.lower() in policy.our_addresses,
-        automatic_reason=mail.automatic_reason or "sent from our own address",
-        is_bounce=mail.is_bounce,
-        sent_last_day=sent,
-    )
-    if refusal is not None:
-        logger.info("ticket %s: no acknowledgement: %s", number, refusal)
-        await History.create(
-            ticket=ticket, event="autoreply_suppressed", detail={"reason": refusal}, created_at=now
+    def __init__(
+        self,
+        mail: MailFacts,
+        inbound: InboundMessage,
+        policy: Policy,
+        *,
+        display_text: str | None,
+        clock: Clock,
+        now: datetime,
+    ) -> None:
+        self.mail = mail
+        self.inbound = inbound
+        self.policy = policy
+        self.display_text = display_text
+        self.clock = clock
+        self.now = now
+
+    async def run(self, connection: BaseDBAsyncClient) -> IntakeResult:
+        target = await find_target(self.mail, self.policy, self.now)
+        if target.ticket is not None and target.append:
+            if target.ticket.state == TicketState.CLOSED:
+                mode = self.policy.followup_on_closed
+                if mode == "reject":
+                    return await self.reject(target.ticket)
+                if mode == "new_ticket":
+                    target = Target(None, False, target.ticket, "followup_to_closed")
+                    return await self.open_ticket(connection, target)
+            return await self.append(target)
+        return await self.open_ticket(connection, target)
+
+    async def store_article(self, ticket: Ticket) -> Article:
+        mail, sender = self.mail, self.mail.sender
+        answer_to = mail.reply_to or sender
+        article = await Article.create(
+            ticket=ticket,
+            kind=ArticleKind.EMAIL_IN,
+            author=sender.email if sender else "",
+            author_name=(sender.name if sender else "")[:200],
+            sender=sender.email if sender else "",
+            recipients=[a.email for a in mail.to],
+            to_address=answer_to.email.lower() if answer_to else "",
+            cc=[a.email for a in mail.cc],
+            subject=mail.subject,
+            body=mail.text,
+            display_text=self.display_text,
+            message_id=mail.message_id[:998] if mail.message_id else None,
+            in_reply_to=mail.in_reply_to[0][:998] if mail.in_reply_to else None,
+            references=list(mail.references)[-50:],
+            is_automatic=mail.is_automatic,
+            created_at=self.now,
         )
-        return IntakeResult("new_ticket", ticket.id, number, autoreply_queued=False, note=refusal)
+        await save_attachments(article, mail.attachments, self.policy, self.now)
+        await InboundMessage.filter(id=self.inbound.id).update(
+            ticket_id=ticket.id, article_id=article.id
+        )
+        return article
 
-    subject, body = acknowledgement(policy, number, mail.subject, customer_name)
-    references = [*mail.references, mail.message_id] if mail.message_id else list(mail.references)
-    reply = await Article.create(
-        ticket=ticket,
-        kind=ArticleKind.EMAIL_OUT,
-        author="system",
-        author_name=policy.display_name,
-        sender=policy.address,
-        recipients=[reply_to],
-        to_address=reply_to.lower(),
-        subject=subject,
-        body=body,
-        message_id=new_message_id(policy, number),
-        in_reply_to=mail.message_id,
-        references=references[-20:],
-        is_automatic=True,
-        is_autoreply=True,
-        created_at=now,
-    )
-    await effects.send_mail(ticket.id, reply.id, clock)
-    return IntakeResult("new_ticket", ticket.id, number, autoreply_queued=True)
+    async def post_to_thread(self, ticket: Ticket, article: Article) -> None:
+        """The article in the card's thread, then its files (same stream: in order)."""
+        await effects.post_article(ticket.id, article.id, self.clock)
+        for attachment in await article.attachments.all():
+            if uploadable(attachment):
+                await effects.upload_file(ticket.id, attachment.id, self.clock)
 
-
-async def _store_article(mail: MailFacts, ticket: Ticket, now: datetime) -> Article:
-    sender = mail.sender
-    answer_to = mail.reply_to or sender
-    article = await Article.create(
-        ticket=ticket,
-        kind=ArticleKind.EMAIL_IN,
-        author=sender.email if sender else "",
-        author_name=(sender.name if sender else "")[:200],
-        sender=sender.email if sender else "",
-        recipients=[a.email for a in mail.to],
-        to_address=answer_to.email.lower() if answer_to else "",
-        cc=[a.email for a in mail.cc],
-        subject=mail.subject,
-        body=mail.text,
-        message_id=mail.message_id[:998] if mail.message_id else None,
-        in_reply_to=mail.in_reply_to[0][:998] if mail.in_reply_to else None,
-        references=list(mail.references)[-50:],
-        is_automatic=mail.is_automatic,
-        created_at=now,
-    )
-    for part in mail.attachments:
-        await Attachment.create(
-            article=article,
-            filename=(part.filename or "attachment")[:255],
-            content_type=part.content_type[:255],
-            size=len(part.content),
-            sha256=hashlib.sha256(part.content).hexdigest(),
-            content_id=part.content_id[:255] if part.content_id else None,
-            is_inline=part.is_inline,
+    async def open_ticket(self, connection: BaseDBAsyncClient, target: Target) -> IntakeResult:
+        mail, policy, now = self.mail, self.policy, self.now
+        day = now.date()
+        number = format_number(day, policy.system_id, await allocate_counter(connection, day))
+        queue = policy.route(_recipients(mail))
+        sender = mail.sender
+        customer_email = sender.email if sender else ""
+        ticket = await Ticket.create(
+            number=number,
+            queue=queue.name,
+            subject=mail.subject,
+            customer_email=customer_email,
+            customer_name=(sender.name if sender else "")[:200],
+            state=TicketState.NEW,
+            last_activity_at=now,
+            slack_channel=queue.channel,
+            linked_ticket=target.linked,
+            link_reason=target.reason,
+            created_at=now,
+            updated_at=now,
+        )
+        article = await self.store_article(ticket)
+        await InboundMessage.filter(id=self.inbound.id).update(outcome="new_ticket")
+        detail: dict[str, object] = {"queue": queue.name, "message_id": mail.message_id}
+        if target.linked is not None:
+            detail |= {"linked": target.linked.number, "reason": target.reason}
+        await History.create(
+            ticket=ticket,
+            event="created",
+            actor=customer_email or "unknown sender",
+            detail=detail,
             created_at=now,
         )
-    return article
+        await effects.post_card(ticket.id, self.clock)
+        if await article.attachments.all().count():
+            await self.post_to_thread(ticket, article)
+        queued, note = await self.acknowledge(ticket)
+        return IntakeResult("new_ticket", ticket.id, number, autoreply_queued=queued, note=note)
+
+    async def append(self, target: Target) -> IntakeResult:
+        """A follow-up: stored on the ticket, shown in its thread; a waiting ticket reopens."""
+        assert target.ticket is not None
+        ticket, now = target.ticket, self.now
+        article = await self.store_article(ticket)
+        await InboundMessage.filter(id=self.inbound.id).update(outcome="followup")
+        reopened = ticket.state in (TicketState.PENDING, TicketState.CLOSED)
+        state = (TicketState.OPEN if ticket.owner_id else TicketState.NEW) if reopened else None
+        await Ticket.filter(id=ticket.id).update(
+            last_activity_at=now,
+            updated_at=now,
+            **({"state": state, "closed_at": None} if state else {}),
+        )
+        await History.create(
+            ticket=ticket,
+            event="followup",
+            actor=article.sender or "unknown sender",
+            detail={"article_id": article.id, "matched_by": target.reason},
+            created_at=now,
+        )
+        if state:
+            await History.create(
+                ticket=ticket,
+                event="reopened",
+                actor="customer",
+                detail={"from": ticket.state.value, "state": state.value},
+                created_at=now,
+            )
+        if target.reason == "same_request":
+            window = f"{self.policy.same_request_window_hours:g}"
+            await effects.post_notice(
+                ticket.id,
+                ":repeat: The customer wrote again with the same subject within "
+                f"{window} hours; added here instead of opening a new ticket.",
+                self.clock,
+            )
+        await self.post_to_thread(ticket, article)
+        await effects.update_card(ticket.id, self.clock)
+        return IntakeResult("followup", ticket.id, ticket.number, note=target.reason)
+
+    async def reject(self, ticket: Ticket) -> IntakeResult:
+        """`followup_on_closed: reject`: keep the mail, keep the ticket closed, say so."""
+        article = await self.store_article(ticket)
+        await InboundMessage.filter(id=self.inbound.id).update(outcome="rejected")
+        await History.create(
+            ticket=ticket,
+            event="followup_rejected",
+            actor=article.sender or "unknown sender",
+            detail={"article_id": article.id},
+            created_at=self.now,
+        )
+        await effects.post_notice(
+            ticket.id,
+            ":no_entry: The customer wrote to this closed ticket; they were asked to "
+            "write a new mail (`mail.followup_on_closed: reject`).",
+            self.clock,
+        )
+        await self.post_to_thread(ticket, article)
+        queued, note = await self.acknowledge(ticket, closed=True)
+        return IntakeResult(
+            "rejected", ticket.id, ticket.number, autoreply_queued=queued, note=note
+        )
+
+    async def acknowledge(self, ticket: Ticket, *, closed: bool = False) -> tuple[bool, str]:
+        """The automatic answer, unless loop and flood protection forbid it."""
+        mail, policy, now = self.mail, self.policy, self.now
+        sender = mail.sender
+        customer_email = sender.email if sender else ""
+        reply_to = mail.reply_to.email if mail.reply_to else customer_email
+        sent = await Article.filter(
+            is_autoreply=True, to_address=reply_to.lower(), created_at__gte=now - timedelta(days=1)
+        ).count()
+        refusal = autoreply_refusal(
+            policy=policy,
+            sender=reply_to,
+            is_automatic=mail.is_automatic or customer_email.lower() in policy.our_addresses,
+            automatic_reason=mail.automatic_reason or "sent from our own address",
+            is_bounce=mail.is_bounce,
+            sent_last_day=sent,
+        )
+        if refusal is not None:
+            logger.info("ticket %s: no automatic answer: %s", ticket.number, refusal)
+            await History.create(
+                ticket=ticket,
+                event="autoreply_suppressed",
+                detail={"reason": refusal},
+                created_at=now,
+            )
+            return False, refusal
+        name = sender.name if sender else ""
+        subject, body = (
+            closed_ticket_notice(policy, ticket.number, mail.subject, name)
+            if closed
+            else acknowledgement(policy, ticket.number, mail.subject, name)
+        )
+        references = (
+            [*mail.references, mail.message_id] if mail.message_id else list(mail.references)
+        )
+        reply = await Article.create(
+            ticket=ticket,
+            kind=ArticleKind.EMAIL_OUT,
+            author="system",
+            author_name=policy.display_name,
+            sender=policy.address,
+            recipients=[reply_to],
+            to_address=reply_to.lower(),
+            subject=subject,
+            body=body,
+            message_id=new_message_id(policy, ticket.number),
+            in_reply_to=mail.message_id,
+            references=references[-20:],
+            is_automatic=True,
+            is_autoreply=True,
+            created_at=now,
+        )
+        await effects.send_mail(ticket.id, reply.id, self.clock)
+        return True, ""
 
 
 async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime) -> IntakeResult:

@@ -41,6 +41,7 @@ class Ticket(Model):
     linked_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "ticketbot.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    linked_ticket_id: int | None
     link_reason = fields.CharField(max_length=40, default="", db_default="")
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

@@ -24,10 +24,12 @@ class TicketSummary:
     attachment_count: int
     slack_channel: str
     slack_ts: str | None
+    linked_number: str | None = None
+    link_reason: str = ""
 
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
-    ticket = await Ticket.get(id=ticket_id)
+    ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket")
     first = (
         await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN).order_by("id").first()
     )
@@ -36,10 +38,12 @@ async def ticket_summary(ticket_id: int) -> TicketSummary:
         if first is not None
         else 0
     )
-    return summarise(ticket, first.body if first else "", attachments)
+    excerpt = (first.display_text or first.body) if first else ""
+    return summarise(ticket, excerpt, attachments)
 
 
 def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSummary:
+    linked = ticket.linked_ticket if ticket.linked_ticket_id else None
     return TicketSummary(
         id=ticket.id,
         number=ticket.number,
@@ -54,4 +58,6 @@ def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSumm
         attachment_count=attachment_count,
         slack_channel=ticket.slack_channel,
         slack_ts=ticket.slack_ts,
+        linked_number=linked.number if linked else None,
+        link_reason=ticket.link_reason,
     )

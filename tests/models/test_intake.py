@@ -1,13 +1,14 @@
 """The domain's handling of one inbound mail, on SQLite and PostgreSQL, with the real parser."""
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mail.intake import ingest, parse_safely
 from models.article import Article, ArticleKind, Attachment, InboundMessage
-from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_THREAD_POST
+from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_FILE_UPLOAD, SLACK_THREAD_POST
 from models.numbers import is_valid_number
 from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
@@ -22,6 +23,7 @@ POLICY = Policy(
     address="support@ticketbot.example",
     display_name="Example Support",
     autoreply_max_per_sender_per_day=3,
+    attachments_dir=tempfile.mkdtemp(prefix="ticketbot-attachments-"),
 )
 
 
@@ -52,7 +54,7 @@ async def test_a_new_mail_becomes_a_ticket_with_card_and_acknowledgement(databas
     assert ack.recipients == ["alice@example.com"]
     attachment = await Attachment.get(article_id=articles[0].id)
     assert (attachment.filename, attachment.size) == ("report.pdf", 13)
-    assert await kinds() == [SLACK_CARD_POST, MAIL_SEND]
+    assert await kinds() == [SLACK_CARD_POST, SLACK_THREAD_POST, SLACK_FILE_UPLOAD, MAIL_SEND]
     assert await History.filter(ticket_id=ticket.id, event="created").count() == 1
 
 
@@ -83,7 +85,8 @@ async def test_concurrent_copies_of_one_mail_store_it_once(database: str) -> Non
 
 async def test_reused_message_id_with_other_content_is_kept_and_noted(database: str) -> None:
     await ingest(make_mail(body="first"), POLICY)
-    result = await ingest(make_mail(body="something else entirely"), POLICY)
+    # A broken client reusing the id: other content (and another question).
+    result = await ingest(make_mail(body="something else", subject="Other question"), POLICY)
     assert result.outcome == "new_ticket"
     assert await Ticket.all().count() == 2
     assert await History.filter(ticket_id=result.ticket_id, event="message_id_clash").exists()
@@ -138,13 +141,18 @@ async def test_the_cap_is_a_rolling_day(database: str) -> None:
 
 
 async def test_routing_by_recipient_and_default_queue(database: str) -> None:
-    sales = await ingest(make_mail(to="sales@ticketbot.example", message_id="<s@x>"), POLICY)
-    other = await ingest(make_mail(to="someone@else.example", message_id="<o@x>"), POLICY)
+    sales = await ingest(
+        make_mail(to="sales@ticketbot.example", message_id="<s@x>", subject="Quote"), POLICY
+    )
+    other = await ingest(
+        make_mail(to="someone@else.example", message_id="<o@x>", subject="Hi"), POLICY
+    )
     bcc = await ingest(
         make_mail(
             to="undisclosed-recipients:;",
             headers={"Delivered-To": "sales@ticketbot.example"},
             message_id="<d@x>",
+            subject="Bcc'd",
         ),
         POLICY,
     )

@@ -1,6 +1,7 @@
 """Agents' operations on tickets, on SQLite and PostgreSQL."""
 
 import asyncio
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ POLICY = Policy(
     display_name="Example Support",
     lock_timeout_minutes=60,
     first_response_minutes=30,
+    attachments_dir=tempfile.mkdtemp(prefix="ticketbot-attachments-"),
 )
 ALICE = Agent("U0ALICE", "Alice Agent")
 BOB = Agent("U0BOB", "Bob Agent")

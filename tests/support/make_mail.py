@@ -94,4 +94,5 @@ def make_mail(
             message.add_attachment(attached, filename=filename)
         else:
             message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    return message.as_bytes(policy=policy.default.clone(linesep="\r\n"))
+    # Like real clients: long Message-IDs stay on one line, never RFC 2047 encoded.
+    return message.as_bytes(policy=policy.default.clone(linesep="\r\n", max_line_length=998))

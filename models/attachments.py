@@ -1,0 +1,68 @@
+"""An inbound mail's attachments: blobs on disk, one Attachment row each.
+
+Called inside the intake transaction. A blob written for a transaction that then
+rolls back stays on disk unreferenced; it is harmless (the retry of that mail
+finds it by digest and stores nothing new).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from models.article import Article, Attachment
+from models.facts import AttachmentFacts
+from models.policy import Policy
+from models.storage import safe_filename, sha256_hex, store_attachment_async
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+async def save_attachments(
+    article: Article, parts: Sequence[AttachmentFacts], policy: Policy, now: datetime
+) -> list[Attachment]:
+    """Store each part (once per content) and record it on `article`, in order.
+
+    A part over `policy.attachment_max_bytes` is not stored but still gets a row
+    (`too_large`, no `storage_path`) so the thread can list it. Inline parts (images
+    a `cid:` link shows in the HTML) are attachments like any other, marked `is_inline`.
+    """
+    directory = Path(policy.attachments_dir)
+    saved: list[Attachment] = []
+    for part in parts:
+        content = part.content
+        blob = await store_attachment_async(
+            directory, content, max_bytes=policy.attachment_max_bytes
+        )
+        digest = blob.sha256 if blob else await asyncio.to_thread(sha256_hex, content)
+        content_id = part.content_id.strip("<> ")[:255] if part.content_id else None
+        saved.append(
+            await Attachment.create(
+                article=article,
+                filename=safe_filename(part.filename, part.content_type),
+                content_type=part.content_type.strip()[:255] or DEFAULT_CONTENT_TYPE,
+                size=len(content),
+                sha256=digest,
+                content_id=content_id or None,
+                is_inline=part.is_inline,
+                storage_path=blob.storage_path if blob else "",
+                too_large=blob is None,
+                created_at=now,
+            )
+        )
+    return saved
+
+
+def uploadable(attachment: Attachment) -> bool:
+    """Whether the file should be shared into Slack: stored, not too large, not shared yet.
+
+    Empty files are not: Slack refuses to reserve an upload of length 0.
+    """
+    return (
+        bool(attachment.storage_path)
+        and not attachment.too_large
+        and attachment.size > 0
+        and attachment.slack_file_id is None
+    )
