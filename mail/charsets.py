@@ -222,14 +222,14 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
         return Decoded(
             result.text,
             result.charset,
-            f"charset {label} not recognised, decoded as {result.charset}",
+            f"charset {_printable(label)} not recognised, decoded as {result.charset}",
         )
     if data.isascii() and _is_single_byte(codec):
         return Decoded(data.decode("ascii"), codec)
     if _is_single_byte(codec) and codec != "utf-8":
         as_utf8 = _strict(data, "utf-8")
         if as_utf8 is not None:
-            return Decoded(as_utf8, "utf-8", f"declared {label} but content is utf-8")
+            return Decoded(as_utf8, "utf-8", f"declared {_printable(label)} but content is utf-8")
     text = _strict(data, codec)
     if text is not None:
         return Decoded(text, codec)
@@ -237,3 +237,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
     return Decoded(
         result.text, result.charset, f"content is not {label}, decoded as {result.charset}"
     )
+
+
+def _printable(label: str) -> str:
+    """A sender-supplied charset label, safe to quote in a defect (no control characters)."""
+    return "".join(ch for ch in label if ch.isprintable())[:40] or "(unprintable)"

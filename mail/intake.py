@@ -7,6 +7,7 @@ import logging
 
 from mail.parse import parse_mail
 from mail.parsed import ParsedMail
+from mail.quotes import trim_reply
 from models.clock import Clock, system_clock
 from models.intake import IntakeResult, receive_mail
 from models.policy import Policy
@@ -51,7 +52,15 @@ async def ingest(
     raw: bytes, policy: Policy, *, source: str = "imap", clock: Clock = system_clock
 ) -> IntakeResult:
     mail = parse_safely(raw)
-    result = await receive_mail(mail, raw, policy, source=source, clock=clock)
+    shown = trim_reply(mail.text)  # what agents see in Slack; the full text is kept
+    result = await receive_mail(
+        mail,
+        raw,
+        policy,
+        display_text=shown.visible if shown.trimmed else None,
+        source=source,
+        clock=clock,
+    )
     logger.info(
         "mail %s from %s: %s%s",
         mail.message_id or "(no Message-ID)",

@@ -24,11 +24,9 @@ async def test_crlf_in_an_encoded_subject_never_reaches_our_reply(
     database: str, smtp_server: SmtpServer
 ) -> None:
     hostile = "=?utf-8?q?Help=0D=0ABcc:_victim@example.org=0D=0AX-Evil:_1?="
-    raw = make_mail(
-        subject=None,
-        headers={"Subject": hostile},
-        from_="=?utf-8?q?Eve=0D=0ABcc:_x@y.z?= <eve@example.com>",
-    )
+    raw = make_mail(subject="placeholder", from_="Eve <eve@example.com>")
+    raw = raw.replace(b"Subject: placeholder", b"Subject: " + hostile.encode())
+    raw = raw.replace(b"From: Eve", b"From: =?utf-8?q?Eve=0D=0ABcc:_x@y.z?=")
     result = await ingest(raw, POLICY)
     assert result.ticket_id is not None
     article = await reply(result.ticket_id, Agent("U1", "Agent\r\nBcc: a@b.c"), "Answer", POLICY)
