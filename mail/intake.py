@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 
-from mail.parse import parse_mail
+from mail.parse import empty_mail, parse_mail
 from mail.parsed import ParsedMail
 from mail.quotes import trim_reply
 from models.clock import Clock, system_clock
@@ -15,37 +16,16 @@ from models.policy import Policy
 logger = logging.getLogger(__name__)
 
 
-def _unreadable(raw: bytes, error: BaseException) -> ParsedMail:
-    """What is left when even the parser failed: the raw bytes still become a ticket."""
-    return ParsedMail(
-        message_id=None,
-        in_reply_to=(),
-        references=(),
-        sender=None,
-        reply_to=None,
-        to=(),
-        cc=(),
-        delivered_to=(),
-        subject="(unreadable message)",
-        date=None,
-        text=raw[:4000].decode("utf-8", errors="replace").replace("\x00", ""),
-        html=None,
-        attachments=(),
-        is_automatic=False,
-        automatic_reason=None,
-        is_bounce=False,
-        bounce_message_ids=(),
-        digest=hashlib.sha256(raw).hexdigest(),
-        defects=(f"parser failed: {type(error).__name__}",),
-    )
-
-
 def parse_safely(raw: bytes) -> ParsedMail:
     try:
         return parse_mail(raw)
     except Exception as exc:  # the parser promises not to raise; if it does, lose nothing
         logger.exception("parser failed on a %d-byte message; storing it raw", len(raw))
-        return _unreadable(raw, exc)
+        unreadable = empty_mail(
+            hashlib.sha256(raw).hexdigest(), [f"parser failed: {type(exc).__name__}"]
+        )
+        text = raw[:4000].decode("utf-8", errors="replace").replace("\x00", "")
+        return replace(unreadable, subject="(unreadable message)", text=text)
 
 
 async def ingest(

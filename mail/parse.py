@@ -130,7 +130,8 @@ def _header_defects(message: Message) -> list[str]:
     return defects
 
 
-def _empty_mail(digest: str, defects: list[str]) -> ParsedMail:
+def empty_mail(digest: str, defects: list[str]) -> ParsedMail:
+    """A mail of which nothing could be read: the raw bytes still become a ticket."""
     return ParsedMail(
         message_id=None,
         in_reply_to=(),
@@ -287,4 +288,4 @@ def parse_mail(raw: bytes) -> ParsedMail:
         return _parse(bytes(raw), digest, defects)
     except Exception as exc:  # last line of defence for the never-raises contract
         defects.append(f"message unreadable ({type(exc).__name__}); only the raw mail is kept")
-        return _empty_mail(digest, defects)
+        return empty_mail(digest, defects)

@@ -12,61 +12,24 @@ from typing import Any
 import pytest
 
 from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import SUPPORT_CHANNEL
-from tests.slack_emulator.state import Message
 from tests.support.bot_process import SUPPORT_ADDRESS, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.slack_signer import BAD_SIGNATURE, STALE, signed_headers
 from tests.support.smtp_server import SmtpServer
+from tests.support.ticket_flow import (
+    action_ids,
+    block_text,
+    cards,
+    customer_mail,
+    wait_cards,
+)
 
 pytestmark = pytest.mark.e2e
 
-CARD_ACTIONS = {"ticket_claim", "ticket_reply", "ticket_note", "ticket_close"}
+CARD_ACTIONS = ["ticket_claim", "ticket_reply", "ticket_note", "ticket_close"]
 NUMBER = re.compile(r"Ticket#(\d{16})")
-
-
-def cards(slack: SlackEmulator) -> list[Message]:
-    return [m for m in slack.messages(SUPPORT_CHANNEL) if not m.is_reply]
-
-
-def wait_cards(slack: SlackEmulator, count: int, timeout: float = 20.0) -> list[Message]:
-    return slack.wait_for(
-        lambda: (found := cards(slack)) and len(found) >= count and found,
-        timeout=timeout,
-        what=f"{count} ticket card(s)",
-    )
-
-
-def action_ids(message: Message) -> set[str]:
-    return {
-        element["action_id"]
-        for block in message.blocks or []
-        if block["type"] == "actions"
-        for element in block["elements"]
-    }
-
-
-def block_text(message: Message) -> str:
-    def walk(node: Any) -> list[str]:
-        if isinstance(node, dict):
-            return [t for v in node.values() for t in walk(v)]
-        if isinstance(node, list):
-            return [t for v in node for t in walk(v)]
-        return [node] if isinstance(node, str) else []
-
-    return "\n".join(walk(message.blocks))
-
-
-def customer_mail(n: int, **overrides: Any) -> bytes:
-    defaults: dict[str, Any] = {
-        "to": f"Support <{SUPPORT_ADDRESS}>",
-        "subject": f"Request {n}",
-        "message_id": f"<request-{n}@customer.example>",
-        "from_": f"Customer {n} <customer{n}@customer.example>",
-    }
-    return make_mail(**{**defaults, **overrides})
 
 
 def sentinel(imap: DovecotServer, slack: SlackEmulator, expected_cards: int) -> None:
