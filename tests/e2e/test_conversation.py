@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import ALICE, SUPPORT_CHANNEL
+from tests.slack_emulator.config import SUPPORT_CHANNEL
 from tests.support.bot_process import SUPPORT_ADDRESS
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
@@ -18,6 +18,7 @@ from tests.support.ticket_flow import (
     block_text,
     card,
     cards,
+    close_ticket,
     new_ticket_card,
     wait_card,
     wait_cards,
@@ -42,12 +43,6 @@ def wait_thread(slack: SlackEmulator, ts: str, needle: str, timeout: float = 20)
 
 def number_of(message: Any) -> str:
     return block_text(message).split("Ticket#", 1)[1][:16]
-
-
-async def close_ticket(driver: Any, slack: SlackEmulator, ticket: Any) -> None:
-    await driver.click(ticket, "ticket_close", user=ALICE)
-    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
-    await driver.submit_view(view.id, {})
 
 
 def customer_reply(n: int, subject: str, body: str, **overrides: Any) -> bytes:

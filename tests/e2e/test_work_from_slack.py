@@ -16,6 +16,7 @@ from tests.support.ticket_flow import (
     action_ids,
     block_text,
     card,
+    close_ticket,
     history,
     new_ticket_card,
     owner_of,
@@ -189,9 +190,7 @@ async def test_thread_messages_become_notes_but_bot_posts_do_not(
     assert again.status == 200
 
     await driver.click(card(slack, ticket.ts), "ticket_claim", user=ALICE)
-    await driver.click(card(slack, ticket.ts), "ticket_close", user=ALICE)
-    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
-    await driver.submit_view(view.id, {})
+    await close_ticket(driver, slack, ticket)
     bot_post = slack.wait_for(
         lambda: next(
             (
@@ -225,10 +224,11 @@ async def test_close_then_reopen_round_trips(
     driver = await slack_driver_factory(bot.events_url)
     ticket = new_ticket_card(slack, imap_server, 1)
 
-    await driver.click(ticket, "ticket_close", user=ALICE)
-    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
-    done = await driver.submit_view(
-        view.id, {"text": {"value": "Duplicate of another ticket"}, "minutes": {"value": "2"}}
+    done = await close_ticket(
+        driver,
+        slack,
+        ticket,
+        {"text": {"value": "Duplicate of another ticket"}, "minutes": {"value": "2"}},
     )
     assert done.status == 200
     closed = wait_card(slack, ticket.ts, lambda m: "Closed" in block_text(m), "closed card")

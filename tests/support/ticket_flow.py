@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import SUPPORT_CHANNEL
+from tests.slack_emulator.config import ALICE, SUPPORT_CHANNEL
 from tests.slack_emulator.state import Message
 from tests.support.bot_process import SUPPORT_ADDRESS
 from tests.support.dovecot import DovecotServer
@@ -96,3 +96,12 @@ def history(db_url: str) -> list[str]:
         return [
             row[0] for row in connection.execute("SELECT event FROM ticket_history ORDER BY id")
         ]
+
+
+async def close_ticket(
+    driver: Any, slack: SlackEmulator, ticket: Message, values: dict[str, Any] | None = None
+) -> Any:
+    """Click Close as Alice and submit the close form; returns the submission's delivery."""
+    await driver.click(card(slack, ticket.ts), "ticket_close", user=ALICE)
+    [view] = slack.wait_for(lambda: slack.views(callback_id="ticket_close"), 10, "close modal")
+    return await driver.submit_view(view.id, values or {})
