@@ -37,8 +37,8 @@ ClaimRule = Callable[[work.Agent], bool]  # may this agent act while someone els
 
 def ticket_id_of(body: dict[str, Any]) -> int:
     try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, ValueError):
+        return ids.ticket_id(body["actions"][0]["value"])
+    except (KeyError, IndexError):
         return 0
 
 

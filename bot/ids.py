@@ -16,3 +16,15 @@ NOTE_VIEW = "ticket_note"
 CLOSE_VIEW = "ticket_close"
 
 CARD_ACTIONS_BLOCK = "ticket_actions"
+
+_MAX_ID = 2**63 - 1  # a database bigint
+
+
+def ticket_id(value: object) -> int:
+    """The ticket id a button value or form metadata carries, or 0 (no such ticket) when it
+    is not one: a value the database cannot even compare must not fail a whole claim batch."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return 0
+    return number if 0 < number <= _MAX_ID else 0

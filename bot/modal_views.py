@@ -160,7 +160,7 @@ class FormAnswer:
 def read_form(view: dict[str, Any]) -> FormAnswer:
     """Values of a submitted modal, plus the inline errors Slack should show."""
     values = view.get("state", {}).get("values", {})
-    ticket_id = int(json.loads(view.get("private_metadata") or "{}").get("ticket_id", 0))
+    ticket_id = ids.ticket_id(json.loads(view.get("private_metadata") or "{}").get("ticket_id"))
     text = str((values.get(TEXT_BLOCK, {}).get(TEXT_ACTION) or {}).get("value") or "")
     raw_minutes = (values.get(MINUTES_BLOCK, {}).get(MINUTES_ACTION) or {}).get("value")
     selected = (values.get(OPTIONS_BLOCK, {}).get(OPTIONS_ACTION) or {}).get("selected_options")
