@@ -13,8 +13,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 
-async def serve(port: int, api_url: str, token: str, secret: str) -> None:
-    app = AsyncApp(client=AsyncWebClient(token=token, base_url=api_url), signing_secret=secret)
+async def serve(port: int, api_url: str, token: str, secret: str, before: bool) -> None:
+    app = AsyncApp(
+        client=AsyncWebClient(token=token, base_url=api_url),
+        signing_secret=secret,
+        process_before_response=before,
+    )
 
     @app.action("ticket_claim")
     async def claim(ack: AsyncAck) -> None:
@@ -41,9 +45,17 @@ def main() -> None:
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--secret", required=True)
+    parser.add_argument(
+        "--process-before-response",
+        action="store_true",
+        help="answer when the listener returns, as ticketbot does (bolt's default instead "
+        "runs the listener as a task and polls for its ack every 10 ms)",
+    )
     args = parser.parse_args()
     # The same event loop as `ticketbot run`, so the two differ only in what they do.
-    uvloop.run(serve(args.port, args.api_url, args.token, args.secret))
+    uvloop.run(
+        serve(args.port, args.api_url, args.token, args.secret, args.process_before_response)
+    )
 
 
 if __name__ == "__main__":
