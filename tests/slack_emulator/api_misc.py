@@ -47,11 +47,11 @@ def users_lookup_by_email(ctx: CallContext) -> Reply:
     return {"ok": True, "user": user.to_api(ctx.state.config.team_id)}
 
 
-def _cursor(offset: int) -> str:
+def cursor_for(offset: int) -> str:
     return base64.b64encode(f"offset:{offset}".encode()).decode()
 
 
-def _offset(cursor: str | None) -> int:
+def offset_of(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
@@ -74,13 +74,13 @@ def conversations_members(ctx: CallContext) -> Reply:
         raise ApiError("invalid_limit") from None
     if not 1 <= limit <= MAX_PAGE:
         raise ApiError("invalid_limit")
-    start = _offset(ctx.opt_str("cursor"))
+    start = offset_of(ctx.opt_str("cursor"))
     members = chan.members[start : start + limit]
     more = start + limit < len(chan.members)
     return {
         "ok": True,
         "members": list(members),
-        "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""},
+        "response_metadata": {"next_cursor": cursor_for(start + limit) if more else ""},
     }
 
 

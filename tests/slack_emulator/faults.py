@@ -1,7 +1,9 @@
 """Fault injection and an optional per-channel rate limit, both driven from tests.
 
 A fault fires *before* the call is applied, so a faulted call never changes state — that is
-what lets a test prove the bot's retry (outbox) really re-sends. Rules are matched under a lock
+what lets a test prove the bot's retry (outbox) really re-sends. A fault with `after_apply`
+is the other, nastier case: Slack did the work but the answer was lost on the way (a 5xx
+from a proxy, a timeout), so a blind retry would do it twice. Rules are matched under a lock
 because tests add them from their own thread while the server thread consumes them.
 """
 
@@ -23,6 +25,7 @@ class Fault:
     `status=None` means "no error", so a rule with only `delay` merely slows the call down.
     `error` with `status=200` answers a Slack API error body (e.g. `fatal_error`) on HTTP 200.
     `target` matches a Web API method name, "upload" or "response" (the non-API endpoints).
+    `after_apply` (Web API methods only) applies the call first and then answers the fault.
     """
 
     target: str | None = None
@@ -36,6 +39,7 @@ class Fault:
     times: int | None = 1
     when: Callable[[dict[str, Any]], bool] | None = None
     hits: int = 0
+    after_apply: bool = False
 
     def matches(self, target: str, args: dict[str, Any]) -> bool:
         """True if this rule applies to a call of `target` with `args` and is not used up."""
@@ -76,6 +80,7 @@ class FaultInjector:
         disconnect: bool = False,
         times: int | None = 1,
         when: Callable[[dict[str, Any]], bool] | None = None,
+        after_apply: bool = False,
     ) -> Fault:
         """Add a rule; e.g. `add("chat.postMessage", status=429, retry_after=1, times=2)`.
 
@@ -94,6 +99,7 @@ class FaultInjector:
             disconnect,
             times,
             when,
+            after_apply=after_apply,
         )
         with self._lock:
             self._rules.append(fault)

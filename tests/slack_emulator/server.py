@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from aiohttp.web_request import FileField
 
-from tests.slack_emulator import api_chat, api_files, api_misc, api_views  # noqa: F401
+from tests.slack_emulator import api_chat, api_files, api_history, api_misc, api_views  # noqa: F401
 from tests.slack_emulator.api import METHODS, CallContext, MethodSpec, RateLimited
 from tests.slack_emulator.config import JSON
 from tests.slack_emulator.errors import ApiError
@@ -61,7 +61,7 @@ class EmulatorServer:
             return self._answer(name, {}, token, request.method, exc.body())
         token = token or form_token
         fault = self.faults.take(name, args)
-        if fault is not None:
+        if fault is not None and not fault.after_apply:
             faulted = await self._fault(request, fault)
             if faulted is not None:
                 self._record(name, args, token, request.method, faulted.status, None, True)
@@ -81,7 +81,13 @@ class EmulatorServer:
                 self._record(name, args, token, request.method, 429, "ratelimited", False)
                 return _ratelimited(limited.retry_after)
             body, headers = reply if isinstance(reply, tuple) else (reply, {})
+            if fault is None or not fault.after_apply:
+                return self._answer(name, args, token, request.method, body, headers)
+        faulted = await self._fault(request, fault)  # applied above; only the answer is lost
+        if faulted is None:
             return self._answer(name, args, token, request.method, body, headers)
+        self._record(name, args, token, request.method, faulted.status, None, True)
+        return faulted
 
     def _authorize(self, spec: MethodSpec, token: str | None) -> None:
         state = self.state
