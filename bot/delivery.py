@@ -1,4 +1,11 @@
-"""Outbox handlers for Slack: post and re-render ticket cards, post into their threads."""
+"""Outbox handlers for Slack: post and re-render ticket cards, post into their threads.
+
+Slack has no idempotency key, and an attempt whose answer is lost (a 5xx, a
+timeout, a crash before we recorded the result) may have posted anyway. So every
+post carries its outbox id in the message's metadata, and a retry that cannot
+rule out an earlier success first looks for that post in the channel (or the
+thread) and adopts it instead of posting a second card or reply.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import build_article_message, build_ticket_card, card_fallback
-from bot.slack_errors import to_outbox_error
+from bot.slack_errors import may_have_landed, not_sent, to_outbox_error
 from models.article import Article
 from models.effects import (
     SLACK_CARD_POST,
@@ -18,12 +25,32 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
-from models.outbox import OutboxItem, RetryLater
+from models.outbox import OutboxItem
 from models.outbox_worker import Handler
 from models.ticket import Ticket
 from models.views import ticket_summary
 
 logger = logging.getLogger(__name__)
+
+POST_MARK = "ticketbot_post"  # metadata event_type of every message the outbox posts
+LOOKBACK_SECONDS = 60  # clock skew allowance when searching for an earlier attempt's post
+LOOKUP_PAGES = 10  # at most this many pages of 200 messages are searched
+
+
+def post_marker(item: OutboxItem) -> dict[str, Any]:
+    return {"event_type": POST_MARK, "event_payload": {"outbox_id": item.id}}
+
+
+def earlier_attempt_unknown(item: OutboxItem) -> bool:
+    """True when an earlier attempt of `item` may have posted: it failed in a way that
+    leaves that open, or its worker died mid-attempt (the lease it held was never released)."""
+    return bool(item.lease_owner) or (item.attempts > 0 and may_have_landed(item.last_error))
+
+
+def is_marked(message: dict[str, Any], item: OutboxItem) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return bool(metadata.get("event_type") == POST_MARK and payload.get("outbox_id") == item.id)
 
 
 class SlackDelivery:
@@ -48,9 +75,50 @@ class SlackDelivery:
         data = response.data
         return data if isinstance(data, dict) else {}
 
+    async def _posted_earlier(
+        self, item: OutboxItem, channel: str, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of this item's post if an earlier attempt made it, else None."""
+        if not earlier_attempt_unknown(item):
+            return None
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{item.created_at.timestamp() - LOOKBACK_SECONDS:.6f}",
+            "limit": 200,
+            "include_all_metadata": True,
+        }
+        method = "conversations.history"
+        if thread_ts:
+            method, args["ts"] = "conversations.replies", thread_ts
+        for _ in range(LOOKUP_PAGES):
+            try:  # GET with a query string: Slack's read methods take no JSON body
+                response = await self._client.api_call(method, http_verb="GET", params=args)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "missing_scope":
+                    logger.warning("%s: cannot read the channel to rule out a double post", item)
+                    return None
+                raise to_outbox_error(exc) from exc
+            except Exception as exc:
+                raise to_outbox_error(exc) from exc
+            data = response.data if isinstance(response.data, dict) else {}
+            for message in data.get("messages", []):
+                if is_marked(message, item):
+                    logger.info("%s was posted by an earlier attempt; adopting it", item)
+                    return str(message["ts"])
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+            args["cursor"] = cursor
+        return None
+
     async def post_card(self, item: OutboxItem) -> None:
         summary = await ticket_summary(int(item.payload["ticket_id"]))
         if summary.slack_ts:  # posted by an earlier attempt that got through: just refresh it
+            await self.update_card(item)
+            return
+        earlier = await self._posted_earlier(item, summary.slack_channel)
+        if earlier is not None:  # adopt it, and show the ticket as it is now
+            await Ticket.filter(id=summary.id).update(slack_ts=earlier)
             await self.update_card(item)
             return
         data = await self._call(
@@ -58,6 +126,7 @@ class SlackDelivery:
             channel=summary.slack_channel,
             text=card_fallback(summary, self._hook),
             blocks=build_ticket_card(summary, self._hook),
+            metadata=post_marker(item),
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -68,7 +137,7 @@ class SlackDelivery:
     async def update_card(self, item: OutboxItem) -> None:
         summary = await ticket_summary(int(item.payload["ticket_id"]))
         if not summary.slack_ts:
-            raise RetryLater("card not posted yet")
+            raise not_sent("card not posted yet")
         await self._call(
             "chat.update",
             channel=summary.slack_channel,
@@ -80,33 +149,40 @@ class SlackDelivery:
     async def post_thread(self, item: OutboxItem) -> None:
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
         if not ticket.slack_ts:
-            raise RetryLater("card not posted yet")
+            raise not_sent("card not posted yet")
         article = await Article.get(id=int(item.payload["article_id"])).prefetch_related(
             "attachments"
         )
         if article.slack_ts:
             return
-        text, blocks = build_article_message(article)
-        data = await self._call(
-            "chat.postMessage",
-            channel=ticket.slack_channel,
-            thread_ts=ticket.slack_ts,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        await Article.filter(id=article.id).update(slack_ts=data["ts"])
+        ts = await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts)
+        if ts is None:
+            text, blocks = build_article_message(article)
+            data = await self._call(
+                "chat.postMessage",
+                channel=ticket.slack_channel,
+                thread_ts=ticket.slack_ts,
+                text=text,
+                blocks=blocks,
+                metadata=post_marker(item),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            ts = str(data["ts"])
+        await Article.filter(id=article.id).update(slack_ts=ts)
 
     async def post_notice(self, item: OutboxItem) -> None:
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
         if not ticket.slack_ts:
-            raise RetryLater("card not posted yet")
+            raise not_sent("card not posted yet")
+        if await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts):
+            return
         await self._call(
             "chat.postMessage",
             channel=ticket.slack_channel,
             thread_ts=ticket.slack_ts,
             text=str(item.payload["text"]),
+            metadata=post_marker(item),
             unfurl_links=False,
             unfurl_media=False,
         )

@@ -27,6 +27,26 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+RATE_LIMITED = "slack rate limited"
+ANSWERED_ERROR = "slack error:"
+NOT_SENT = "not sent:"
+
+
+def not_sent(reason: str) -> RetryLater:
+    """Retry later; nothing went to Slack in this attempt."""
+    return RetryLater(f"{NOT_SENT} {reason}")
+
+
+def may_have_landed(last_error: str) -> bool:
+    """Could the failed attempt that recorded `last_error` have been done by Slack anyway?
+
+    Only a Slack answer (a rate limit, an error) or a failure before any call proves
+    that it was not; a 5xx, a timeout, a dropped connection or our own failure after
+    the call (the database, say) leave it open.
+    """
+    return not last_error.startswith((RATE_LIMITED, ANSWERED_ERROR, NOT_SENT))
+
+
 def to_outbox_error(exc: BaseException) -> RetryLater | PermanentFailure:
     """The single mapping from a failed Slack call to what the outbox should do next."""
     if isinstance(exc, SlackApiError):
@@ -36,12 +56,12 @@ def to_outbox_error(exc: BaseException) -> RetryLater | PermanentFailure:
         if status == 429 or error in ("ratelimited", "rate_limited"):
             retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
             after = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
-            return RetryLater(f"slack rate limited ({error or status})", after=after)
+            return RetryLater(f"{RATE_LIMITED} ({error or status})", after=after)
         if status >= 500:
             return RetryLater(f"slack server error {status}")
         if error in PERMANENT_ERRORS:
             return PermanentFailure(f"slack refused the call: {error}")
-        return RetryLater(f"slack error: {error or status}")
+        return RetryLater(f"{ANSWERED_ERROR} {error or status}")
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | TimeoutError | OSError):
         return RetryLater(f"cannot reach slack: {type(exc).__name__}: {exc}")
     if isinstance(exc, SlackClientError):

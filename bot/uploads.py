@@ -20,7 +20,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_errors import to_outbox_error
+from bot.slack_errors import not_sent, to_outbox_error
 from models.article import Attachment
 from models.attachments import uploadable
 from models.effects import SLACK_FILE_UPLOAD
@@ -54,7 +54,7 @@ class FileUploads:
             return  # already shared, or never stored (too large): the thread post lists it
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
         if not ticket.slack_ts:
-            raise RetryLater("card not posted yet")
+            raise not_sent("card not posted yet")
         file_id = str(item.payload.get(PENDING_FILE) or "")
         if not file_id:
             file_id = await self._send(attachment)
