@@ -16,15 +16,25 @@ logger = logging.getLogger(__name__)
 
 
 def build_client(
-    slack: SlackSettings, session: aiohttp.ClientSession | None = None
+    slack: SlackSettings,
+    session: aiohttp.ClientSession | None = None,
+    *,
+    resend_on_connection_error: bool = True,
 ) -> AsyncWebClient:
-    """The Web API client; `api_url` points it at Slack, GovSlack or a test emulator."""
-    return AsyncWebClient(
+    """The Web API client; `api_url` points it at Slack, GovSlack or a test emulator.
+
+    slack_sdk re-sends a call once when the connection drops, which may post a message
+    Slack already took; the outbox's client turns that off and retries by its own rules.
+    """
+    client = AsyncWebClient(
         token=slack.bot_token.get_secret_value(),
         base_url=slack.api_url,
         timeout=15,
         session=session,
     )
+    if not resend_on_connection_error:
+        client.retry_handlers = []
+    return client
 
 
 def build_app(slack: SlackSettings, client: AsyncWebClient, services: Services) -> AsyncApp:

@@ -52,9 +52,12 @@ class Runtime:
         self.session = aiohttp.ClientSession()
         self.client = build_client(settings.slack)
         self.worker_client = build_client(settings.slack, self.session)
+        delivery_client = build_client(
+            settings.slack, self.session, resend_on_connection_error=False
+        )
         handlers = {
-            **SlackDelivery(self.worker_client, settings.mail.ticket_hook).handlers(),
-            **FileUploads(self.worker_client, self.policy.attachments_dir).handlers(),
+            **SlackDelivery(delivery_client, settings.mail.ticket_hook).handlers(),
+            **FileUploads(delivery_client, self.policy.attachments_dir).handlers(),
             **MailDelivery(
                 SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
             ).handlers(),

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import build_client
+from bot.config import SlackSettings
 from bot.delivery import POST_MARK, SlackDelivery, earlier_attempt_unknown
 from bot.slack_errors import may_have_landed
 from models import effects
@@ -89,6 +91,25 @@ async def test_a_card_whose_answer_was_lost_is_adopted_not_posted_again(
     ]
     [card] = slack.messages(SUPPORT_CHANNEL)
     assert card.metadata is not None and card.metadata["event_type"] == POST_MARK
+
+
+async def test_a_dropped_connection_after_the_post_does_not_post_twice(
+    database: str, slack: SlackEmulator
+) -> None:
+    """slack_sdk would re-send at once on a dropped connection (its default retry
+    handler); the outbox's client does not, and the outbox's retry finds the card."""
+    settings = SlackSettings(bot_token=slack.bot_token, signing_secret="s", api_url=slack.base_url)
+    client = build_client(settings, resend_on_connection_error=False)
+    clock = Clock()
+    ticket = await new_ticket()
+    await effects.post_card(ticket.id, clock)
+    slack.faults.add("chat.postMessage", disconnect=True, after_apply=True)
+
+    await drain(worker(client, clock), clock)
+
+    [ts] = cards(slack)
+    assert (await Ticket.get(id=ticket.id)).slack_ts == ts
+    assert len(slack.calls("conversations.history")) == 1
 
 
 async def test_a_rate_limited_card_is_posted_again_without_looking(

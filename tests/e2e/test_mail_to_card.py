@@ -161,6 +161,26 @@ def test_rate_limited_card_posts_arrive_exactly_once(
     assert len(posts) == 5  # three refused, then one per ticket
 
 
+def test_a_card_whose_answer_was_lost_arrives_exactly_once(
+    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+) -> None:
+    """Slack posted the card but answered 500, then a dropped connection: the bot finds
+    its card in the channel instead of posting another."""
+    first = slack.faults.add(method="chat.postMessage", status=500, after_apply=True)
+    bot_factory(db_url_sqlite)
+    imap_server.append(customer_mail(1))
+    wait_cards(slack, 1, timeout=30)
+    assert first.hits == 1
+    slack.faults.add(method="chat.postMessage", disconnect=True, after_apply=True)
+    imap_server.append(customer_mail(2))
+    wait_cards(slack, 2, timeout=30)
+    sentinel(imap_server, slack, 3)
+    wait_outbox_drained(db_url_sqlite, timeout=30)  # both retries are done
+    assert len(cards(slack)) == 3
+    assert len(slack.calls("conversations.history")) == 2
+    assert len(slack.calls("chat.update")) == 2  # each adopted card shown as it is now
+
+
 def test_killed_and_restarted_bot_loses_and_repeats_nothing(
     db_url: str,
     bot_factory: Any,
