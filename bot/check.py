@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
@@ -17,6 +19,7 @@ from mail.smtp import SmtpSender
 from models import db
 from models.leases import new_owner
 from models.mailbox import DatabaseMailboxStore
+from models.storage import probe_writable
 
 
 class CheckFailed(Exception):
@@ -78,6 +81,12 @@ async def _slack(settings: Settings) -> str:
     )
 
 
+async def _attachments(settings: Settings) -> str:
+    directory = Path(settings.mail.attachments.directory)
+    free = await asyncio.to_thread(probe_writable, directory)
+    return f"{directory} writable, {free / 2**30:.1f} GiB free"
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         return f"Slack said {exc.response.get('error')!r} (check slack.bot_token and slack.api_url)"
@@ -92,6 +101,7 @@ CHECKS: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
     ("imap", _imap),
     ("smtp", _smtp),
     ("slack", _slack),
+    ("attachments", _attachments),
 ]
 
 

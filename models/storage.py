@@ -20,6 +20,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -129,6 +130,17 @@ def _root(directory: Path) -> Path:
     """
     directory.mkdir(parents=True, exist_ok=True)
     return directory.resolve(strict=True)
+
+
+def probe_writable(directory: Path) -> int:
+    """Write, sync and remove a scratch file in the storage directory (creating it if
+    missing); returns the bytes free there. Raises OSError naming what failed."""
+    root = _root(directory)
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".probe-") as probe:
+        probe.write(b"ticketbot")
+        probe.flush()
+        os.fsync(probe.fileno())
+    return shutil.disk_usage(root).free
 
 
 def _shard(root: Path, digest: str) -> Path:

@@ -46,7 +46,12 @@ def config(
     smtp_server: SmtpServer,
 ) -> dict[str, Any]:
     return bot_config(
-        db_url=db_url_sqlite, slack=slack, imap=imap_server, smtp=smtp_server, http_port=free_port()
+        db_url=db_url_sqlite,
+        slack=slack,
+        imap=imap_server,
+        smtp=smtp_server,
+        http_port=free_port(),
+        mail__attachments__directory=str(tmp_path / "attachments"),
     )
 
 
@@ -60,14 +65,18 @@ def test_check_reports_every_dependency_ok(tmp_path: Path, config: dict[str, Any
         ["imap", "ok"],
         ["smtp", "ok"],
         ["slack", "ok"],
+        ["attachments", "ok"],
     ]
-    assert "auth.test ok" in lines[-1]
+    assert "auth.test ok" in lines[-2]
+    assert "writable" in lines[-1] and "GiB free" in lines[-1]
 
 
 def test_check_names_each_failure(tmp_path: Path, config: dict[str, Any]) -> None:
     config["mail"]["imap"]["password"] = "wrong"
     config["mail"]["smtp"]["port"] = free_port()  # nothing listens there
     config["slack"]["bot_token"] = "xoxb-revoked-or-wrong"
+    (tmp_path / "a-file").write_text("not a directory")
+    config["mail"]["attachments"] = {"directory": str(tmp_path / "a-file" / "attachments")}
     result = ticketbot("check", "--config", str(write_config(tmp_path / "app.yaml", config)))
     assert result.returncode == 1
     status = {line.split()[0]: line for line in result.stdout.splitlines()}
@@ -79,6 +88,8 @@ def test_check_names_each_failure(tmp_path: Path, config: dict[str, Any]) -> Non
     assert "SMTP" in status["smtp"] or "connect" in status["smtp"].lower()
     assert status["slack"].split()[1] == "FAIL"
     assert "invalid_auth" in status["slack"]
+    assert status["attachments"].split()[1] == "FAIL"
+    assert "a-file" in status["attachments"]
 
 
 def test_ingest_files_and_stdin_store_each_mail_once(

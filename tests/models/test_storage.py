@@ -17,6 +17,7 @@ from models.storage import (
     UnsafePath,
     open_attachment,
     open_attachment_async,
+    probe_writable,
     resolve_blob,
     safe_filename,
     store_attachment,
@@ -216,3 +217,15 @@ def test_blobs_are_private_to_the_bot(tmp_path: Path) -> None:
     blob = store_attachment(tmp_path, b"private", max_bytes=100)
     assert blob is not None
     assert (tmp_path / blob.storage_path).stat().st_mode & 0o077 == 0
+
+
+def test_probe_creates_the_directory_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    directory = tmp_path / "new" / "attachments"
+    assert probe_writable(directory) > 0
+    assert directory.is_dir() and list(directory.iterdir()) == []
+
+
+def test_probe_names_a_directory_that_cannot_be(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(OSError, match="a-file"):
+        probe_writable(tmp_path / "a-file" / "attachments")
