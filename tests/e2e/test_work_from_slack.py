@@ -241,3 +241,36 @@ async def test_close_then_reopen_round_trips(
     notices = [r.text for r in slack.replies(SUPPORT_CHANNEL, ticket.ts)]
     assert any("Closed by" in t for t in notices)
     assert any("Reopened by" in t for t in notices)
+
+
+async def test_search_answers_members_with_matching_tickets_only(
+    db_url: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url)
+    driver = await slack_driver_factory(bot.events_url)
+    toner = new_ticket_card(slack, imap_server, 1, body="The toner <b>light</b> blinks.\n")
+    new_ticket_card(slack, imap_server, 2, body="The scanner is fine.\n")
+    toner_number = block_text(toner).split("Ticket#", 1)[1][:16]
+
+    def answers() -> list[str]:
+        return [
+            str(p.body.get("blocks"))
+            for p in slack.response_posts()
+            if "Tickets mentioning" in str(p.body.get("text"))
+        ]
+
+    delivery = await driver.slash_command(
+        'search "toner <b>light" blinks', user=ALICE, channel=SUPPORT_CHANNEL
+    )
+    assert delivery.status == 200 and delivery.acked_in_time
+    [found] = slack.wait_for(answers, timeout=10, what="the search answer")
+    assert toner_number in found and "Request 1" in found and "Request 2" not in found
+    assert "toner &lt;b&gt;light" in found  # the words are shown escaped
+
+    await driver.slash_command("search toner", user=CAROL, channel=SUPPORT_CHANNEL)
+    second = slack.wait_for(lambda: answers()[1:], timeout=10, what="Carol's answer")
+    assert toner_number not in second[0] and "Nothing here" in second[0]
