@@ -8,8 +8,9 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import actions, commands, events, modals
+from bot import actions, commands, events, home, modals
 from bot.config import SlackSettings
+from bot.home import HomeTab
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def build_client(
     return client
 
 
-def build_app(slack: SlackSettings, client: AsyncWebClient, services: Services) -> AsyncApp:
+def build_app(
+    slack: SlackSettings, client: AsyncWebClient, services: Services, home_tab: HomeTab
+) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
@@ -50,4 +53,5 @@ def build_app(slack: SlackSettings, client: AsyncWebClient, services: Services) 
     modals.register(app, services)
     events.register(app, services)
     commands.register(app, services, slack.command)
+    home.register(app, home_tab)
     return app

@@ -224,12 +224,13 @@ def build_ticket_details(summary: TicketSummary, articles: list[Article], hook: 
     return blocks[:50]
 
 
+def ticket_line(ticket: Ticket, hook: str) -> str:
+    subject = escape_within(one_line(ticket.subject) or "(no subject)", 120)
+    return f"• *{hook}{ticket.number}* {subject} — {STATE_LABELS[ticket.state]}"
+
+
 def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Block]:
-    lines = [
-        f"• *{hook}{t.number}* {escape_within(one_line(t.subject) or '(no subject)', 120)} "
-        f"— {STATE_LABELS[t.state]}"
-        for t in tickets
-    ]
+    lines = [ticket_line(t, hook) for t in tickets]
     text = "\n".join(lines) if lines else "_Nothing here._"
     return [
         {"type": "section", "text": mrkdwn(f"*{title}*")},

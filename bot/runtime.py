@@ -16,6 +16,7 @@ from bot.app import build_app, build_client
 from bot.config import Settings
 from bot.delivery import SlackDelivery
 from bot.directory import ChannelMembers, People
+from bot.home import HomeTab
 from bot.http import Traffic, build_web_app
 from bot.services import Services
 from bot.uploads import FileUploads
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 OUTBOX_SWEEP_SECONDS = 5
 JOB_SECONDS = 60
+HOME_REFRESH_SECONDS = 300  # keeps open Home tabs current without spending the rate limit
 # Deliveries wait while Slack requests are being answered, at most this long: a burst of
 # clicks gets its acks first, the card updates follow right after.
 MAX_DEFER_SECONDS = 10.0
@@ -76,7 +78,8 @@ class Runtime:
             people=People(self.worker_client),
             wake_outbox=self.outbox.wake,
         )
-        self.app = build_app(settings.slack, self.client, self.services)
+        self.home = HomeTab(self.worker_client, self.services, settings.slack.command)
+        self.app = build_app(settings.slack, self.client, self.services, self.home)
         imap = imap_config(settings)
         self.poller = (
             ImapPoller(
@@ -105,6 +108,9 @@ class Runtime:
         )
         scheduler.add_job(self._release_idle, "interval", seconds=JOB_SECONDS, id="lock_timeout")
         scheduler.add_job(self._remind, "interval", seconds=JOB_SECONDS, id="first_response")
+        scheduler.add_job(
+            self.home.refresh, "interval", seconds=HOME_REFRESH_SECONDS, id="home_refresh"
+        )
         if self.poller is not None and self.settings.mail.imap is not None:
             scheduler.add_job(
                 self.poller.wake,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.functions import Count
+
 from models.article import Article, ArticleKind, Attachment
 from models.ticket import Ticket, TicketState
 
@@ -61,3 +63,25 @@ def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSumm
         linked_number=linked.number if linked else None,
         link_reason=ticket.link_reason,
     )
+
+
+async def open_tickets_of(user_id: str, limit: int = 20) -> list[Ticket]:
+    """Tickets `user_id` holds that are not closed, most recently active first."""
+    return (
+        await Ticket.filter(owner_id=user_id)
+        .exclude(state=TicketState.CLOSED)
+        .order_by("-last_activity_at", "-id")
+        .limit(limit)
+    )
+
+
+async def unclaimed_by_queue() -> dict[str, int]:
+    """How many tickets wait for an owner, per queue name (queues with none are absent)."""
+    rows = (
+        await Ticket.filter(owner_id=None)
+        .exclude(state=TicketState.CLOSED)
+        .annotate(waiting=Count("id"))
+        .group_by("queue")
+        .values("queue", "waiting")
+    )
+    return {str(row["queue"]): int(row["waiting"]) for row in rows}

@@ -274,3 +274,29 @@ async def test_search_answers_members_with_matching_tickets_only(
     await driver.slash_command("search toner", user=CAROL, channel=SUPPORT_CHANNEL)
     second = slack.wait_for(lambda: answers()[1:], timeout=10, what="Carol's answer")
     assert toner_number not in second[0] and "Nothing here" in second[0]
+
+
+async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    mine = new_ticket_card(slack, imap_server, 1)
+    new_ticket_card(slack, imap_server, 2)
+    assert (await driver.click(mine, "ticket_claim", user=ALICE)).status == 200
+    wait_card(slack, mine.ts, lambda m: "_unclaimed_" not in block_text(m), "Alice's claim")
+
+    delivery = await driver.app_home_opened(ALICE)
+    assert delivery.status == 200 and delivery.acked_in_time
+    home = await slack.wait_for_async(lambda: slack.home_view(ALICE), what="Alice's Home")
+    shown = str(home.view["blocks"])
+    assert "Request 1" in shown and "Request 2" not in shown
+    assert "1 unclaimed" in shown
+
+    await driver.app_home_opened(CAROL)
+    carol = await slack.wait_for_async(lambda: slack.home_view(CAROL), what="Carol's Home")
+    assert "Request" not in str(carol.view["blocks"])

@@ -1,0 +1,72 @@
+"""App Home: published when an agent opens the tab, and refreshed for recent viewers by
+a scheduled job (SPEC: "App Home refresh") so the counts do not go stale while it is open."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.home_view import build_home_view
+from bot.services import Services
+from models.views import open_tickets_of, unclaimed_by_queue
+
+logger = logging.getLogger(__name__)
+
+VIEWER_TTL_SECONDS = 8 * 3600  # whose Home the refresh job keeps current
+MAX_REFRESHED = 200  # per run: views.publish is Tier 4 (100+/min)
+
+
+class HomeTab:
+    def __init__(self, client: AsyncWebClient, services: Services, command: str) -> None:
+        self._client = client
+        self._services = services
+        self._command = command
+        self._viewers: dict[str, float] = {}  # user → when they last opened the tab
+
+    def opened(self, user: str) -> None:
+        self._viewers[user] = time.monotonic()
+        self._services.after_ack(self.publish(user))
+
+    async def publish(self, user: str) -> None:
+        services = self._services
+        queues = [
+            queue
+            for queue in services.policy.queues
+            if await services.members.is_member(queue.channel, user)
+        ]
+        tickets = await open_tickets_of(user) if queues else []
+        unclaimed = await unclaimed_by_queue() if queues else {}
+        view = build_home_view(
+            tickets,
+            queues,
+            unclaimed,
+            hook=services.policy.ticket_hook,
+            command=self._command,
+            now=services.clock(),
+        )
+        await self._client.views_publish(user_id=user, view=view)
+
+    async def refresh(self) -> None:
+        """Republish for everyone who opened the tab lately (oldest viewers drop out)."""
+        cutoff = time.monotonic() - VIEWER_TTL_SECONDS
+        for user in [u for u, seen in self._viewers.items() if seen < cutoff]:
+            del self._viewers[user]
+        recent = sorted(self._viewers, key=self._viewers.__getitem__, reverse=True)
+        for user in recent[:MAX_REFRESHED]:
+            try:
+                await self.publish(user)
+            except Exception:
+                logger.warning("could not refresh the Home tab of %s", user, exc_info=True)
+
+
+def register(app: AsyncApp, home: HomeTab) -> None:
+    @app.event("app_home_opened")
+    async def handle_home_opened(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab", "home") == "home" and event.get("user"):
+            home.opened(str(event["user"]))

@@ -1,0 +1,91 @@
+"""The App Home tab: a pure view checked against Slack's rules, and HomeTab publishing and
+refreshing it through the emulator on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import Block
+from bot.directory import ChannelMembers, People
+from bot.home import HomeTab
+from bot.home_view import build_home_view
+from bot.services import Services
+from mail.intake import ingest
+from models.policy import Policy, QueueRoute
+from models.ticket import Ticket, TicketState
+from models.work import Agent, claim
+from tests.slack_emulator import ALICE, CAROL, SUPPORT_CHANNEL, SlackEmulator
+from tests.slack_emulator.validation import validate_view
+from tests.support.make_mail import make_mail
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+SUPPORT = QueueRoute("Support", SUPPORT_CHANNEL, frozenset({"support@ticketbot.example"}))
+BILLING = QueueRoute("Billing", "C0BILLING1")
+
+
+def text_of(view: Block) -> str:
+    return str(view["blocks"])
+
+
+def ticket(number: str, subject: str, state: TicketState) -> Ticket:
+    return Ticket(number=number, subject=subject, state=state, queue="Support")
+
+
+def test_an_agents_home_lists_their_tickets_and_each_queues_backlog() -> None:
+    view = build_home_view(
+        [ticket("2026112510000017", "<!channel> printer *on fire*", TicketState.OPEN)],
+        [SUPPORT, BILLING],
+        {"Support": 3},
+        hook="Ticket#",
+        command="/ticket",
+        now=NOW,
+    )
+    assert validate_view(view, kinds=("home",)) == []
+    text = text_of(view)
+    assert "Ticket#2026112510000017" in text and "&lt;!channel&gt;" in text
+    assert "<!channel>" not in text
+    assert f"<#{SUPPORT_CHANNEL}>: 3 unclaimed" in text
+    assert "*Billing* in <#C0BILLING1>: nothing unclaimed" in text
+
+
+def test_an_empty_home_says_so_and_a_non_agent_is_told_why() -> None:
+    empty = build_home_view([], [SUPPORT], {}, hook="Ticket#", command="/ticket", now=NOW)
+    assert validate_view(empty, kinds=("home",)) == []
+    assert "You hold no open tickets" in text_of(empty)
+    outsider = build_home_view([], [], {}, hook="Ticket#", command="/ticket", now=NOW)
+    assert validate_view(outsider, kinds=("home",)) == []
+    assert "not in any queue channel" in text_of(outsider)
+    assert "Ticket#" not in text_of(outsider)
+
+
+async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    policy = Policy(queues=(SUPPORT,), address="support@ticketbot.example")
+    services = Services(
+        policy=policy,
+        members=ChannelMembers(slack_client),
+        people=People(slack_client),
+        wake_outbox=lambda: None,
+    )
+    home = HomeTab(slack_client, services, "/ticket")
+    for n in range(2):
+        await ingest(make_mail(message_id=f"<home-{n}@x.example>", subject=f"Home {n}"), policy)
+
+    home.opened(ALICE)
+    home.opened(CAROL)
+    alice = await slack.wait_for_async(lambda: slack.home_view(ALICE), what="Alice's Home")
+    assert "2 unclaimed" in str(alice.view["blocks"])
+    assert "You hold no open tickets" in str(alice.view["blocks"])
+    carol = await slack.wait_for_async(lambda: slack.home_view(CAROL), what="Carol's Home")
+    assert "not in any queue channel" in str(carol.view["blocks"])
+
+    first = await Ticket.filter(subject="Home 0").get()
+    await claim(first.id, Agent(ALICE), policy)
+    await home.refresh()
+
+    refreshed = str(slack.home_view(ALICE).view["blocks"])  # type: ignore[union-attr]
+    assert first.number in refreshed and "1 unclaimed" in refreshed
+    assert len([c for c in slack.calls("views.publish") if c.args["user_id"] == ALICE]) == 2
