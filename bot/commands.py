@@ -1,9 +1,12 @@
-"""The slash command: help, show, search, mine, queue (answers only the person who asked)."""
+"""The slash command: help, show, search, mine, queue, report (answers only the person who
+asked)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -11,8 +14,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks import build_ticket_details, build_ticket_list
 from bot.mrkdwn import escape_within
+from bot.report_view import build_report_blocks, report_fallback
 from bot.services import Services
 from models.article import Article
+from models.report import PeriodError, build_report, parse_period
 from models.search import search_terms, search_tickets
 from models.ticket import Ticket, TicketState
 from models.views import ticket_summary
@@ -28,66 +33,112 @@ def help_text(command: str) -> str:
         f"*{command} show <number>* — a ticket with its whole conversation and notes\n"
         f"*{command} search <words>* — tickets mentioning every word (quote a phrase)\n"
         f"*{command} mine* — tickets you hold that are not closed\n"
-        f"*{command} queue* — unclaimed tickets waiting for someone"
+        f"*{command} queue* — unclaimed tickets waiting for someone\n"
+        f"*{command} report [today|week|month|YYYY-MM-DD..YYYY-MM-DD]* — for leads: "
+        "created, closed, backlog, response and resolution times, agents, customers"
     )
 
 
-def register(app: AsyncApp, services: Services, command: str) -> None:
-    hook = services.policy.ticket_hook
+class TicketCommand:
+    """One verb per method; each answers in the ack when it is quick, else acks first and
+    answers through the response_url (searching and reporting read many rows)."""
 
-    async def search(text: str, user: str, respond: AsyncRespond) -> None:
-        terms = search_terms(text)
-        channels = [
+    def __init__(self, services: Services, command: str) -> None:
+        self.services = services
+        self.command = command
+        self.hook = services.policy.ticket_hook
+
+    async def handle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        text = (body.get("text") or "").strip()
+        words = text.split()
+        verb = words[0].lower() if words else "help"
+        rest = text[len(verb) :]
+        user = body.get("user_id", "")
+        if verb == "report":
+            if not await self.may_report(user):
+                await ack(text="Reports are for leads.", response_type="ephemeral")
+                return
+            await ack()
+            self.services.after_ack(self.report(rest, user, respond))
+        elif verb == "search" and search_terms(rest):
+            await ack()
+            self.services.after_ack(self.search(rest, user, respond))
+        elif verb == "show" and len(words) == 2:
+            await self.show(ack, words[1], user)
+        elif verb in ("mine", "queue"):
+            await self.listing(ack, verb, user)
+        else:
+            await ack(text=help_text(self.command), response_type="ephemeral")
+
+    async def show(self, ack: AsyncAck, raw_number: str, user: str) -> None:
+        number = raw_number.strip("[]").removeprefix(self.hook)
+        ticket = await Ticket.get_or_none(number=number)
+        if ticket is None:
+            await ack(text=f"No ticket {number}.", response_type="ephemeral")
+            return
+        if not await self.services.members.is_member(ticket.slack_channel, user):
+            await ack(text=f"Only members of <#{ticket.slack_channel}> can see it.")
+            return
+        articles = await Article.filter(ticket_id=ticket.id).order_by("id")
+        blocks = build_ticket_details(await ticket_summary(ticket.id), articles, self.hook)
+        await ack(text=f"{self.hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
+
+    async def listing(self, ack: AsyncAck, verb: str, user: str) -> None:
+        query = (
+            Ticket.filter(owner_id=user) if verb == "mine" else Ticket.filter(owner_id=None)
+        ).exclude(state=TicketState.CLOSED)
+        tickets = await query.order_by("created_at").limit(LIST_LIMIT)
+        title = "Your open tickets" if verb == "mine" else "Unclaimed tickets"
+        await ack(
+            text=title,
+            blocks=build_ticket_list(title, tickets, self.hook),
+            response_type="ephemeral",
+        )
+
+    async def agent_channels(self, user: str) -> list[str]:
+        return [
             queue.channel
-            for queue in services.policy.queues
-            if await services.members.is_member(queue.channel, user)
+            for queue in self.services.policy.queues
+            if await self.services.members.is_member(queue.channel, user)
         ]
+
+    async def search(self, text: str, user: str, respond: AsyncRespond) -> None:
+        terms = search_terms(text)
+        channels = await self.agent_channels(user)
         tickets = await search_tickets(terms, channels=channels, limit=LIST_LIMIT)
         title = "Tickets mentioning " + ", ".join(escape_within(t, 100) for t in terms)
         await respond(
             text=title,
-            blocks=build_ticket_list(title, tickets, hook),
+            blocks=build_ticket_list(title, tickets, self.hook),
             response_type="ephemeral",
             replace_original=False,
         )
 
-    @app.command(command)
-    async def handle_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        text = body.get("text") or ""
-        words = text.split()
-        verb = words[0].lower() if words else "help"
-        user = body.get("user_id", "")
-        if verb == "search" and search_terms(text.strip()[len(verb) :]):
-            # Searching reads every article: answer through the response_url, so a large
-            # database never costs the 3-second ack.
-            await ack()
-            services.after_ack(search(text.strip()[len(verb) :], user, respond))
+    async def may_report(self, user: str) -> bool:
+        """Leads when `slack.leads` names any; otherwise every agent of some queue."""
+        if self.services.policy.leads:
+            return user in self.services.policy.leads
+        return bool(await self.agent_channels(user))
+
+    async def report(self, text: str, user: str, respond: AsyncRespond) -> None:
+        zone_name = await self.services.people.timezone(user)
+        try:
+            zone: tzinfo = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone, zone_name = UTC, "UTC"
+        try:
+            period = parse_period(text, self.services.clock().astimezone(zone))
+        except PeriodError as error:
+            await respond(text=f"Report: {error}.", response_type="ephemeral")
             return
-        if verb == "show" and len(words) == 2:
-            number = words[1].strip("[]").removeprefix(hook)
-            ticket = await Ticket.get_or_none(number=number)
-            if ticket is None:
-                await ack(text=f"No ticket {number}.", response_type="ephemeral")
-                return
-            if not await services.members.is_member(ticket.slack_channel, user):
-                await ack(text=f"Only members of <#{ticket.slack_channel}> can see it.")
-                return
-            articles = await Article.filter(ticket_id=ticket.id).order_by("id")
-            blocks = build_ticket_details(await ticket_summary(ticket.id), articles, hook)
-            await ack(text=f"{hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
-            return
-        if verb in ("mine", "queue"):
-            query = (
-                Ticket.filter(owner_id=user).exclude(state=TicketState.CLOSED)
-                if verb == "mine"
-                else Ticket.filter(owner_id=None).exclude(state=TicketState.CLOSED)
-            )
-            tickets = await query.order_by("created_at").limit(LIST_LIMIT)
-            title = "Your open tickets" if verb == "mine" else "Unclaimed tickets"
-            await ack(
-                text=title,
-                blocks=build_ticket_list(title, tickets, hook),
-                response_type="ephemeral",
-            )
-            return
-        await ack(text=help_text(command), response_type="ephemeral")
+        result = await build_report(period, hook=self.hook)
+        await respond(
+            text=report_fallback(result),
+            blocks=build_report_blocks(result, zone_name),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+
+def register(app: AsyncApp, services: Services, command: str) -> None:
+    app.command(command)(TicketCommand(services, command).handle)

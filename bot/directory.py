@@ -75,33 +75,45 @@ class ChannelMembers:
 
 
 class People:
-    """Agents' names for the From of their mail, cached for the process lifetime."""
+    """Agents' names (for the From of their mail) and time zones (for reports), cached for
+    the process lifetime."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
         self._names: dict[str, str] = {}
+        self._zones: dict[str, str] = {}
 
     def cached(self, user: str) -> str | None:
         return self._names.get(user)
 
-    async def name(self, user: str, *, fallback: str = "") -> str:
-        known = self._names.get(user)
-        if known is not None:
-            return known
+    async def _lookup(self, user: str) -> bool:
         try:
             async with asyncio.timeout(LOOKUP_SECONDS):  # it may sit before a 3-second ack
                 response = await self._client.users_info(user=user)
         except Exception:
-            logger.warning("users.info failed for %s; using %r", user, fallback or user)
-            return fallback or user
-        profile = response["user"].get("profile", {})
+            logger.warning("users.info failed for %s", user)
+            return False
+        record = response["user"]
+        profile = record.get("profile", {})
         name = (  # the full name reads better to customers than a Slack handle
             profile.get("real_name")
-            or response["user"].get("real_name")
+            or record.get("real_name")
             or profile.get("display_name")
-            or response["user"].get("name")
-            or fallback
-            or user
+            or record.get("name")
         )
-        self._names[user] = str(name)
-        return str(name)
+        if name:
+            self._names[user] = str(name)
+        self._zones[user] = str(record.get("tz") or "UTC")
+        return True
+
+    async def name(self, user: str, *, fallback: str = "") -> str:
+        known = self._names.get(user)
+        if known is None and await self._lookup(user):
+            known = self._names.get(user)
+        return known or fallback or user
+
+    async def timezone(self, user: str) -> str:
+        """The IANA zone of the user's Slack profile; "UTC" when Slack cannot say."""
+        if user not in self._zones and not await self._lookup(user):
+            return "UTC"
+        return self._zones.get(user, "UTC")

@@ -300,3 +300,47 @@ async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
     await driver.app_home_opened(CAROL)
     carol = await slack.wait_for_async(lambda: slack.home_view(CAROL), what="Carol's Home")
     assert "Request" not in str(carol.view["blocks"])
+
+
+async def test_a_lead_gets_the_report_and_nobody_else_does(
+    db_url: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url, slack__leads=[ALICE])
+    driver = await slack_driver_factory(bot.events_url)
+    first = new_ticket_card(slack, imap_server, 1)
+    new_ticket_card(slack, imap_server, 2)
+    assert (await driver.click(first, "ticket_claim", user=BOB)).status == 200
+    wait_card(slack, first.ts, lambda m: "_unclaimed_" not in block_text(m), "Bob's claim")
+
+    def reports() -> list[str]:
+        return [
+            str(p.body.get("blocks"))
+            for p in slack.response_posts()
+            if str(p.body.get("text", "")).startswith("Report")
+        ]
+
+    refused = await driver.slash_command("report", user=BOB, channel=SUPPORT_CHANNEL)
+    assert refused.json()["text"] == "Reports are for leads."
+
+    asked = await driver.slash_command("report today", user=ALICE, channel=SUPPORT_CHANNEL)
+    assert asked.status == 200 and asked.acked_in_time
+    [shown] = slack.wait_for(reports, timeout=10, what="the report")
+    assert "Times in Europe/Berlin" in shown
+    assert "*Created*\\n2" in shown and "*Backlog*\\n2" in shown
+    assert f"<@{BOB}> — 1 claim · 0 replies · 0 closes · 0 min" in shown
+
+    await driver.slash_command("report yesterday", user=ALICE, channel=SUPPORT_CHANNEL)
+    wrong = slack.wait_for(
+        lambda: [
+            str(p.body.get("text"))
+            for p in slack.response_posts()
+            if "use today" in str(p.body.get("text"))
+        ],
+        timeout=10,
+        what="the period error",
+    )
+    assert wrong == ["Report: use today, week, month or YYYY-MM-DD..YYYY-MM-DD."]

@@ -1,0 +1,257 @@
+"""`/ticket report`: what happened in a period, computed from the tickets, their history
+and their articles (the same rows the cards are rendered from, so the numbers can be
+traced back to tickets).
+
+Definitions (stated in the report too):
+- created: tickets created in the period; closed / reopened: close and reopen events
+  in it (a ticket closed twice counts twice).
+- backlog: tickets not closed at the end of the period.
+- first response: for tickets created in the period, creation → first agent reply;
+  tickets still unanswered are counted, not timed.
+- resolution: for tickets closed in the period, creation → their last close in it.
+- per agent: claims, replies and closes they did in the period, and the minutes they
+  booked on replies, notes and closes in it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from models.article import Article
+from models.followup import normalise_subject
+from models.ticket import History, Ticket, TicketState
+
+MAX_DAYS = 400
+TOP = 5
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+class PeriodError(ValueError):
+    """The period argument cannot be understood; the message says what is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: datetime  # inclusive, aware
+    end: datetime  # exclusive, aware
+    label: str
+    to_now: bool  # ends at the moment of asking (backlog is simply "not closed now")
+
+
+def parse_period(text: str, now: datetime) -> Period:
+    """today | week (since Monday) | month (since the 1st) | YYYY-MM-DD..YYYY-MM-DD
+    (both days included), in `now`'s time zone; empty means week."""
+    word = text.strip().lower() or "week"
+    zone = now.tzinfo
+    assert zone is not None, "now must be aware"
+    midnight = datetime.combine(now.date(), time(), zone)
+    if word == "today":
+        return Period(midnight, now, f"Today ({now:%a %d %b %Y})", True)
+    if word == "week":
+        start = midnight - timedelta(days=now.weekday())
+        return Period(start, now, f"This week (since Mon {start:%d %b})", True)
+    if word == "month":
+        start = midnight.replace(day=1)
+        return Period(start, now, f"This month ({now:%B %Y}, so far)", True)
+    found = _RANGE.match(word)
+    if found is None:
+        raise PeriodError("use today, week, month or YYYY-MM-DD..YYYY-MM-DD")
+    try:
+        first, last = (date.fromisoformat(part) for part in found.groups())
+    except ValueError:
+        raise PeriodError(f"{word} is not a pair of real dates") from None
+    if last < first:
+        raise PeriodError("the range ends before it starts")
+    if (last - first).days >= MAX_DAYS:
+        raise PeriodError(f"ranges are limited to {MAX_DAYS} days")
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    end = min(end, now)
+    if end <= start:
+        raise PeriodError("the range lies in the future")
+    return Period(start, end, f"{first:%d %b %Y} – {last:%d %b %Y}", end == now)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..1): always a value that occurred; None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    count: int  # how many were timed
+    median_seconds: float | None
+    p90_seconds: float | None
+
+    @staticmethod
+    def of(seconds: list[float]) -> Durations:
+        return Durations(len(seconds), percentile(seconds, 0.5), percentile(seconds, 0.9))
+
+
+@dataclass
+class AgentLine:
+    user_id: str
+    claims: int = 0
+    replies: int = 0
+    closes: int = 0
+    minutes: int = 0
+
+    @property
+    def activity(self) -> int:
+        return self.claims + self.replies + self.closes
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    created: int
+    closed: int
+    reopened: int
+    backlog: int
+    unanswered: int  # created in the period and not answered yet
+    first_response: Durations
+    resolution: Durations
+    agents: list[AgentLine]
+    customers: list[tuple[str, int]]
+    subjects: list[tuple[str, int]]
+    daily: list[tuple[date, int, int]] = field(default_factory=list)  # day, created, closed
+
+
+async def build_report(period: Period, *, hook: str) -> Report:
+    start, end = period.start, period.end
+    created = (
+        await Ticket.filter(created_at__gte=start, created_at__lt=end)
+        .order_by("created_at", "id")
+        .values(
+            "id", "customer_email", "customer_name", "subject", "created_at", "first_response_at"
+        )
+    )
+    events = await History.filter(
+        created_at__gte=start,
+        created_at__lt=end,
+        event__in=["claimed", "replied", "closed", "reopened"],
+    ).values("ticket_id", "event", "actor", "created_at")
+    minutes = await Article.filter(
+        created_at__gte=start, created_at__lt=end, minutes_spent__gt=0
+    ).values("author", "minutes_spent")
+
+    answered = [t for t in created if t["first_response_at"] is not None]
+    first_response = Durations.of(
+        [(t["first_response_at"] - t["created_at"]).total_seconds() for t in answered]
+    )
+    last_close: dict[int, datetime] = {}
+    for event in events:
+        if event["event"] == "closed":
+            last_close[event["ticket_id"]] = max(
+                event["created_at"], last_close.get(event["ticket_id"], event["created_at"])
+            )
+    opened_at = dict(await Ticket.filter(id__in=list(last_close)).values_list("id", "created_at"))
+    resolution = Durations.of(
+        [(closed - opened_at[t]).total_seconds() for t, closed in last_close.items()]
+    )
+    return Report(
+        period=period,
+        created=len(created),
+        closed=sum(1 for e in events if e["event"] == "closed"),
+        reopened=sum(1 for e in events if e["event"] == "reopened"),
+        backlog=await _backlog(period),
+        unanswered=len(created) - len(answered),
+        first_response=first_response,
+        resolution=resolution,
+        agents=_agents(events, minutes),
+        customers=_top_customers(created),
+        subjects=_top_subjects(created, hook),
+        daily=_daily(created, events, period),
+    )
+
+
+async def _backlog(period: Period) -> int:
+    if period.to_now:
+        return await Ticket.exclude(state=TicketState.CLOSED).count()
+    existing = await Ticket.filter(created_at__lt=period.end).count()
+    last: dict[int, str] = {}
+    for ticket_id, event in (
+        await History.filter(event__in=["closed", "reopened"], created_at__lt=period.end)
+        .order_by("created_at", "id")
+        .values_list("ticket_id", "event")
+    ):
+        last[ticket_id] = event
+    return existing - sum(1 for event in last.values() if event == "closed")
+
+
+def _agents(events: list[dict[str, object]], minutes: list[dict[str, object]]) -> list[AgentLine]:
+    lines: dict[str, AgentLine] = {}
+
+    def line(user: str) -> AgentLine:
+        return lines.setdefault(user, AgentLine(user))
+
+    for event in events:
+        actor, kind = str(event["actor"]), event["event"]
+        if not actor.startswith(("U", "W")):
+            continue  # "system", customers' addresses: not agents
+        if kind == "claimed":
+            line(actor).claims += 1
+        elif kind == "replied":
+            line(actor).replies += 1
+        elif kind == "closed":
+            line(actor).closes += 1
+    for row in minutes:
+        author = str(row["author"])
+        if author.startswith(("U", "W")):
+            line(author).minutes += int(str(row["minutes_spent"]))
+    return sorted(lines.values(), key=lambda a: (-a.activity, -a.minutes, a.user_id))
+
+
+def _top_customers(created: list[dict[str, object]]) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for ticket in created:
+        email = str(ticket["customer_email"]).lower()
+        counts[email] += 1
+        names.setdefault(email, str(ticket["customer_name"] or ""))
+    return [
+        (f"{names[email]} <{email}>" if names[email] else email, n)
+        for email, n in counts.most_common(TOP)
+    ]
+
+
+def _top_subjects(created: list[dict[str, object]], hook: str) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    shown: dict[str, str] = {}
+    for ticket in created:
+        subject = str(ticket["subject"] or "")
+        key = normalise_subject(subject, hook)
+        if key:
+            counts[key] += 1
+            shown.setdefault(key, " ".join(subject.split()))
+    return [(shown[key], n) for key, n in counts.most_common(TOP) if n > 1]
+
+
+def _daily(
+    created: list[dict[str, object]], events: list[dict[str, object]], period: Period
+) -> list[tuple[date, int, int]]:
+    zone: tzinfo | None = period.start.tzinfo
+    made: defaultdict[date, int] = defaultdict(int)
+    shut: defaultdict[date, int] = defaultdict(int)
+    for ticket in created:
+        at = ticket["created_at"]
+        assert isinstance(at, datetime)
+        made[at.astimezone(zone).date()] += 1
+    for event in events:
+        at = event["created_at"]
+        if event["event"] == "closed" and isinstance(at, datetime):
+            shut[at.astimezone(zone).date()] += 1
+    days = []
+    day = period.start.date()
+    while day <= (period.end - timedelta(microseconds=1)).astimezone(zone).date():
+        days.append((day, made[day], shut[day]))
+        day += timedelta(days=1)
+    return days

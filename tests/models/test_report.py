@@ -1,0 +1,141 @@
+"""`/ticket report` numbers on SQLite and PostgreSQL, against a history built with the real
+operations at known times, plus the pure parts (periods, percentiles)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mail.intake import ingest
+from models.report import PeriodError, build_report, parse_period, percentile
+from models.work import Agent, claim, close, reopen, reply
+from tests.models.test_work import ALICE, BOB, LEAD, POLICY
+from tests.support.make_mail import make_mail
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 25, 15, 30, tzinfo=BERLIN)  # a Wednesday
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "to_now"),
+    [
+        ("today", datetime(2026, 11, 25, tzinfo=BERLIN), NOW, True),
+        ("", datetime(2026, 11, 23, tzinfo=BERLIN), NOW, True),
+        ("week", datetime(2026, 11, 23, tzinfo=BERLIN), NOW, True),
+        ("MONTH", datetime(2026, 11, 1, tzinfo=BERLIN), NOW, True),
+        (
+            "2026-10-24..2026-10-26",  # over the end of summer time: 72 h + 1
+            datetime(2026, 10, 24, tzinfo=BERLIN),
+            datetime(2026, 10, 27, tzinfo=BERLIN),
+            False,
+        ),
+        ("2026-11-20..2026-11-30", datetime(2026, 11, 20, tzinfo=BERLIN), NOW, True),
+    ],
+)
+def test_periods(text: str, start: datetime, end: datetime, to_now: bool) -> None:
+    period = parse_period(text, NOW)
+    assert (period.start, period.end, period.to_now) == (start, end, to_now)
+
+
+def test_a_range_over_the_clock_change_is_local_midnight_to_midnight() -> None:
+    period = parse_period("2026-10-24..2026-10-26", NOW)
+    assert period.end.astimezone(UTC) - period.start.astimezone(UTC) == timedelta(hours=73)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("yesterday", "use today, week, month"),
+        ("2026-02-30..2026-03-01", "not a pair of real dates"),
+        ("2026-11-10..2026-11-01", "ends before it starts"),
+        ("2024-01-01..2026-01-01", "limited to 400 days"),
+        ("2027-01-01..2027-01-02", "in the future"),
+    ],
+)
+def test_bad_periods_say_what_is_accepted(text: str, message: str) -> None:
+    with pytest.raises(PeriodError, match=message):
+        parse_period(text, NOW)
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([], 0.5, None),
+        ([7.0], 0.9, 7.0),
+        ([3.0, 1.0, 2.0], 0.5, 2.0),
+        ([1.0, 2.0], 0.5, 1.0),
+        ([1.0, 2.0], 0.9, 2.0),
+        ([float(n) for n in range(1, 101)], 0.9, 90.0),
+        ([float(n) for n in range(1, 11)], 0.99, 10.0),
+    ],
+)
+def test_percentile_is_nearest_rank(values: list[float], q: float, expected: float) -> None:
+    assert percentile(values, q) == expected
+
+
+async def new(n: int, sender: str, subject: str, when: str) -> int:
+    mail = make_mail(message_id=f"<report-{n}@x.example>", from_=sender, subject=subject)
+    result = await ingest(mail, POLICY, clock=lambda: at(when))
+    assert result.ticket_id is not None
+    return result.ticket_id
+
+
+async def test_a_known_history_gives_known_numbers(database: str) -> None:
+    def clock(when: str) -> Callable[[], datetime]:
+        return lambda: at(when)
+
+    t0 = await new(0, "old@x.example", "Old request", "2026-10-02 09:00")
+    t1 = await new(1, "Ann <ann@x.example>", "Password reset", "2026-10-05 09:00")
+    t2 = await new(2, "ann@x.example", "Printer broken", "2026-10-05 12:00")
+    t3 = await new(3, "ben@x.example", "Re: printer  BROKEN", "2026-10-06 08:00")
+    await claim(t1, ALICE, POLICY, clock("2026-10-05 09:10"))
+    await reply(t1, ALICE, "Done.", POLICY, minutes=30, clock=clock("2026-10-05 10:00"))
+    await close(t1, ALICE, POLICY, clock=clock("2026-10-06 09:00"))
+    await claim(t3, BOB, POLICY, clock("2026-10-06 08:10"))
+    await reply(t3, BOB, "Try this.", POLICY, clock=clock("2026-10-06 08:30"))
+    await close(t3, BOB, POLICY, minutes=15, clock=clock("2026-10-06 08:45"))
+    await reopen(t3, BOB, clock("2026-10-07 10:00"))
+    await close(t0, LEAD, POLICY, clock=clock("2026-10-05 13:00"))
+    await close(t2, Agent("U0LATE"), POLICY, clock=clock("2026-10-09 09:00"))  # after
+
+    report = await build_report(
+        parse_period("2026-10-05..2026-10-07", NOW.astimezone(UTC)), hook="Ticket#"
+    )
+
+    assert (report.created, report.closed, report.reopened) == (3, 3, 1)
+    assert report.backlog == 2  # t2 open, t3 reopened; t0 and t1 closed
+    assert report.unanswered == 1  # t2
+    assert report.first_response.count == 2
+    assert (report.first_response.median_seconds, report.first_response.p90_seconds) == (
+        1800,
+        3600,
+    )
+    assert report.resolution.count == 3
+    assert report.resolution.median_seconds == 24 * 3600  # t1; t3 45 min, t0 3 d 4 h
+    assert report.resolution.p90_seconds == 3 * 86400 + 4 * 3600
+    lines = {a.user_id: (a.claims, a.replies, a.closes, a.minutes) for a in report.agents}
+    assert lines == {
+        ALICE.user_id: (1, 1, 1, 30),
+        BOB.user_id: (1, 1, 1, 15),
+        LEAD.user_id: (0, 0, 1, 0),
+    }
+    assert report.customers[0] == ("Ann <ann@x.example>", 2)
+    assert report.subjects == [("Printer broken", 2)]
+    assert report.daily == [
+        (date(2026, 10, 5), 2, 1),
+        (date(2026, 10, 6), 1, 2),
+        (date(2026, 10, 7), 0, 0),
+    ]
+
+    first_day = await build_report(
+        parse_period("2026-10-05..2026-10-05", NOW.astimezone(UTC)), hook="Ticket#"
+    )
+    assert first_day.backlog == 2  # t1, t2 open at its end; t0 closed that day
+    assert first_day.closed == 1 and first_day.created == 2
