@@ -138,7 +138,7 @@ async def build_report(period: Period, *, hook: str) -> Report:
         created_at__gte=start,
         created_at__lt=end,
         event__in=["claimed", "replied", "closed", "reopened"],
-    ).values("ticket_id", "event", "actor", "created_at")
+    ).values("ticket_id", "event", "actor", "created_at", opened_at="ticket__created_at")
     minutes = await Article.filter(
         created_at__gte=start, created_at__lt=end, minutes_spent__gt=0
     ).values("author", "minutes_spent")
@@ -147,15 +147,14 @@ async def build_report(period: Period, *, hook: str) -> Report:
     first_response = Durations.of(
         [(t["first_response_at"] - t["created_at"]).total_seconds() for t in answered]
     )
-    last_close: dict[int, datetime] = {}
+    last_close: dict[int, tuple[datetime, datetime]] = {}  # ticket → (closed, created)
     for event in events:
         if event["event"] == "closed":
-            last_close[event["ticket_id"]] = max(
-                event["created_at"], last_close.get(event["ticket_id"], event["created_at"])
-            )
-    opened_at = dict(await Ticket.filter(id__in=list(last_close)).values_list("id", "created_at"))
+            ticket_id, closed = event["ticket_id"], event["created_at"]
+            if ticket_id not in last_close or last_close[ticket_id][0] < closed:
+                last_close[ticket_id] = (closed, event["opened_at"])
     resolution = Durations.of(
-        [(closed - opened_at[t]).total_seconds() for t, closed in last_close.items()]
+        [(closed - opened).total_seconds() for closed, opened in last_close.values()]
     )
     return Report(
         period=period,
