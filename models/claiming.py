@@ -134,12 +134,14 @@ class ClaimBatcher:
             for click in batch:
                 if not click.won.done():
                     click.won.set_result(click.ticket_id in won)
-        except BaseException as error:
+        except asyncio.CancelledError:  # shutting down: the waiting clicks are cancelled too
+            for click in batch:
+                click.won.cancel()
+            raise
+        except Exception as error:
             for click in batch:
                 if not click.won.done():
                     click.won.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
         finally:
             self._running -= 1
             self._start()

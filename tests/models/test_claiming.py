@@ -4,6 +4,7 @@ both databases, and a failing statement loses only the clicks it carried."""
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
@@ -116,3 +117,26 @@ async def test_claiming_inside_a_transaction_is_a_programming_error(postgres: st
         async with in_transaction():
             await claim(ticket_id, Agent("U0AGENT1"), POLICY)
     assert (await Ticket.get(id=ticket_id)).owner_id is None
+
+
+async def test_a_batch_cancelled_at_shutdown_cancels_its_clicks(postgres: str) -> None:
+    """The statement is held by a table lock, then its task is cancelled (as at shutdown):
+    the click waiting for it is cancelled, not left hanging, and nothing was written."""
+    (ticket_id,) = await new_tickets(1)
+    blocker = await asyncpg.connect(postgres)
+    try:
+        await blocker.execute("BEGIN; LOCK TABLE ticket IN ACCESS EXCLUSIVE MODE")
+        click = asyncio.create_task(claim(ticket_id, Agent("U0AGENT1"), POLICY))
+        deadline = asyncio.get_running_loop().time() + 5
+        while not batcher()._tasks:  # the statement is on its way
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        for task in list(batcher()._tasks):
+            task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await click
+    finally:
+        await blocker.execute("ROLLBACK")
+        await blocker.close()
+    assert (await Ticket.get(id=ticket_id)).owner_id is None
+    assert (await claim(ticket_id, Agent("U0AGENT2"), POLICY)).changed
