@@ -3,8 +3,9 @@
 The body is what a person wrote: text/plain from the preferred alternative,
 else the HTML converted to text; the parts of a multipart/mixed (Apple Mail
 splits text around inline images) are joined. Everything else a customer
-sent - files, inline images, forwarded messages, winmail.dat, invites - is an
-attachment, so nothing sent to the helpdesk silently disappears.
+sent - files, inline images, forwarded messages, invites - is an attachment, so
+nothing sent to the helpdesk silently disappears; winmail.dat is replaced by the
+files inside it when it can be unpacked.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mail.flowed import unflow
 from mail.html_text import html_to_text
 from mail.mime import Part, decode_base64, flatten_message, stored_payload
 from mail.parsed import ParsedAttachment
+from mail.tnef import is_tnef, unpack_tnef
 
 __all__ = ["Body", "extract_attachments", "extract_body"]
 
@@ -163,11 +165,18 @@ def extract_attachments(root: Part) -> tuple[tuple[ParsedAttachment, ...], tuple
         else:
             content, payload_defects = part.payload()
             defects.extend(payload_defects)
+        filename = part.filename or _DEFAULT_NAMES.get(part.content_type, "")
+        if is_tnef(part.content_type, filename):
+            inside, defect = unpack_tnef(content)
+            defects.extend([defect] if defect else [])
+            if inside:
+                attachments.extend(inside)
+                continue
         content_id = part.content_id
         disposition = part.disposition
         attachments.append(
             ParsedAttachment(
-                filename=part.filename or _DEFAULT_NAMES.get(part.content_type, ""),
+                filename=filename,
                 content_type=part.content_type,
                 content=content,
                 content_id=content_id,

@@ -23,6 +23,7 @@ from tests.support.ticket_flow import (
     wait_card,
     wait_cards,
 )
+from tests.support.tnef import build_tnef
 
 pytestmark = pytest.mark.e2e
 
@@ -195,3 +196,28 @@ def test_attachments_are_uploaded_listed_and_stored_safely(
     assert stored and all(storage in p.resolve().parents for p in stored)
     assert not (tmp_path / "etc" / "passwd").exists()
     assert len(stored) == 2  # the over-limit file is not written to disk
+
+
+def test_files_inside_an_outlook_winmail_dat_reach_the_thread(
+    tmp_path: Path,
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+) -> None:
+    bot_factory(db_url_sqlite, mail__attachments={"directory": str(tmp_path / "files")})
+    pdf = b"%PDF-1.4\n" + os.urandom(2048)
+    imap_server.append(
+        make_mail(
+            from_="Karl Hoffmann <karl@corp.example>",
+            to=SUPPORT_ADDRESS,
+            subject="Meeting notes",
+            message_id="<tnef@corp.example>",
+            attachments=[("winmail.dat", "application/ms-tnef", build_tnef([("notes.pdf", pdf)]))],
+        )
+    )
+    [ticket] = wait_cards(slack, 1)
+    [file] = slack.wait_for(
+        lambda: [f for f in slack.files() if f.completed], 30, "the unpacked file"
+    )
+    assert (file.filename, file.content, file.thread_ts) == ("notes.pdf", pdf, ticket.ts)
