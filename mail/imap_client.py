@@ -29,6 +29,7 @@ from mail.errors import ImapAuthError, ImapConnectionError, ImapError
 from mail.imap_wire import (
     MailboxStatus,
     Reply,
+    encode_mailbox_name,
     parse_fetched_body,
     parse_search,
     parse_select,
@@ -228,7 +229,8 @@ class ImapClient:
     async def select(self, folder: str) -> MailboxStatus:
         """SELECT `folder` (read-write, so \\Seen can be set) and read its UIDVALIDITY."""
         reply = await self._command(
-            f"SELECT {folder}", self._protocol.select(aioimaplib.quoted(folder))
+            f"SELECT {folder}",
+            self._protocol.select(aioimaplib.quoted(encode_mailbox_name(folder))),
         )
         if reply.result != "OK":
             raise ImapError(f"cannot open folder {folder!r}: {reply.text}; check mail.imap.folder")

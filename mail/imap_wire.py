@@ -7,6 +7,7 @@ tagged status text last).
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -97,3 +98,26 @@ def parse_fetched_body(lines: Lines, uid: int) -> bytes | None:
         if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
             return bytes(lines[index + 1])
     return None
+
+
+def encode_mailbox_name(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3), as servers expect it:
+    printable ASCII stays, "&" becomes "&-", any other run becomes "&" + base64 of its
+    UTF-16BE with "," for "/" and no padding + "-" ("Entwürfe" → "Entw&APw-rfe")."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            utf16 = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(utf16).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)

@@ -23,7 +23,13 @@ from mail.errors import (
 )
 from mail.imap import ImapConfig, ImapPoller
 from mail.imap_client import TRANSLATED_ERRORS, translate_error
-from mail.imap_wire import parse_fetched_body, parse_search, parse_select, redact_username
+from mail.imap_wire import (
+    encode_mailbox_name,
+    parse_fetched_body,
+    parse_search,
+    parse_select,
+    redact_username,
+)
 from tests.support.dovecot import HOST, DovecotServer, free_port
 from tests.support.make_mail import make_mail
 
@@ -514,6 +520,25 @@ class TestCheck:
         with pytest.raises(ImapConnectionError, match="connection refused"):
             await poller.check()
 
+    async def test_a_folder_with_a_non_ascii_name_is_found(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
+    ) -> None:
+        """Configured as people write it; the server knows it in modified UTF-7 (created
+        here by its hand-encoded name, so the test does not trust our encoder)."""
+        with imap_server.connect() as imap:
+            typ, data = imap.create('"R&APw-ckfragen &- Beschwerden"')
+            assert typ == "OK", data
+        imap_server.append(_mail("in a german folder"), folder='"R&APw-ckfragen &- Beschwerden"')
+        config = _config(imap_server, folder="Rückfragen & Beschwerden")
+        poller = _poller(config, store, handler)
+        try:
+            await poller.poll_once()
+        finally:
+            await poller.stop()
+        assert [message_from_bytes(raw)["Subject"] for raw in handler.raws] == [
+            "in a german folder"
+        ]
+
     async def test_unknown_folder_names_the_setting(self, imap_server: DovecotServer) -> None:
         poller = _poller(_config(imap_server, folder="Nope"), MemoryStore(), Recorder())
 
@@ -674,3 +699,18 @@ def test_config_repr_hides_the_password() -> None:
     config = ImapConfig("h", 993, "ssl", "user", "hunter2")
 
     assert "hunter2" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("name", "wire"),
+    [
+        ("INBOX", "INBOX"),
+        ("Entwürfe", "Entw&APw-rfe"),
+        ("Rückfragen & Beschwerden", "R&APw-ckfragen &- Beschwerden"),
+        ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),  # RFC 3501's example
+        ("😀", "&2D3eAA-"),  # outside the BMP: a UTF-16 surrogate pair
+        ("a\tb", "a&AAk-b"),  # control characters are not printable ASCII
+    ],
+)
+def test_mailbox_names_in_modified_utf7(name: str, wire: str) -> None:
+    assert encode_mailbox_name(name) == wire
