@@ -75,7 +75,7 @@ class CardActions:
                 refusal = str(refused)
         await ack()
         if refusal is None:
-            services.wake_outbox()
+            services.work_done(user)
         else:
             self.refuse(respond, client, body, refusal)
 
@@ -107,7 +107,7 @@ class CardActions:
             if refusal:
                 self.refuse(respond, client, body, refusal)
             else:
-                self.services.wake_outbox()
+                self.services.work_done(body["user"]["id"])
 
         return handle
 

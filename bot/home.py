@@ -1,8 +1,10 @@
-"""App Home: published when an agent opens the tab, and refreshed for recent viewers by
-a scheduled job (SPEC: "App Home refresh") so the counts do not go stale while it is open."""
+"""App Home: published when an agent opens the tab, again soon after they change a ticket,
+and for all recent viewers by a scheduled job (SPEC: "App Home refresh") so the counts
+do not go stale while it is open."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 VIEWER_TTL_SECONDS = 8 * 3600  # whose Home the refresh job keeps current
 MAX_REFRESHED = 200  # per run: views.publish is Tier 4 (100+/min)
+COALESCE_SECONDS = 1.0  # a burst of one agent's clicks costs one publish
 
 
 class HomeTab:
@@ -27,10 +30,24 @@ class HomeTab:
         self._services = services
         self._command = command
         self._viewers: dict[str, float] = {}  # user → when they last opened the tab
+        self._due: set[str] = set()  # viewers with a publish already on its way
+        services.watch_work(self.changed)
 
     def opened(self, user: str) -> None:
         self._viewers[user] = time.monotonic()
         self._services.after_ack(self.publish(user))
+
+    def changed(self, user: str) -> None:
+        """`user` claimed, released, answered or closed something: if their Home may be on
+        screen, show it as it now is (once per burst of clicks)."""
+        if user in self._viewers and user not in self._due:
+            self._due.add(user)
+            self._services.after_ack(self._publish_soon(user))
+
+    async def _publish_soon(self, user: str) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        self._due.discard(user)
+        await self.publish(user)
 
     async def publish(self, user: str) -> None:
         services = self._services

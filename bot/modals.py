@@ -56,7 +56,7 @@ class Forms:
                 await self.refuse(ack, str(refused))
                 return
             await ack()
-            self.services.wake_outbox()
+            self.services.work_done(user)
 
         return handle
 

@@ -22,6 +22,17 @@ class Services:
     wake_outbox: Callable[[], None]
     clock: Clock = system_clock
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _watchers: list[Callable[[str], None]] = field(default_factory=list)
+
+    def watch_work(self, callback: Callable[[str], None]) -> None:
+        """Be told which agent just changed tickets (the Home tab keeps itself current)."""
+        self._watchers.append(callback)
+
+    def work_done(self, user: str) -> None:
+        """After `user` changed a ticket: deliver its effects now, and tell the watchers."""
+        self.wake_outbox()
+        for callback in self._watchers:
+            callback(user)
 
     def after_ack(self, work: Coroutine[Any, Any, None]) -> None:
         """Run Slack calls that must not delay the ack (the app answers Slack as soon as a

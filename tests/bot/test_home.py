@@ -16,7 +16,7 @@ from mail.intake import ingest
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket, TicketState
 from models.work import Agent, claim
-from tests.slack_emulator import ALICE, CAROL, SUPPORT_CHANNEL, SlackEmulator
+from tests.slack_emulator import ALICE, BOB, CAROL, SUPPORT_CHANNEL, SlackEmulator
 from tests.slack_emulator.validation import validate_view
 from tests.support.make_mail import make_mail
 
@@ -89,3 +89,37 @@ async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
     refreshed = str(slack.home_view(ALICE).view["blocks"])  # type: ignore[union-attr]
     assert first.number in refreshed and "1 unclaimed" in refreshed
     assert len([c for c in slack.calls("views.publish") if c.args["user_id"] == ALICE]) == 2
+
+
+async def test_an_agents_own_changes_update_their_open_home_once_per_burst(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    policy = Policy(queues=(SUPPORT,), address="support@ticketbot.example")
+    services = Services(
+        policy=policy,
+        members=ChannelMembers(slack_client),
+        people=People(slack_client),
+        wake_outbox=lambda: None,
+    )
+    home = HomeTab(slack_client, services, "/ticket")
+    ids = []
+    for n in range(3):
+        mail = make_mail(message_id=f"<burst-{n}@x.example>", subject=f"Burst {n}")
+        ids.append((await ingest(mail, policy)).ticket_id)
+    home.opened(ALICE)
+    await slack.wait_for_async(lambda: slack.home_view(ALICE), what="Alice's Home")
+
+    for ticket_id in ids:
+        assert ticket_id is not None
+        await claim(ticket_id, Agent(ALICE), policy)
+        services.work_done(ALICE)
+    services.work_done(BOB)  # never opened the tab: nothing to refresh
+
+    def publishes(user: str) -> int:
+        return len([c for c in slack.calls("views.publish") if c.args["user_id"] == user])
+
+    await services.settle(grace_seconds=10)  # every follow-up publish has finished
+    assert publishes(ALICE) == 2  # the opening, then one refresh for the burst
+    shown = str(slack.home_view(ALICE).view["blocks"])  # type: ignore[union-attr]
+    assert all(f"Burst {n}" in shown for n in range(3)) and "nothing unclaimed" in shown
+    assert publishes(BOB) == 0

@@ -16,6 +16,7 @@ from tests.support.ticket_flow import (
     action_ids,
     block_text,
     card,
+    cards,
     close_ticket,
     history,
     new_ticket_card,
@@ -296,6 +297,15 @@ async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
     shown = str(home.view["blocks"])
     assert "Request 1" in shown and "Request 2" not in shown
     assert "1 unclaimed" in shown
+
+    second = cards(slack)[1]
+    assert (await driver.click(second, "ticket_claim", user=ALICE)).status == 200
+
+    def alice_home() -> str:
+        return str((slack.home_view(ALICE) or home).view["blocks"])
+
+    await slack.wait_for_async(lambda: "Request 2" in alice_home(), what="Home after her claim")
+    assert "nothing unclaimed" in alice_home()
 
     await driver.app_home_opened(CAROL)
     carol = await slack.wait_for_async(lambda: slack.home_view(CAROL), what="Carol's Home")
