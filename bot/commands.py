@@ -84,8 +84,12 @@ class TicketCommand:
         await ack(text=f"{self.hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
 
     async def listing(self, ack: AsyncAck, verb: str, user: str) -> None:
+        """`mine`: what the user holds; `queue`: unclaimed tickets of the queues whose
+        channel they are in (customers' subjects are not for the whole workspace)."""
         query = (
-            Ticket.filter(owner_id=user) if verb == "mine" else Ticket.filter(owner_id=None)
+            Ticket.filter(owner_id=user)
+            if verb == "mine"
+            else Ticket.filter(owner_id=None, slack_channel__in=await self.agent_channels(user))
         ).exclude(state=TicketState.CLOSED)
         tickets = await query.order_by("created_at").limit(LIST_LIMIT)
         title = "Your open tickets" if verb == "mine" else "Unclaimed tickets"

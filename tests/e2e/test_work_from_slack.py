@@ -354,3 +354,28 @@ async def test_a_lead_gets_the_report_and_nobody_else_does(
         what="the period error",
     )
     assert wrong == ["Report: use today, week, month or YYYY-MM-DD..YYYY-MM-DD."]
+
+
+async def test_the_queue_lists_unclaimed_tickets_to_agents_only(
+    db_url_sqlite: str,
+    bot_factory: Any,
+    slack: SlackEmulator,
+    imap_server: DovecotServer,
+    slack_driver_factory: Any,
+) -> None:
+    bot = bot_factory(db_url_sqlite)
+    driver = await slack_driver_factory(bot.events_url)
+    first = new_ticket_card(slack, imap_server, 1)
+    new_ticket_card(slack, imap_server, 2)
+    assert (await driver.click(first, "ticket_claim", user=BOB)).status == 200
+    wait_card(slack, first.ts, lambda m: "_unclaimed_" not in block_text(m), "Bob's claim")
+
+    agent = await driver.slash_command("queue", user=ALICE, channel=SUPPORT_CHANNEL)
+    shown = str(agent.json()["blocks"])
+    assert "Request 2" in shown and "Request 1" not in shown
+    mine = await driver.slash_command("mine", user=BOB, channel=SUPPORT_CHANNEL)
+    assert "Request 1" in str(mine.json()["blocks"])
+
+    outsider = await driver.slash_command("queue", user=CAROL, channel=SUPPORT_CHANNEL)
+    assert "Request" not in str(outsider.json()["blocks"])
+    assert "Nothing here" in str(outsider.json()["blocks"])
