@@ -243,6 +243,9 @@ class _Intake:
                 detail={"from": ticket.state.value, "state": state.value},
                 created_at=now,
             )
+        if state and ticket.state == TicketState.CLOSED:
+            text = ":arrows_counterclockwise: Reopened: the customer wrote again."
+            await effects.post_notice(ticket.id, text, self.clock)
         if target.reason == "same_request":
             window = f"{self.policy.same_request_window_hours:g}"
             await effects.post_notice(

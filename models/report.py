@@ -3,8 +3,9 @@ and their articles (the same rows the cards are rendered from, so the numbers ca
 traced back to tickets).
 
 Definitions (stated in the report too):
-- created: tickets created in the period; closed / reopened: close and reopen events
-  in it (a ticket closed twice counts twice).
+- created: tickets created in the period; closed / reopened: closes and reopenings of
+  closed tickets in it (a ticket closed twice counts twice; a customer answering a
+  pending ticket is not a reopening).
 - backlog: tickets not closed at the end of the period.
 - first response: for tickets created in the period, creation → first agent reply;
   tickets still unanswered are counted, not timed.
@@ -160,7 +161,7 @@ async def build_report(period: Period, *, hook: str) -> Report:
         period=period,
         created=len(created),
         closed=sum(1 for e in events if e["event"] == "closed"),
-        reopened=sum(1 for e in events if e["event"] == "reopened"),
+        reopened=await _reopened(period),
         backlog=await _backlog(period),
         unanswered=len(created) - len(answered),
         first_response=first_response,
@@ -169,6 +170,19 @@ async def build_report(period: Period, *, hook: str) -> Report:
         customers=_top_customers(created),
         subjects=_top_subjects(created, hook),
         daily=_daily(created, events, period),
+    )
+
+
+async def _reopened(period: Period) -> int:
+    """Closed tickets opened again (by an agent or a customer's mail); a customer's answer
+    to a pending ticket is the normal flow, recorded as "reopened" from pending, not counted."""
+    details = await History.filter(
+        event="reopened", created_at__gte=period.start, created_at__lt=period.end
+    ).values_list("detail", flat=True)
+    return sum(
+        1
+        for detail in details
+        if isinstance(detail, dict) and detail.get("from") in (None, "closed")
     )
 
 

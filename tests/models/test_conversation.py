@@ -116,6 +116,8 @@ async def test_a_customer_reply_reopens_a_pending_ticket(database: str) -> None:
     assert (fresh.state, fresh.owner_id) == (TicketState.OPEN, "U0ALICE")
     events = [h.event for h in await History.filter(ticket_id=ticket.id).order_by("id")]
     assert events[-2:] == ["followup", "reopened"]
+    notices = await OutboxItem.filter(kind=SLACK_THREAD_NOTICE).values_list("payload", flat=True)
+    assert not any("Reopened" in p["text"] for p in notices)  # the normal flow: no notice
 
 
 async def test_closed_tickets_reopen_by_default(database: str) -> None:
@@ -125,6 +127,8 @@ async def test_closed_tickets_reopen_by_default(database: str) -> None:
     assert result.outcome == "followup"
     fresh = await Ticket.get(id=ticket.id)
     assert fresh.state == TicketState.NEW and fresh.closed_at is None  # nobody holds it
+    notices = await OutboxItem.filter(kind=SLACK_THREAD_NOTICE).values_list("payload", flat=True)
+    assert [p["text"] for p in notices][-1].endswith("Reopened: the customer wrote again.")
 
 
 async def test_reject_mode_keeps_the_mail_and_answers_politely(database: str) -> None:

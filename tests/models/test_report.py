@@ -11,6 +11,7 @@ import pytest
 
 from mail.intake import ingest
 from models.report import PeriodError, build_report, parse_period, percentile
+from models.ticket import Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.make_mail import make_mail
@@ -97,6 +98,13 @@ async def test_a_known_history_gives_known_numbers(database: str) -> None:
     t3 = await new(3, "ben@x.example", "Re: printer  BROKEN", "2026-10-06 08:00")
     await claim(t1, ALICE, POLICY, clock("2026-10-05 09:10"))
     await reply(t1, ALICE, "Done.", POLICY, minutes=30, clock=clock("2026-10-05 10:00"))
+    number = (await Ticket.get(id=t1)).number
+    answer = make_mail(  # the customer answers the pending ticket: not a reopening
+        message_id="<report-answer@x.example>",
+        from_="ann@x.example",
+        subject=f"Re: [Ticket#{number}] Password reset",
+    )
+    assert (await ingest(answer, POLICY, clock=clock("2026-10-05 11:00"))).outcome == "followup"
     await close(t1, ALICE, POLICY, clock=clock("2026-10-06 09:00"))
     await claim(t3, BOB, POLICY, clock("2026-10-06 08:10"))
     await reply(t3, BOB, "Try this.", POLICY, clock=clock("2026-10-06 08:30"))
