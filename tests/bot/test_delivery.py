@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,19 +24,9 @@ from models.outbox import OutboxItem, OutboxStatus
 from models.outbox_worker import OutboxWorker
 from models.ticket import Ticket
 from tests.slack_emulator import SUPPORT_CHANNEL, SlackEmulator
+from tests.support.clock import HandClock
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 async def new_ticket() -> Ticket:
@@ -53,11 +43,11 @@ async def new_ticket() -> Ticket:
     )
 
 
-def worker(client: AsyncWebClient, clock: Clock, owner: str = "w") -> OutboxWorker:
+def worker(client: AsyncWebClient, clock: HandClock, owner: str = "w") -> OutboxWorker:
     return OutboxWorker(SlackDelivery(client, "Ticket#").handlers(), owner=owner, clock=clock)
 
 
-async def drain(work: OutboxWorker, clock: Clock, rounds: int = 5) -> None:
+async def drain(work: OutboxWorker, clock: HandClock, rounds: int = 5) -> None:
     """Run the worker until nothing is pending, moving the clock past each backoff."""
     for _ in range(rounds):
         await work.drain_once()
@@ -75,7 +65,7 @@ def cards(slack: SlackEmulator) -> list[str]:
 async def test_a_card_whose_answer_was_lost_is_adopted_not_posted_again(
     database: str, slack: SlackEmulator, slack_client: AsyncWebClient, fault: dict[str, object]
 ) -> None:
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     await effects.post_card(ticket.id, clock)
     slack.faults.add("chat.postMessage", after_apply=True, **fault)  # type: ignore[arg-type]
@@ -100,7 +90,7 @@ async def test_a_dropped_connection_after_the_post_does_not_post_twice(
     handler); the outbox's client does not, and the outbox's retry finds the card."""
     settings = SlackSettings(bot_token=slack.bot_token, signing_secret="s", api_url=slack.base_url)
     client = build_client(settings, resend_on_connection_error=False)
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     await effects.post_card(ticket.id, clock)
     slack.faults.add("chat.postMessage", disconnect=True, after_apply=True)
@@ -115,7 +105,7 @@ async def test_a_dropped_connection_after_the_post_does_not_post_twice(
 async def test_a_rate_limited_card_is_posted_again_without_looking(
     database: str, slack: SlackEmulator, slack_client: AsyncWebClient
 ) -> None:
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     await effects.post_card(ticket.id, clock)
     slack.faults.add("chat.postMessage", status=429, retry_after=3)
@@ -132,7 +122,7 @@ async def test_a_card_posted_by_a_worker_that_died_mid_call_is_adopted(
 ) -> None:
     """The first worker is cancelled while Slack has posted but not answered (as if the
     process were killed): its lease stays behind, and the next worker finds the card."""
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     await effects.post_card(ticket.id, clock)
     slack.faults.add("chat.postMessage", status=None, delay=1.5, after_apply=True)
@@ -155,7 +145,7 @@ async def test_a_card_posted_by_a_worker_that_died_mid_call_is_adopted(
 async def test_a_thread_reply_whose_answer_was_lost_is_not_posted_twice(
     database: str, slack: SlackEmulator, slack_client: AsyncWebClient
 ) -> None:
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     card = await slack_client.chat_postMessage(channel=SUPPORT_CHANNEL, text="card")
     await Ticket.filter(id=ticket.id).update(slack_ts=card["ts"])
@@ -187,7 +177,7 @@ async def test_without_the_history_scope_a_retry_posts_and_says_why(
 ) -> None:
     """Reading the channel is how a double post is ruled out; an app installed without
     channels:history still delivers (at least once) and the log says what it could not do."""
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket()
     await effects.post_card(ticket.id, clock)
     slack.faults.add("chat.postMessage", status=500)  # not applied: nothing to find

@@ -6,7 +6,7 @@ each attempt, so what an attempt remembers has to be in the database.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,11 @@ from models.policy import Policy, QueueRoute
 from models.ticket import Ticket
 from tests.slack_emulator import SUPPORT_CHANNEL, SlackEmulator
 from tests.slack_emulator.state import UploadedFile
+from tests.support.clock import HandClock
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 THREE_MB = bytes(range(256)) * (3 * 1024 * 1024 // 256)
 SMALL = ParsedAttachment("error log.txt", "text/plain", b"printer says: PC LOAD LETTER\n")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -78,12 +68,12 @@ async def new_ticket(client: AsyncWebClient, *, card: bool = True) -> Ticket:
 
 
 async def queue_upload(
-    ticket: Ticket, part: ParsedAttachment, policy: Policy, clock: Clock | None = None
+    ticket: Ticket, part: ParsedAttachment, policy: Policy, clock: HandClock | None = None
 ) -> tuple[Attachment, OutboxItem]:
     """What intake does: store the part, record it, queue its upload."""
     article = await Article.create(ticket=ticket, kind=ArticleKind.EMAIL_IN, created_at=NOW)
     [attachment] = await save_attachments(article, [part], policy, NOW)
-    item = await effects.upload_file(ticket.id, attachment.id, clock or Clock())
+    item = await effects.upload_file(ticket.id, attachment.id, clock or HandClock(NOW))
     return attachment, item
 
 
@@ -107,7 +97,7 @@ async def file_id(attachment: Attachment) -> str | None:
 async def test_a_3mb_attachment_goes_through_the_two_step_upload_into_the_thread(
     database: str, slack: SlackEmulator, slack_client: AsyncWebClient, policy: Policy
 ) -> None:
-    clock = Clock()
+    clock = HandClock(NOW)
     ticket = await new_ticket(slack_client)
     part = ParsedAttachment("../../etc/Scan 2026.pdf", "application/pdf", THREE_MB)
     attachment, _ = await queue_upload(ticket, part, policy, clock)

@@ -1,7 +1,7 @@
 """Follow-ups, reopening and spoofing, on SQLite and PostgreSQL, with the real parser."""
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.ticket import History, Ticket, TicketState
 from models.work import Agent, claim, close, reply
+from tests.support.clock import HandClock
 from tests.support.make_mail import make_mail
 
 SUPPORT = "support@ticketbot.example"
@@ -40,15 +41,7 @@ POLICY = policy()
 ALICE = Agent("U0ALICE", "Alice Agent")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 9, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, hours: float) -> None:
-        self.now += timedelta(hours=hours)
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
 def customer(n: int, **overrides: Any) -> bytes:
@@ -62,8 +55,10 @@ def customer(n: int, **overrides: Any) -> bytes:
     return make_mail(**values)
 
 
-async def first_ticket(clock: Clock | None = None, p: Policy = POLICY, **overrides: Any) -> Ticket:
-    result = await ingest(customer(1, **overrides), p, clock=clock or Clock())
+async def first_ticket(
+    clock: HandClock | None = None, p: Policy = POLICY, **overrides: Any
+) -> Ticket:
+    result = await ingest(customer(1, **overrides), p, clock=clock or HandClock(START))
     assert result.outcome == "new_ticket"
     return await Ticket.get(id=result.ticket_id)
 
@@ -244,9 +239,9 @@ async def test_a_stranger_referencing_a_customers_message_is_not_appended(databa
 
 
 async def test_the_same_question_again_joins_the_open_ticket(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     ticket = await first_ticket(clock)
-    clock.advance(2)
+    clock.advance(hours=2)
     mark = await last_outbox_id()
     again = await ingest(customer(2, subject="RE: printer on FIRE"), POLICY, clock=clock)
     assert (again.outcome, again.ticket_id, again.note) == ("followup", ticket.id, "same_request")
@@ -256,14 +251,14 @@ async def test_the_same_question_again_joins_the_open_ticket(database: str) -> N
 
 
 async def test_the_same_question_after_the_window_or_when_closed_is_new(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     ticket = await first_ticket(clock)
-    clock.advance(25)
+    clock.advance(hours=25)
     late = await ingest(customer(2), POLICY, clock=clock)
     assert late.outcome == "new_ticket" and late.ticket_id != ticket.id
     await close(late.ticket_id or 0, ALICE, POLICY, clock=clock)
     await close(ticket.id, ALICE, POLICY, clock=clock)
-    clock.advance(1)
+    clock.advance(hours=1)
     after_close = await ingest(customer(3), POLICY, clock=clock)
     assert after_close.outcome == "new_ticket"
 

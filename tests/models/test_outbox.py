@@ -5,21 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 from models.outbox import OutboxItem, OutboxStatus, PermanentFailure, RetryLater, enqueue
 from models.outbox_worker import OutboxWorker, backoff_seconds
+from tests.support.clock import HandClock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+START = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 async def test_items_of_a_stream_go_in_order_and_streams_are_independent(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     seen: list[str] = []
 
     async def handle(item: OutboxItem) -> None:
@@ -39,7 +31,7 @@ async def test_items_of_a_stream_go_in_order_and_streams_are_independent(databas
 
 
 async def test_retry_after_is_honoured(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     calls = 0
 
     async def handle(item: OutboxItem) -> None:
@@ -64,7 +56,7 @@ async def test_retry_after_is_honoured(database: str) -> None:
 
 
 async def test_permanent_failures_and_exhausted_retries_are_buried(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
 
     async def refuse(item: OutboxItem) -> None:
         raise PermanentFailure("invalid_blocks")
@@ -104,7 +96,7 @@ async def test_two_workers_deliver_each_item_once(database: str) -> None:
 
 
 async def test_a_lease_left_by_a_crashed_worker_expires(database: str) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     item = await enqueue("k", {}, stream="s", clock=clock)
     await OutboxItem.filter(id=item.id).update(
         lease_owner="dead", lease_until=clock.now + timedelta(seconds=120)

@@ -2,7 +2,7 @@
 
 import asyncio
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +14,7 @@ from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.ticket import History, Ticket, TicketState
 from models.work import Agent, Refused, claim, close, note, release, reopen, reply
+from tests.support.clock import HandClock
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(
@@ -29,15 +30,7 @@ BOB = Agent("U0BOB", "Bob Agent")
 LEAD = Agent("U0LEAD", "Lea Lead", is_lead=True)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 9, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: float) -> None:
-        self.now += timedelta(minutes=minutes)
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ async def ticket(database: str) -> Ticket:
             headers={"Reply-To": "Alice Private <alice.private@example.org>"},
         ),
         POLICY,
-        clock=Clock(),
+        clock=HandClock(START),
     )
     await OutboxItem.all().delete()
     return await Ticket.get(id=result.ticket_id)
@@ -168,11 +161,11 @@ async def test_close_and_reopen_round_trip(ticket: Ticket) -> None:
 
 
 async def test_lock_timeout_releases_idle_open_claims_once(ticket: Ticket) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     await claim(ticket.id, ALICE, POLICY, clock)
-    clock.advance(59)
+    clock.advance(minutes=59)
     assert await release_idle_claims(POLICY, clock) == []
-    clock.advance(2)
+    clock.advance(minutes=2)
     assert await release_idle_claims(POLICY, clock) == [ticket.id]
     assert await release_idle_claims(POLICY, clock) == []
     assert (await Ticket.get(id=ticket.id)).owner_id is None
@@ -180,34 +173,34 @@ async def test_lock_timeout_releases_idle_open_claims_once(ticket: Ticket) -> No
 
 
 async def test_pending_tickets_keep_their_owner(ticket: Ticket) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     await reply(ticket.id, ALICE, "Waiting for you", POLICY, clock=clock)
-    clock.advance(600)
+    clock.advance(minutes=600)
     assert await release_idle_claims(POLICY, clock) == []
 
 
 async def test_an_idle_claim_can_be_taken_over(ticket: Ticket) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     await claim(ticket.id, ALICE, POLICY, clock)
-    clock.advance(61)
+    clock.advance(minutes=61)
     result = await claim(ticket.id, BOB, POLICY, clock)
     assert result.changed
     assert (await Ticket.get(id=ticket.id)).owner_id == "U0BOB"
 
 
 async def test_escalation_reminds_once(ticket: Ticket) -> None:
-    clock = Clock()
-    clock.advance(29)
+    clock = HandClock(START)
+    clock.advance(minutes=29)
     assert await remind_unclaimed(POLICY, clock) == []
-    clock.advance(2)
+    clock.advance(minutes=2)
     assert await remind_unclaimed(POLICY, clock) == [ticket.id]
-    clock.advance(60)
+    clock.advance(minutes=60)
     assert await remind_unclaimed(POLICY, clock) == []
     assert (await events(ticket)).count("escalated") == 1
 
 
 async def test_claimed_or_answered_tickets_are_not_escalated(ticket: Ticket) -> None:
-    clock = Clock()
+    clock = HandClock(START)
     await claim(ticket.id, ALICE, POLICY, clock)
-    clock.advance(31)
+    clock.advance(minutes=31)
     assert await remind_unclaimed(POLICY, clock) == []
