@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import Block
@@ -60,17 +61,28 @@ def test_an_empty_home_says_so_and_a_non_agent_is_told_why() -> None:
     assert "Ticket#" not in text_of(outsider)
 
 
-async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
-    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
-) -> None:
-    policy = Policy(queues=(SUPPORT,), address="support@ticketbot.example")
-    services = Services(
-        policy=policy,
+POLICY = Policy(queues=(SUPPORT,), address="support@ticketbot.example")
+
+
+@pytest.fixture
+def services(slack_client: AsyncWebClient) -> Services:
+    return Services(
+        policy=POLICY,
         members=ChannelMembers(slack_client),
         people=People(slack_client),
         wake_outbox=lambda: None,
     )
-    home = HomeTab(slack_client, services, "/ticket")
+
+
+@pytest.fixture
+def home(slack_client: AsyncWebClient, services: Services) -> HomeTab:
+    return HomeTab(slack_client, services, "/ticket")
+
+
+async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
+    database: str, slack: SlackEmulator, home: HomeTab
+) -> None:
+    policy = POLICY
     for n in range(2):
         await ingest(make_mail(message_id=f"<home-{n}@x.example>", subject=f"Home {n}"), policy)
 
@@ -92,16 +104,9 @@ async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
 
 
 async def test_an_agents_own_changes_update_their_open_home_once_per_burst(
-    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+    database: str, slack: SlackEmulator, services: Services, home: HomeTab
 ) -> None:
-    policy = Policy(queues=(SUPPORT,), address="support@ticketbot.example")
-    services = Services(
-        policy=policy,
-        members=ChannelMembers(slack_client),
-        people=People(slack_client),
-        wake_outbox=lambda: None,
-    )
-    home = HomeTab(slack_client, services, "/ticket")
+    policy = POLICY
     ids = []
     for n in range(3):
         mail = make_mail(message_id=f"<burst-{n}@x.example>", subject=f"Burst {n}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.slack_emulator.api import CallContext, Reply, find_channel, method
-from tests.slack_emulator.api_misc import cursor_for, offset_of
+from tests.slack_emulator.api_misc import cursor_for, page_window
 from tests.slack_emulator.config import Channel
 from tests.slack_emulator.errors import ApiError
 from tests.slack_emulator.state import Message
@@ -48,14 +48,7 @@ def _window(ctx: CallContext) -> Callable[[Message], bool]:
 
 
 def _page(ctx: CallContext, messages: list[Message], key: str) -> Reply:
-    raw_limit = ctx.opt_str("limit")
-    try:
-        limit = int(raw_limit) if raw_limit is not None else 100
-    except ValueError:
-        raise ApiError("invalid_limit") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError("invalid_limit")
-    start = offset_of(ctx.opt_str("cursor"))
+    start, limit = page_window(ctx, MAX_LIMIT)
     chunk = messages[start : start + limit]
     more = start + limit < len(messages)
     profile = ctx.state.bot_profile()

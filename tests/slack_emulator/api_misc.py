@@ -63,18 +63,23 @@ def offset_of(cursor: str | None) -> int:
         raise ApiError("invalid_cursor") from None
 
 
-@method("conversations.members", scope="channels:read")
-def conversations_members(ctx: CallContext) -> Reply:
-    """Member ids, cursor-paginated (default limit 100, at most 1000 per page)."""
-    chan = find_channel(ctx)
+def page_window(ctx: CallContext, maximum: int) -> tuple[int, int]:
+    """(offset from `cursor`, `limit`) of a cursor-paginated call; default limit 100."""
     raw_limit = ctx.opt_str("limit")
     try:
         limit = int(raw_limit) if raw_limit is not None else 100
     except ValueError:
         raise ApiError("invalid_limit") from None
-    if not 1 <= limit <= MAX_PAGE:
+    if not 1 <= limit <= maximum:
         raise ApiError("invalid_limit")
-    start = offset_of(ctx.opt_str("cursor"))
+    return offset_of(ctx.opt_str("cursor")), limit
+
+
+@method("conversations.members", scope="channels:read")
+def conversations_members(ctx: CallContext) -> Reply:
+    """Member ids, cursor-paginated (default limit 100, at most 1000 per page)."""
+    chan = find_channel(ctx)
+    start, limit = page_window(ctx, MAX_PAGE)
     members = chan.members[start : start + limit]
     more = start + limit < len(chan.members)
     return {
