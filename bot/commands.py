@@ -100,11 +100,7 @@ class TicketCommand:
         )
 
     async def agent_channels(self, user: str) -> list[str]:
-        return [
-            queue.channel
-            for queue in self.services.policy.queues
-            if await self.services.members.is_member(queue.channel, user)
-        ]
+        return [queue.channel for queue in await self.services.queues_of(user)]
 
     async def search(self, text: str, user: str, respond: AsyncRespond) -> None:
         terms = search_terms(text)

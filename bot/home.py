@@ -51,11 +51,7 @@ class HomeTab:
 
     async def publish(self, user: str) -> None:
         services = self._services
-        queues = [
-            queue
-            for queue in services.policy.queues
-            if await services.members.is_member(queue.channel, user)
-        ]
+        queues = await services.queues_of(user)
         tickets = await open_tickets_of(user) if queues else []
         unclaimed = await unclaimed_by_queue() if queues else {}
         view = build_home_view(

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.directory import ChannelMembers, People
 from models.clock import Clock, system_clock
-from models.policy import Policy
+from models.policy import Policy, QueueRoute
 from models.work import Agent
 
 
@@ -49,6 +49,10 @@ class Services:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+    async def queues_of(self, user: str) -> list[QueueRoute]:
+        """The queues whose channel `user` is in: whose tickets they may see and work."""
+        return [q for q in self.policy.queues if await self.members.is_member(q.channel, user)]
 
     def agent(self, user_id: str, name: str = "") -> Agent:
         return Agent(user_id, name, is_lead=user_id in self.policy.leads)

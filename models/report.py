@@ -138,7 +138,7 @@ async def build_report(period: Period, *, hook: str) -> Report:
     events = await History.filter(
         created_at__gte=start,
         created_at__lt=end,
-        event__in=["claimed", "replied", "closed", "reopened"],
+        event__in=["claimed", "replied", "closed"],
     ).values("ticket_id", "event", "actor", "created_at", opened_at="ticket__created_at")
     minutes = await Article.filter(
         created_at__gte=start, created_at__lt=end, minutes_spent__gt=0
