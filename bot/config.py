@@ -91,6 +91,7 @@ class SlackSettings(_Section):
     command: str = "/ticket"
     leads: StrList = []
     public_url: str = ""
+    allow_guests: bool = False
 
     @field_validator("bot_token")
     @classmethod
@@ -171,11 +172,26 @@ class SmtpSettings(_Section):
 class AutoreplySettings(_Section):
     enabled: bool = True
     max_per_sender_per_day: int = Field(default=10, ge=0)
+    max_per_hour: int = Field(default=200, ge=0)
+    max_per_domain_per_hour: int = Field(default=30, ge=0)
 
 
 class AttachmentSettings(_Section):
     directory: str = "data/attachments"
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    min_free_bytes: int = Field(default=512 * 1024 * 1024, ge=0)
+
+
+class LimitSettings(_Section):
+    """What one inbound mail may cost (SPEC "Hostile mail")."""
+
+    parse_seconds: float = Field(default=5, gt=0, le=600)
+    parse_memory_mb: int = Field(default=1024, ge=128)
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=64 * 1024)
+    max_parts: int = Field(default=500, ge=1)
+    max_attachments: int = Field(default=50, ge=0)
+    max_html_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_attempts: int = Field(default=3, ge=1, le=100)
 
 
 class MailSettings(_Section):
@@ -189,6 +205,7 @@ class MailSettings(_Section):
     same_request_window_hours: float = Field(default=24, ge=0)
     autoreply: AutoreplySettings = AutoreplySettings()
     attachments: AttachmentSettings = AttachmentSettings()
+    limits: LimitSettings = LimitSettings()
 
     @field_validator("ticket_hook")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from mail.imap import ImapConfig
+from mail.limits import ParseLimits
 from mail.smtp import SmtpConfig
 from models.policy import Policy, QueueRoute
 
@@ -22,12 +23,16 @@ def build_policy(settings: Settings) -> Policy:
         followup_on_closed=mail.followup_on_closed,
         autoreply_enabled=mail.autoreply.enabled,
         autoreply_max_per_sender_per_day=mail.autoreply.max_per_sender_per_day,
+        autoreply_max_per_hour=mail.autoreply.max_per_hour,
+        autoreply_max_per_domain_per_hour=mail.autoreply.max_per_domain_per_hour,
         lock_timeout_minutes=settings.tickets.lock_timeout_minutes,
         first_response_minutes=settings.tickets.first_response_minutes,
         leads=frozenset(settings.slack.leads),
         same_request_window_hours=mail.same_request_window_hours,
         attachments_dir=mail.attachments.directory,
         attachment_max_bytes=mail.attachments.max_bytes,
+        attachment_min_free_bytes=mail.attachments.min_free_bytes,
+        allow_guests=settings.slack.allow_guests,
     )
 
 
@@ -56,4 +61,17 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         username=smtp.username,
         password=smtp.password.get_secret_value(),
         timeout=smtp.timeout_seconds,
+    )
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    limits = settings.mail.limits
+    return ParseLimits(
+        parse_seconds=limits.parse_seconds,
+        parse_memory_mb=limits.parse_memory_mb,
+        max_message_bytes=limits.max_message_bytes,
+        max_parts=limits.max_parts,
+        max_attachments=limits.max_attachments,
+        max_html_bytes=limits.max_html_bytes,
+        max_attempts=limits.max_attempts,
     )

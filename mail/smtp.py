@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal
 
@@ -14,11 +14,13 @@ from mail.errors import SmtpError, SmtpPermanentError, SmtpTemporaryError
 
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
+    """`mail.smtp`; the password stays out of repr() and so out of logs and tracebacks."""
+
     host: str
     port: int
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     timeout: float = 30.0
 
 

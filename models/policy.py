@@ -27,12 +27,16 @@ class Policy:
     followup_on_closed: FollowupOnClosed = "reopen"
     autoreply_enabled: bool = True
     autoreply_max_per_sender_per_day: int = 10
+    autoreply_max_per_hour: int = 200
+    autoreply_max_per_domain_per_hour: int = 30
     lock_timeout_minutes: int = 60
     first_response_minutes: int = 60
     leads: frozenset[str] = field(default_factory=frozenset)
     same_request_window_hours: float = 24
     attachments_dir: str = "data/attachments"
     attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_min_free_bytes: int = 512 * 1024 * 1024
+    allow_guests: bool = False
 
     @property
     def our_addresses(self) -> frozenset[str]:
