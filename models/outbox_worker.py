@@ -9,6 +9,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
 from models.clock import Clock, system_clock
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxItem], Awaitable[None]]
 DEFER_STEP = 0.01
+HEADS_PER_PASS = 100
 
 
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
@@ -63,32 +65,40 @@ class OutboxWorker:
         self._wake.set()
 
     async def due(self) -> list[OutboxItem]:
-        """Heads of their streams that are due and not leased by a live worker."""
+        """Heads of their streams that are due and not leased by a live worker.
+
+        The heads are chosen in SQL before anything else: picking the oldest due rows
+        first would let one stream with hundreds of rows behind a head in backoff fill
+        the batch, and every other ticket's card and mail would wait behind it.
+        """
         now = self._clock()
-        candidates = (
-            await OutboxItem.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("id")
-            .limit(100)
-        )
-        candidates = [
-            item
-            for item in candidates
-            if not item.lease_owner
-            or item.lease_until is None
-            or item.lease_until < now
-            or self._stale_owner(item.lease_owner)
-        ]
-        if not candidates:
-            return []
-        streams = {item.stream for item in candidates}
         heads = (
-            await OutboxItem.filter(status=OutboxStatus.PENDING, stream__in=streams)
+            OutboxItem.filter(status=OutboxStatus.PENDING)
             .annotate(head=Min("id"))
             .group_by("stream")
-            .values("stream", "head")
+            .values("head")
         )
-        head_of = {row["stream"]: row["head"] for row in heads}
-        return [item for item in candidates if head_of.get(item.stream) == item.id]
+        candidates = (
+            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
+            .filter(
+                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+                if self._stale_owner is never_stale
+                else Q()
+            )
+            .order_by("id")
+            .limit(HEADS_PER_PASS)
+        )
+        return [
+            item
+            for item in candidates
+            if item.status == OutboxStatus.PENDING
+            and (
+                not item.lease_owner
+                or item.lease_until is None
+                or item.lease_until < now
+                or self._stale_owner(item.lease_owner)
+            )
+        ]
 
     async def _claim(self, item: OutboxItem) -> bool:
         """Compare-and-set on what we saw: nobody else claimed or finished it meanwhile."""

@@ -136,3 +136,43 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.8 <= backoff_seconds(1) <= 1.2
     assert 6.4 <= backoff_seconds(4) <= 9.6
     assert backoff_seconds(30) <= 360
+
+
+async def test_a_stuck_stream_with_many_rows_never_delays_another_stream(database: str) -> None:
+    """150 rows wait behind a head in backoff (a mail with many files and a 429): another
+    ticket's card, enqueued last, is still delivered in the first pass."""
+    clock = HandClock(START)
+    seen: list[str] = []
+
+    async def handle(item: OutboxItem) -> None:
+        if item.payload["name"] == "stuck-head" and item.attempts == 0:
+            raise RetryLater("ratelimited", after=600)
+        seen.append(item.payload["name"])
+
+    await enqueue("k", {"name": "stuck-head"}, stream="slack:1", clock=clock)
+    worker = OutboxWorker({"k": handle}, owner="w", clock=clock)
+    await worker.drain_once()  # the head goes into a 10-minute backoff
+    for n in range(150):
+        await enqueue("k", {"name": f"file-{n}"}, stream="slack:1", clock=clock)
+    await enqueue("k", {"name": "other-card"}, stream="slack:2", clock=clock)
+    await worker.drain_once()
+    assert seen == ["other-card"]
+    assert await OutboxItem.filter(stream="slack:1", status=OutboxStatus.PENDING).count() == 151
+    clock.advance(601)
+    await worker.drain_once()
+    assert seen[1:] == ["stuck-head"] + [f"file-{n}" for n in range(150)]
+
+
+async def test_a_head_leased_by_a_live_worker_is_not_taken(database: str) -> None:
+    clock = HandClock(START)
+    await enqueue("k", {}, stream="s", clock=clock)
+    await OutboxItem.filter().update(lease_owner="other", lease_until=clock.now + timedelta(60))
+    worker = OutboxWorker({"k": lambda item: asyncio.sleep(0)}, owner="w", clock=clock)
+    assert await worker.due() == []
+    stale = OutboxWorker(
+        {"k": lambda item: asyncio.sleep(0)},
+        owner="w",
+        clock=clock,
+        stale_owner=lambda owner: owner == "other",
+    )
+    assert [item.stream for item in await stale.due()] == ["s"]
