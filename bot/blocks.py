@@ -11,6 +11,7 @@ from typing import Any
 from bot import ids
 from bot.mrkdwn import escape_within, one_line, truncate
 from models.article import Article, ArticleKind, Attachment
+from models.notices import Notice
 from models.ticket import Ticket, TicketState
 from models.views import TicketSummary
 
@@ -119,6 +120,14 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
         blocks.append({"type": "section", "text": mrkdwn(escape_within(excerpt, EXCERPT_LIMIT))})
     if summary.linked_number:
         blocks.append({"type": "context", "elements": [mrkdwn(link_text(summary, hook))]})
+    if summary.incomplete:
+        reason = escape_within(one_line(summary.incomplete), 500)
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(f":warning: This mail could not be read fully: {reason}.")],
+            }
+        )
     if summary.attachment_count:
         count = summary.attachment_count
         blocks.append(
@@ -236,3 +245,53 @@ def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Bloc
         {"type": "section", "text": mrkdwn(f"*{title}*")},
         {"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))},
     ]
+
+
+NOTICE_TEXTS = {
+    Notice.REPLY_TO_IGNORED: ":warning: This mail asks for answers to go to {address} (Reply-To),"
+    " which is not this ticket's customer. Replies still go to {customer}.",
+    Notice.READ_IN_PART: ":warning: A mail of this ticket could not be read fully: {reason}."
+    " Its raw source is kept.",
+}
+
+
+class _Facts(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "(unknown)"  # a fact an older row lacks
+
+
+def notice_text(notice: Notice, facts: dict[str, str]) -> str:
+    """A domain notice in words; every fact came from a mail and is escaped."""
+    escaped = _Facts(
+        {key: escape_within(one_line(str(value)), 500) for key, value in facts.items()}
+    )
+    return NOTICE_TEXTS[notice].format_map(escaped)
+
+
+def build_quarantine_card(
+    headers: list[tuple[str, str]], error: str, attempts: int, size: int, inbound_id: int
+) -> tuple[str, list[Block]]:
+    """A mail whose intake failed every attempt: what it is, so an agent can look into it."""
+    lines = [
+        f"*{escape_within(name, 40)}:* {escape_within(one_line(value), 300)}"
+        for name, value in headers
+    ] or ["_No readable headers._"]
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Mail could not be processed", HEADER_LIMIT)},
+        {
+            "type": "section",
+            "text": mrkdwn(
+                f"A mail of {human_size(size)} failed {attempts} times and was set aside so the "
+                "mail after it could go on. It is kept raw as inbound message "
+                f"#{inbound_id}; no ticket was opened and nobody was answered."
+            ),
+        },
+        {"type": "section", "text": mrkdwn(truncate("\n".join(lines), SECTION_LIMIT))},
+        {
+            "type": "context",
+            "elements": [mrkdwn(f"Last error: {escape_within(one_line(error), 400)}")],
+        },
+    ]
+    subject = next((value for name, value in headers if name == "Subject"), "")
+    fallback = escape_within(f"Mail could not be processed: {one_line(subject)}", FALLBACK_LIMIT)
+    return fallback, blocks

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.manifest import BOT_SCOPES
 from bot.wiring import imap_config, smtp_config
 from mail.errors import MailError
-from mail.imap import ImapPoller
+from mail.imap import ImapPoller, PolledMessage
 from mail.smtp import SmtpSender
 from models import db
 from models.leases import new_owner
@@ -48,7 +48,7 @@ async def _imap(settings: Settings) -> str:
     if config is None:
         return "not configured (mail arrives by `ticketbot ingest`)"
 
-    async def never(_raw: bytes) -> None:
+    async def never(_message: PolledMessage) -> None:
         raise CheckFailed("check never hands over mail")
 
     poller = ImapPoller(config, DatabaseMailboxStore(), never, owner=new_owner(), timeout=10)

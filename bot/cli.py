@@ -9,9 +9,12 @@ import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, config_path, load_settings
+
+if TYPE_CHECKING:
+    from mail.intake import MailIntake
 
 logger = logging.getLogger("ticketbot")
 
@@ -100,12 +103,14 @@ def _manifest(settings: Settings, url: str | None) -> int:
 
 
 async def _ingest(settings: Settings, files: Sequence[str]) -> int:
-    from bot.wiring import build_policy
-    from mail.intake import ingest
+    from bot.wiring import build_policy, parse_limits
+    from mail.intake import MailIntake
+    from mail.parse_pool import ParsePool
     from models import db
 
     sources = list(files) or ["-"]
     policy = build_policy(settings)
+    limits = parse_limits(settings)
     try:
         await db.migrate(settings.database.url)
         await db.init(settings.database.url)
@@ -114,23 +119,65 @@ async def _ingest(settings: Settings, files: Sequence[str]) -> int:
         return EXIT_TEMPFAIL
     status = 0
     try:
-        for name in sources:
-            try:
-                raw = sys.stdin.buffer.read() if name == "-" else read_file(name)
-            except OSError as exc:
-                print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
-                status = 1
-                continue
-            try:
-                result = await ingest(raw, policy, source=f"ingest:{name}")
-            except Exception:
-                logger.exception("%s: could not be stored", name)
-                return EXIT_TEMPFAIL
-            number = f" {result.ticket_number}" if result.ticket_number else ""
-            print(f"{name}: {result.outcome}{number}")
+        async with ParsePool(limits) as pool:
+            intake = MailIntake(policy, pool)
+            for name in sources:
+                try:
+                    raw, size = read_limited(name, limits.max_message_bytes)
+                except OSError as exc:
+                    print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+                    status = 1
+                    continue
+                outcome = await _ingest_one(intake, raw, size, name, limits.max_attempts)
+                if outcome is None:
+                    return EXIT_TEMPFAIL
+                print(f"{name}: {outcome}")
     finally:
         await db.close()
     return status
+
+
+async def _ingest_one(
+    intake: MailIntake, raw: bytes, size: int, name: str, max_attempts: int
+) -> str | None:
+    """The outcome line for one mail, or None when it could not be stored (the MTA retries).
+
+    A mail that fails every attempt is quarantined, so the MTA is never asked to retry a
+    mail that can never be stored; only a database that does not answer is a reason to.
+    """
+    from mail.intake import piped_identity
+    from models import db
+
+    identity = piped_identity(raw)
+    for _ in range(max_attempts + 1):
+        try:
+            result = await intake.receive(
+                raw, source=f"ingest:{name}"[:320], identity=identity, size=size
+            )
+        except Exception:
+            if not await db.ping():
+                logger.exception("%s: the database does not answer", name)
+                return None
+            logger.exception("%s: could not be stored; trying again", name)
+            continue
+        number = f" {result.ticket_number}" if result.ticket_number else ""
+        return f"{result.outcome}{number}"
+    return None
+
+
+def read_limited(name: str, limit: int) -> tuple[bytes, int]:
+    """At most `limit` + 1 bytes of a mail and its whole size; the rest is read and dropped
+    (an MTA's pipe must be drained, or it sees a failed delivery)."""
+    stream = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
+    try:
+        raw = stream.read(limit + 1)
+        size = len(raw)
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return raw[:limit] if size > limit else raw, size
 
 
 def run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -141,10 +188,6 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
     except ImportError:  # not on this platform
         return asyncio.run(main)
     return uvloop.run(main)
-
-
-def read_file(name: str) -> bytes:
-    return Path(name).read_bytes()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,16 +15,24 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import build_article_message, build_ticket_card, card_fallback
+from bot.blocks import (
+    build_article_message,
+    build_quarantine_card,
+    build_ticket_card,
+    card_fallback,
+    notice_text,
+)
 from bot.slack_errors import may_have_landed, not_sent, to_outbox_error
 from models.article import Article
 from models.effects import (
     SLACK_CARD_POST,
     SLACK_CARD_UPDATE,
+    SLACK_QUARANTINE_POST,
     SLACK_REACTION,
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
+from models.notices import Notice
 from models.outbox import OutboxItem
 from models.outbox_worker import Handler
 from models.ticket import Ticket
@@ -65,6 +73,7 @@ class SlackDelivery:
             SLACK_THREAD_POST: self.post_thread,
             SLACK_THREAD_NOTICE: self.post_notice,
             SLACK_REACTION: self.add_reaction,
+            SLACK_QUARANTINE_POST: self.post_quarantine,
         }
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -177,11 +186,41 @@ class SlackDelivery:
             raise not_sent("card not posted yet")
         if await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts):
             return
+        payload = item.payload
+        text = (
+            notice_text(Notice(payload["notice"]), dict(payload.get("facts") or {}))
+            if "notice" in payload
+            else str(payload["text"])
+        )
         await self._call(
             "chat.postMessage",
             channel=ticket.slack_channel,
             thread_ts=ticket.slack_ts,
-            text=str(item.payload["text"]),
+            text=text,
+            metadata=post_marker(item),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def post_quarantine(self, item: OutboxItem) -> None:
+        """The card of a mail set aside after failing every attempt (no ticket behind it)."""
+        payload = item.payload
+        channel = str(payload["channel"])
+        if await self._posted_earlier(item, channel):
+            return
+        headers = [(str(name), str(value)) for name, value in payload.get("headers", [])]
+        text, blocks = build_quarantine_card(
+            headers,
+            str(payload.get("error", "")),
+            int(payload.get("attempts", 0)),
+            int(payload.get("size", 0)),
+            int(payload["inbound_id"]),
+        )
+        await self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
             metadata=post_marker(item),
             unfurl_links=False,
             unfurl_media=False,

@@ -77,6 +77,13 @@ def _modal(callback_id: str, title: str, submit: str, ticket_id: int, blocks: li
     }
 
 
+def recipient_line(summary: TicketSummary) -> Block:
+    """Who the mail goes to, said before it is sent: the ticket's customer, never a
+    Reply-To a later mail slipped in."""
+    to = summary.reply_address or summary.customer_email or "nobody (no customer address)"
+    return {"type": "section", "text": mrkdwn(f"*To:* {escape_within(to, 400)}")}
+
+
 def build_reply_modal(summary: TicketSummary, hook: str) -> Block:
     return _modal(
         ids.REPLY_VIEW,
@@ -85,9 +92,10 @@ def build_reply_modal(summary: TicketSummary, hook: str) -> Block:
         summary.id,
         [
             _context(summary, hook),
+            recipient_line(summary),
             _text_input(
                 "Reply",
-                f"Sent by email to the customer. At most {MAX_INPUT} characters "
+                f"Sent by email to the address above. At most {MAX_INPUT} characters "
                 "(Slack's limit for one field).",
                 optional=False,
                 placeholder="Write your answer…",

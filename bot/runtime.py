@@ -20,10 +20,11 @@ from bot.home import HomeTab
 from bot.http import Traffic, build_web_app
 from bot.services import Services
 from bot.uploads import FileUploads
-from bot.wiring import build_policy, imap_config, smtp_config
+from bot.wiring import build_policy, imap_config, parse_limits, smtp_config
 from mail.delivery import MailDelivery
-from mail.imap import ImapPoller
-from mail.intake import ingest
+from mail.imap import ImapPoller, PolledMessage
+from mail.intake import MailIntake
+from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
 from models import db
 from models.jobs import release_idle_claims, remind_unclaimed
@@ -80,6 +81,9 @@ class Runtime:
         )
         self.home = HomeTab(self.worker_client, self.services, settings.slack.command)
         self.app = build_app(settings.slack, self.client, self.services, self.home)
+        limits = parse_limits(settings)
+        self.parse_pool = ParsePool(limits)
+        self.intake = MailIntake(self.policy, self.parse_pool)
         imap = imap_config(settings)
         self.poller = (
             ImapPoller(
@@ -88,14 +92,17 @@ class Runtime:
                 self.handle_mail,
                 owner=self.owner,
                 lease_seconds=max(3 * imap.poll_seconds, 10.0),
+                max_bytes=limits.max_message_bytes,
             )
             if imap
             else None
         )
         self._stopped = asyncio.Event()
 
-    async def handle_mail(self, raw: bytes) -> None:
-        await ingest(raw, self.policy, source="imap")
+    async def handle_mail(self, message: PolledMessage) -> None:
+        await self.intake.receive(
+            message.raw, source="imap", identity=message.identity, size=message.size
+        )
         self.outbox.wake()
 
     async def health(self) -> dict[str, str]:
@@ -135,6 +142,7 @@ class Runtime:
         url = self.settings.database.url
         await db.migrate(url)
         await db.init(url)
+        await self.parse_pool.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
@@ -200,5 +208,6 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         await self.services.settle(GRACE_SECONDS)
+        await self.parse_pool.close()
         await self.session.close()
         await db.close()

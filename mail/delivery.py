@@ -46,7 +46,11 @@ class MailDelivery:
             ticket_number=article.ticket.number,
         )
         try:
-            await self._sender.send(build_message(outgoing))
+            await self._sender.send(
+                build_message(outgoing),
+                sender=article.sender,
+                recipients=[*article.recipients, *article.cc],
+            )
         except SmtpPermanentError as exc:
             raise PermanentFailure(str(exc)) from exc
         except SmtpTemporaryError as exc:

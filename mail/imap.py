@@ -27,7 +27,7 @@ from mail.errors import ImapError, MailError, MessageHandlerError
 from mail.imap_client import ImapClient, Security
 from mail.imap_wire import MailboxStatus, redact_username
 
-__all__ = ["ImapConfig", "ImapPoller", "MailboxStore", "MessageHandler"]
+__all__ = ["ImapConfig", "ImapPoller", "MailboxStore", "MessageHandler", "PolledMessage"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,32 @@ class MailboxStore(Protocol):
         ...
 
 
-MessageHandler = Callable[[bytes], Awaitable[None]]
-"""Stores and commits one raw message; raises when it could not (the message is retried)."""
+@dataclass(frozen=True, slots=True)
+class PolledMessage:
+    """One fetched message and where it came from.
+
+    `raw` holds at most the poller's `max_bytes`; `size` is what the server says the
+    whole message has, so a handler can tell a cut-off mail from a complete one.
+    """
+
+    raw: bytes
+    size: int
+    uid: int
+    uidvalidity: int
+    mailbox: str
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > len(self.raw)
+
+    @property
+    def identity(self) -> str:
+        """Names this message for good: the same mail fetched again has the same identity."""
+        return f"{self.mailbox}/{self.uidvalidity}/{self.uid}"
+
+
+MessageHandler = Callable[[PolledMessage], Awaitable[None]]
+"""Stores and commits one message; raises when it could not (the message is retried)."""
 
 
 class ImapPoller:
@@ -82,6 +106,7 @@ class ImapPoller:
         lease_seconds: float | None = None,
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self._config = config
         self._store = store
@@ -93,6 +118,7 @@ class ImapPoller:
         self._lease_seconds = lease_seconds or max(3 * config.poll_seconds, 60.0)
         self._timeout = timeout
         self._ssl_context = ssl_context
+        self._max_bytes = max_bytes  # fetch no more of one message than this
         self.mailbox_key = f"{config.username}@{config.host}:{config.port}/{config.folder}"
         self._label = (
             f"{redact_username(config.username)}@{config.host}:{config.port}/{config.folder}"
@@ -291,13 +317,16 @@ class ImapPoller:
         return start
 
     async def _hand_over(self, client: ImapClient, status: MailboxStatus, uid: int) -> int:
-        raw = await client.fetch(uid)
-        if raw is None:
+        fetched = await client.fetch(uid, self._max_bytes)
+        if fetched is None:
             logger.warning("IMAP %s: UID %d vanished before it was fetched", self._label, uid)
             await self._store.save(self.mailbox_key, status.uidvalidity, uid)
             return 0
+        message = PolledMessage(
+            fetched.raw, fetched.size, uid, status.uidvalidity, self.mailbox_key
+        )
         try:
-            await self._handle(raw)
+            await self._handle(message)
         except Exception as exc:
             raise MessageHandlerError(
                 f"message handler failed for UID {uid}; it stays unseen and is retried", uid=uid

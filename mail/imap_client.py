@@ -21,6 +21,7 @@ import re
 import socket
 import ssl
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import aioimaplib
@@ -30,7 +31,7 @@ from mail.imap_wire import (
     MailboxStatus,
     Reply,
     encode_mailbox_name,
-    parse_fetched_body,
+    parse_fetched,
     parse_search,
     parse_select,
     redact_username,
@@ -81,6 +82,18 @@ def translate_error(exc: BaseException, action: str) -> ImapError:
     else:
         raise TypeError(f"not an IMAP transport error: {exc!r}") from exc
     return error
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A fetched message: `raw` is cut short when `size` (what the server says) is larger."""
+
+    raw: bytes
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > len(self.raw)
 
 
 class ImapClient:
@@ -259,20 +272,30 @@ class ImapClient:
         unseen = parse_search(reply.lines, 1)
         return min(unseen) if unseen else None
 
-    async def fetch(self, uid: int) -> bytes | None:
-        """The whole raw message, without setting \\Seen; None when it no longer exists.
+    async def fetch(self, uid: int, max_bytes: int | None = None) -> Fetched | None:
+        """The raw message (at most `max_bytes` of it) and the size the server states for it,
+        without setting \\Seen; None when it no longer exists.
 
+        One command asks for both: `BODY.PEEK[]<0.max_bytes>` is the whole message when it
+        is smaller, its beginning when not, so a 2 GB mail costs no more than the limit.
         No overall deadline: big messages take long on slow links. aioimaplib's
         per-command timer restarts with every chunk received, so a stalled transfer
         still fails.
         """
+        section = "BODY.PEEK[]" if max_bytes is None else f"BODY.PEEK[]<0.{max_bytes}>"
         reply = await self._command(
             f"UID FETCH {uid}",
-            self._protocol.fetch(str(uid), "(BODY.PEEK[])", by_uid=True, timeout=self._timeout),
+            self._protocol.fetch(
+                str(uid), f"(RFC822.SIZE {section})", by_uid=True, timeout=self._timeout
+            ),
             limit=None,
         )
         self._check(reply, f"UID FETCH {uid}")
-        return parse_fetched_body(reply.lines, uid)
+        found = parse_fetched(reply.lines, uid)
+        if found is None:
+            return None
+        raw, size = found
+        return Fetched(raw, len(raw) if size is None else max(size, len(raw)))
 
     async def mark_seen(self, uid: int) -> None:
         reply = await self._command(

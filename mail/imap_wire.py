@@ -14,7 +14,9 @@ from dataclasses import dataclass
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _EXISTS = re.compile(rb"(\d+) EXISTS")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
-_FETCH_BODY = re.compile(rb"\d+ FETCH \(.*BODY\[\] (?:\{(\d+)\}|\"\")", re.DOTALL)
+# "BODY[]<0>" answers a partial fetch; the octet count of the literal follows in braces.
+_FETCH_BODY = re.compile(rb"\d+ FETCH \(.*BODY\[\](?:<\d+>)? (?:\{(\d+)\}|\"\")", re.DOTALL)
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
 Lines = list[bytes | bytearray]
@@ -82,6 +84,15 @@ def parse_search(lines: Lines, first: int) -> list[int]:
 
 def parse_fetched_body(lines: Lines, uid: int) -> bytes | None:
     """Pick the BODY[] literal for `uid` out of a FETCH reply (unsolicited FETCHes may mix in)."""
+    found = parse_fetched(lines, uid)
+    return found[0] if found is not None else None
+
+
+def parse_fetched(lines: Lines, uid: int) -> tuple[bytes, int | None] | None:
+    """The BODY[] (or BODY[]<0>) literal for `uid` and its RFC822.SIZE, when the reply has it.
+
+    None when the reply holds no body for `uid` (the message was expunged meanwhile).
+    """
     for index, line in enumerate(lines):
         if isinstance(line, bytearray):
             continue
@@ -93,10 +104,12 @@ def parse_fetched_body(lines: Lines, uid: int) -> bytes | None:
         uid_match = _FETCH_UID.search(line) or _FETCH_UID.search(bytes(after))
         if uid_match is None or int(uid_match.group(1)) != uid:
             continue
+        size_match = _FETCH_SIZE.search(line) or _FETCH_SIZE.search(bytes(after))
+        size = int(size_match.group(1)) if size_match is not None else None
         if not has_literal:
-            return b""
+            return b"", size
         if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
-            return bytes(lines[index + 1])
+            return bytes(lines[index + 1]), size
     return None
 
 

@@ -48,11 +48,17 @@ class SmtpSender:
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, sender: str, recipients: list[str]) -> None:
+        """Send `message` to exactly `recipients` (the envelope is never read from headers:
+        aiosmtplib would re-parse a To such as `"a@x,b@y"@z` into several recipients)."""
+        if not recipients:
+            raise SmtpPermanentError("no recipients")
         config = self._config
         try:
             await aiosmtplib.send(
                 message,
+                sender=sender,
+                recipients=recipients,
                 hostname=config.host,
                 port=config.port,
                 use_tls=config.security == "ssl",

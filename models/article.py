@@ -33,6 +33,8 @@ class Article(Model):
     subject = fields.TextField(default="")
     body = fields.TextField(default="")
     display_text = fields.TextField(null=True)
+    # Why an inbound mail could not be read fully (over a limit, parser out of time), if so.
+    incomplete = fields.TextField(null=True)
     message_id = fields.CharField(max_length=998, null=True, db_index=True)
     in_reply_to = fields.CharField(max_length=998, null=True)
     references: fields.Field[list[str]] = fields.JSONField(default=list)
@@ -47,7 +49,11 @@ class Article(Model):
 
     class Meta:
         table = "article"
-        indexes = (("is_autoreply", "to_address", "created_at"), ("ticket_id", "slack_ts"))
+        indexes = (
+            ("is_autoreply", "to_address", "created_at"),
+            ("is_autoreply", "created_at"),
+            ("ticket_id", "slack_ts"),
+        )
 
 
 class Attachment(Model):

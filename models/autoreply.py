@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from models.numbers import format_subject, strip_reply_prefixes
 from models.policy import Policy
@@ -13,6 +14,27 @@ def new_message_id(policy: Policy, number: str) -> str:
     return f"<ticket.{number}.{secrets.token_hex(8)}@{policy.mail_domain}>"
 
 
+#: How much of the customer's subject an automatic answer repeats (SPEC: no reflector).
+SUBJECT_QUOTE_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class RecentAnswers:
+    """Automatic answers already sent, counted for the flood caps."""
+
+    to_recipient_last_day: int = 0
+    last_hour: int = 0
+    to_domain_last_hour: int = 0
+
+
+def quote_subject(subject: str) -> str:
+    """At most `SUBJECT_QUOTE_CHARS` of a customer's subject, marked when cut."""
+    subject = " ".join(subject.split())
+    if len(subject) <= SUBJECT_QUOTE_CHARS:
+        return subject
+    return subject[: SUBJECT_QUOTE_CHARS - 1].rstrip() + "…"
+
+
 def autoreply_refusal(
     *,
     policy: Policy,
@@ -20,55 +42,64 @@ def autoreply_refusal(
     is_automatic: bool,
     automatic_reason: str | None,
     is_bounce: bool,
-    sent_last_day: int,
+    recent: RecentAnswers,
 ) -> str | None:
     """Why no acknowledgement may go out (loop and flood protection), or None to send it."""
     if not policy.autoreply_enabled:
         return "auto-replies are disabled"
     if not sender:
-        return "no sender address"
+        return "no valid sender address"
     if is_bounce:
         return "bounce"
     if is_automatic:
         return f"automatic mail ({automatic_reason or 'automatic'})"
     if sender.lower() in policy.our_addresses:
         return "sent from our own address"
-    if sent_last_day >= policy.autoreply_max_per_sender_per_day:
-        return f"{sent_last_day} auto-replies to this sender in the last 24 hours"
+    if recent.to_recipient_last_day >= policy.autoreply_max_per_sender_per_day:
+        return (
+            f"{recent.to_recipient_last_day} auto-replies to this sender in the last 24 hours"
+            " (mail.autoreply.max_per_sender_per_day)"
+        )
+    if recent.last_hour >= policy.autoreply_max_per_hour:
+        return f"{recent.last_hour} auto-replies in the last hour (mail.autoreply.max_per_hour)"
+    if recent.to_domain_last_hour >= policy.autoreply_max_per_domain_per_hour:
+        return (
+            f"{recent.to_domain_last_hour} auto-replies to this domain in the last hour"
+            " (mail.autoreply.max_per_domain_per_hour)"
+        )
     return None
 
 
-def acknowledgement(
-    policy: Policy, number: str, subject: str, customer_name: str
-) -> tuple[str, str]:
-    """Subject and text of the acknowledgement for a new ticket."""
-    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
+def acknowledgement(policy: Policy, number: str, subject: str) -> tuple[str, str]:
+    """Subject and text of the acknowledgement for a new ticket.
+
+    It repeats at most `SUBJECT_QUOTE_CHARS` of the subject and nothing else the sender
+    wrote (not even their name): an acknowledgement must be worthless as a carrier of a
+    stranger's text to a forged address.
+    """
+    quoted = quote_subject(subject)
     tag = f"[{policy.ticket_hook}{number}]"
     body = (
-        f"{greeting}\n\n"
+        "Hello,\n\n"
         f"thank you for your message. We have received it and opened ticket {number}"
-        f"{':' if subject else '.'}\n\n"
-        + (f"    {subject}\n\n" if subject else "")
+        f"{':' if quoted else '.'}\n\n"
+        + (f"    {quoted}\n\n" if quoted else "")
         + "An agent will answer you as soon as possible. To add anything, simply reply to this\n"
         f"mail and keep {tag} in the subject.\n\n"
         f"-- \n{policy.display_name}\n"
     )
-    return format_subject(policy.ticket_hook, number, subject or "Your request"), body
+    return format_subject(policy.ticket_hook, number, quoted or "Your request"), body
 
 
-def closed_ticket_notice(
-    policy: Policy, number: str, subject: str, customer_name: str
-) -> tuple[str, str]:
+def closed_ticket_notice(policy: Policy, number: str, subject: str) -> tuple[str, str]:
     """The answer to a reply to a closed ticket when `followup_on_closed` is `reject`."""
-    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
     tag = f"[{policy.ticket_hook}{number}]"
     body = (
-        f"{greeting}\n\n"
+        "Hello,\n\n"
         f"your message refers to ticket {number}, which is closed, so it was not reopened.\n"
         "If you still need help, please write a new mail without "
         f"{tag} in the subject and we will open a new ticket for it.\n\n"
         f"-- \n{policy.display_name}\n"
     )
-    return format_subject(
-        policy.ticket_hook, number, strip_reply_prefixes(subject) or "Your request"
-    ), body
+    quoted = quote_subject(strip_reply_prefixes(subject))
+    return format_subject(policy.ticket_hook, number, quoted or "Your request"), body

@@ -20,6 +20,7 @@ from models.policy import Policy
 from models.ticket import Ticket, TicketState
 
 SAME_REQUEST_CANDIDATES = 10
+MAX_REFERENCES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,10 @@ async def find_target(mail: MailFacts, policy: Policy, now: datetime) -> Target:
             return Target(None, False, named, "claimed_number")
 
     if references:
+        # The newest ids come last; a mail may claim thousands, a query takes a bounded few.
+        recent = [*mail.in_reply_to, *mail.references[-MAX_REFERENCES:]][:MAX_REFERENCES]
         known = (
-            await Article.filter(message_id__in=list(references))
+            await Article.filter(message_id__in=recent)
             .order_by("-id")
             .first()
             .prefetch_related("ticket")

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "models.article",
     "models.mailbox",
     "models.outbox",
+    "models.quarantine",
 ]
 MIGRATIONS_MODULE = "models.migrations"
 POOL_SIZE = 20  # per process; override with ?maxsize=N in the URL

@@ -7,7 +7,10 @@ its own stream so a slow SMTP server never holds Slack back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from models.clock import Clock, system_clock
+from models.notices import Notice
 from models.outbox import OutboxItem, enqueue
 
 SLACK_CARD_POST = "slack.card.post"
@@ -16,6 +19,7 @@ SLACK_THREAD_POST = "slack.thread.post"
 SLACK_THREAD_NOTICE = "slack.thread.notice"
 SLACK_REACTION = "slack.reaction.add"
 SLACK_FILE_UPLOAD = "slack.file.upload"
+SLACK_QUARANTINE_POST = "slack.quarantine.post"
 MAIL_SEND = "mail.send"
 
 
@@ -58,6 +62,18 @@ async def post_notice(ticket_id: int, text: str, clock: Clock = system_clock) ->
     )
 
 
+async def post_fact_notice(
+    ticket_id: int, notice: Notice, facts: dict[str, str], clock: Clock = system_clock
+) -> OutboxItem:
+    """A notice in the ticket's thread given as facts; the Slack side words and escapes it."""
+    return await enqueue(
+        SLACK_THREAD_NOTICE,
+        {"ticket_id": ticket_id, "notice": notice.value, "facts": facts},
+        stream=slack_stream(ticket_id),
+        clock=clock,
+    )
+
+
 async def add_reaction(
     ticket_id: int, channel: str, ts: str, name: str, clock: Clock = system_clock
 ) -> OutboxItem:
@@ -83,5 +99,31 @@ async def upload_file(
         SLACK_FILE_UPLOAD,
         {"ticket_id": ticket_id, "attachment_id": attachment_id},
         stream=slack_stream(ticket_id),
+        clock=clock,
+    )
+
+
+async def post_quarantine(
+    inbound_id: int,
+    channel: str,
+    *,
+    headers: Sequence[tuple[str, str]],
+    error: str,
+    attempts: int,
+    size: int,
+    clock: Clock = system_clock,
+) -> OutboxItem:
+    """The card for a mail that could not be processed: its headers as facts, for agents."""
+    return await enqueue(
+        SLACK_QUARANTINE_POST,
+        {
+            "inbound_id": inbound_id,
+            "channel": channel,
+            "headers": [list(pair) for pair in headers],
+            "error": error,
+            "attempts": attempts,
+            "size": size,
+        },
+        stream=f"quarantine:{inbound_id}",
         clock=clock,
     )

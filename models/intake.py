@@ -22,6 +22,7 @@ from models import effects
 from models.article import Article, ArticleKind, InboundMessage
 from models.attachments import save_attachments, uploadable
 from models.autoreply import (
+    RecentAnswers,
     acknowledgement,
     autoreply_refusal,
     closed_ticket_notice,
@@ -30,14 +31,24 @@ from models.autoreply import (
 from models.clock import Clock, system_clock
 from models.conversation import Target, find_target
 from models.facts import MailFacts
+from models.notices import Notice
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
 from models.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 
+#: Ids looked up per query: far below PostgreSQL's parameter limit whatever a mail claims.
+MAX_LOOKUP_IDS = 100
+
 Outcome = Literal[
-    "new_ticket", "followup", "rejected", "duplicate", "bounce_note", "bounce_unmatched"
+    "new_ticket",
+    "followup",
+    "rejected",
+    "duplicate",
+    "bounce_note",
+    "bounce_unmatched",
+    "quarantined",
 ]
 
 
@@ -145,6 +156,7 @@ class _Intake:
     async def store_article(self, ticket: Ticket) -> Article:
         mail, sender = self.mail, self.mail.sender
         answer_to = mail.reply_to or sender
+        incomplete = getattr(mail, "incomplete", None)
         article = await Article.create(
             ticket=ticket,
             kind=ArticleKind.EMAIL_IN,
@@ -157,6 +169,7 @@ class _Intake:
             subject=mail.subject,
             body=mail.text,
             display_text=self.display_text,
+            incomplete=incomplete,
             message_id=mail.message_id[:998] if mail.message_id else None,
             in_reply_to=mail.in_reply_to[0][:998] if mail.in_reply_to else None,
             references=list(mail.references)[-50:],
@@ -167,6 +180,10 @@ class _Intake:
         await InboundMessage.filter(id=self.inbound.id).update(
             ticket_id=ticket.id, article_id=article.id
         )
+        if incomplete:
+            await effects.post_fact_notice(
+                ticket.id, Notice.READ_IN_PART, {"reason": incomplete}, self.clock
+            )
         return article
 
     async def post_to_thread(self, ticket: Ticket, article: Article) -> None:
@@ -183,12 +200,14 @@ class _Intake:
         queue = policy.route(_recipients(mail))
         sender = mail.sender
         customer_email = sender.email if sender else ""
+        reply_to = mail.reply_to.email.lower() if mail.reply_to else ""
         ticket = await Ticket.create(
             number=number,
             queue=queue.name,
             subject=mail.subject,
             customer_email=customer_email,
             customer_name=(sender.name if sender else "")[:200],
+            reply_address=reply_to if reply_to != customer_email.lower() else "",
             state=TicketState.NEW,
             last_activity_at=now,
             slack_channel=queue.channel,
@@ -255,8 +274,23 @@ class _Intake:
                 self.clock,
             )
         await self.post_to_thread(ticket, article)
+        await self.flag_reply_to(ticket)
         await effects.update_card(ticket.id, self.clock)
         return IntakeResult("followup", ticket.id, ticket.number, note=target.reason)
+
+    async def flag_reply_to(self, ticket: Ticket) -> None:
+        """A follow-up asking for answers elsewhere is shown, never obeyed silently: agents'
+        replies keep going to the ticket's customer (SPEC "Hostile mail")."""
+        wanted = self.mail.reply_to.email.lower() if self.mail.reply_to else ""
+        answers_go_to = (ticket.reply_address or ticket.customer_email).lower()
+        if not wanted or wanted in (answers_go_to, ticket.customer_email.lower()):
+            return
+        await effects.post_fact_notice(
+            ticket.id,
+            Notice.REPLY_TO_IGNORED,
+            {"address": wanted, "customer": answers_go_to},
+            self.clock,
+        )
 
     async def reject(self, ticket: Ticket) -> IntakeResult:
         """`followup_on_closed: reject`: keep the mail, keep the ticket closed, say so."""
@@ -282,21 +316,22 @@ class _Intake:
         )
 
     async def acknowledge(self, ticket: Ticket, *, closed: bool = False) -> tuple[bool, str]:
-        """The automatic answer, unless loop and flood protection forbid it."""
+        """The automatic answer, unless loop and flood protection forbid it.
+
+        It goes to one address: From, or Reply-To when that is one valid address (the
+        parser leaves `reply_to` empty otherwise), and is counted against three caps.
+        """
         mail, policy, now = self.mail, self.policy, self.now
         sender = mail.sender
         customer_email = sender.email if sender else ""
-        reply_to = mail.reply_to.email if mail.reply_to else customer_email
-        sent = await Article.filter(
-            is_autoreply=True, to_address=reply_to.lower(), created_at__gte=now - timedelta(days=1)
-        ).count()
+        recipient = (mail.reply_to.email if mail.reply_to else customer_email).lower()
         refusal = autoreply_refusal(
             policy=policy,
-            sender=reply_to,
+            sender=recipient,
             is_automatic=mail.is_automatic or customer_email.lower() in policy.our_addresses,
             automatic_reason=mail.automatic_reason or "sent from our own address",
             is_bounce=mail.is_bounce,
-            sent_last_day=sent,
+            recent=await recent_answers(recipient, now),
         )
         if refusal is not None:
             logger.info("ticket %s: no automatic answer: %s", ticket.number, refusal)
@@ -307,11 +342,10 @@ class _Intake:
                 created_at=now,
             )
             return False, refusal
-        name = sender.name if sender else ""
         subject, body = (
-            closed_ticket_notice(policy, ticket.number, mail.subject, name)
+            closed_ticket_notice(policy, ticket.number, mail.subject)
             if closed
-            else acknowledgement(policy, ticket.number, mail.subject, name)
+            else acknowledgement(policy, ticket.number, mail.subject)
         )
         references = (
             [*mail.references, mail.message_id] if mail.message_id else list(mail.references)
@@ -322,8 +356,8 @@ class _Intake:
             author="system",
             author_name=policy.display_name,
             sender=policy.address,
-            recipients=[reply_to],
-            to_address=reply_to.lower(),
+            recipients=[recipient],
+            to_address=recipient,
             subject=subject,
             body=body,
             message_id=new_message_id(policy, ticket.number),
@@ -337,12 +371,32 @@ class _Intake:
         return True, ""
 
 
+async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
+    """How many automatic answers went out lately, for the per-recipient, global and
+    per-domain caps (the global cap bounds the rows the last two read)."""
+    hour_ago = now - timedelta(hours=1)
+    last_hour = Article.filter(is_autoreply=True, created_at__gte=hour_ago)
+    domain = recipient.rpartition("@")[2]
+    return RecentAnswers(
+        to_recipient_last_day=await Article.filter(
+            is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
+        ).count(),
+        last_hour=await last_hour.count(),
+        to_domain_last_hour=await last_hour.filter(to_address__endswith=f"@{domain}").count()
+        if domain
+        else 0,
+    )
+
+
 async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime) -> IntakeResult:
     """A bounce becomes a note on the ticket whose mail bounced, never a new ticket."""
     original = None
     if mail.bounce_message_ids:
-        original = (
-            await Article.filter(message_id__in=list(mail.bounce_message_ids))
+        original = (  # only what we sent: quoting a customer's own Message-ID gets nowhere
+            await Article.filter(
+                message_id__in=list(mail.bounce_message_ids)[:MAX_LOOKUP_IDS],
+                kind=ArticleKind.EMAIL_OUT,
+            )
             .order_by("-id")
             .first()
             .prefetch_related("ticket")
@@ -360,7 +414,7 @@ async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime
         sender=mail.sender.email if mail.sender else "",
         subject=mail.subject,
         body=f"Delivery of a mail failed (bounce for {original.message_id}).\n\n{mail.text}",
-        message_id=mail.message_id,
+        message_id=mail.message_id[:998] if mail.message_id else None,
         is_automatic=True,
         created_at=now,
     )

@@ -39,7 +39,7 @@ class OutboxItem(Model):
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (("status", "next_attempt_at"), ("status", "stream", "id"))
 
     def __str__(self) -> str:
         return f"outbox#{self.id} {self.kind} ({self.stream})"

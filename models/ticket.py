@@ -28,6 +28,8 @@ class Ticket(Model):
     subject = fields.TextField()
     customer_email = fields.CharField(max_length=320, db_index=True)
     customer_name = fields.CharField(max_length=200, default="")
+    # Where agents' replies go when not to customer_email: the first mail's single Reply-To.
+    reply_address = fields.CharField(max_length=320, default="", db_default="")
     state = fields.CharEnumField(TicketState, max_length=16, default=TicketState.NEW, db_index=True)
     owner_id = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)

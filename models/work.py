@@ -151,6 +151,12 @@ def check_minutes(minutes: int) -> int:
     return minutes
 
 
+def reply_recipient(ticket: Ticket) -> str:
+    """Where agents' replies go: the ticket's customer (or the single Reply-To of the mail
+    that opened it), never an address a later mail slipped in (SPEC "Hostile mail")."""
+    return ticket.reply_address or ticket.customer_email
+
+
 def signature(agent: Agent, policy: Policy) -> str:
     return f"\n\n-- \n{agent.name or 'Support'}\n{policy.display_name}\n"
 
@@ -179,7 +185,7 @@ async def reply(
             .order_by("-id")
             .first()
         )
-        recipient = (latest.to_address or latest.sender if latest else "") or ticket.customer_email
+        recipient = reply_recipient(ticket)
         if not recipient:
             raise Refused("This ticket has no customer address to reply to.")
         references = [*latest.references, latest.message_id] if latest and latest.message_id else []

@@ -21,10 +21,11 @@ from mail.errors import (
     ImapError,
     MessageHandlerError,
 )
-from mail.imap import ImapConfig, ImapPoller
+from mail.imap import ImapConfig, ImapPoller, PolledMessage
 from mail.imap_client import TRANSLATED_ERRORS, translate_error
 from mail.imap_wire import (
     encode_mailbox_name,
+    parse_fetched,
     parse_fetched_body,
     parse_search,
     parse_select,
@@ -84,10 +85,12 @@ class Recorder(Changes):
     def __init__(self) -> None:
         super().__init__()
         self.raws: list[bytes] = []
+        self.messages: list[PolledMessage] = []
         self.fail_on: set[str] = set()  # subjects to fail on, once each
         self.on_message: Callable[[bytes], object] | None = None
 
-    async def __call__(self, raw: bytes) -> None:
+    async def __call__(self, message: PolledMessage) -> None:
+        raw = message.raw
         subject = _subject(raw)
         if subject in self.fail_on:
             self.fail_on.discard(subject)
@@ -96,6 +99,7 @@ class Recorder(Changes):
         if self.on_message is not None:
             self.on_message(raw)
         self.raws.append(raw)
+        self.messages.append(message)
         self.notify()
 
     @property
@@ -120,6 +124,10 @@ class LogWatcher(logging.Handler):
 
     async def until(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
         await self.changes.until(predicate, timeout)
+
+
+def _crlf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def _subject(raw: bytes) -> str:
@@ -241,6 +249,25 @@ class TestPolling:
         assert all(r"\Seen" in imap_server.flags(uid) for uid in uids)
         assert store.state[poller.mailbox_key] == (imap_server.uidvalidity(), uids[-1])
         assert poller.mailbox_key == f"support@{HOST}:{imap_server.port}/INBOX"
+
+    async def test_a_message_over_max_bytes_is_fetched_only_up_to_it(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
+    ) -> None:
+        big = _mail("big", body="x" * 300_000)
+        small = _mail("small")
+        uids = [imap_server.append(big), imap_server.append(small)]
+        poller = _poller(_config(imap_server), store, handler, max_bytes=100_000)
+        try:
+            assert await poller.poll_once() == 2
+        finally:
+            await poller.stop()
+
+        first, second = handler.messages
+        assert len(first.raw) == 100_000 and first.raw == _crlf(big)[:100_000]
+        assert first.size >= len(big) and first.truncated
+        assert second.raw == _crlf(small) and not second.truncated
+        assert first.identity == f"{poller.mailbox_key}/{imap_server.uidvalidity()}/{uids[0]}"
+        assert second.uid == uids[1]
 
     async def test_restart_skips_what_was_handled_and_picks_up_new_mail(
         self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
@@ -656,6 +683,21 @@ def test_fetch_parsing_finds_a_uid_sent_after_the_literal() -> None:
     ]
 
     assert parse_fetched_body(lines, 7) == b"hi"
+
+
+def test_fetch_parsing_reads_a_partial_body_and_the_stated_size() -> None:
+    lines: list[bytes | bytearray] = [
+        b"1 FETCH (UID 7 RFC822.SIZE 52428800 BODY[]<0> {4}",
+        bytearray(b"From"),
+        b")",
+        b"OK",
+    ]
+
+    assert parse_fetched(lines, 7) == (b"From", 52428800)
+    assert parse_fetched([b"1 FETCH (UID 7 BODY[] {2}", bytearray(b"hi"), b")"], 7) == (
+        b"hi",
+        None,
+    )
 
 
 def test_search_parsing_drops_the_highest_uid_that_star_matches_below_the_range() -> None:
