@@ -180,6 +180,8 @@ def attachment_list(files: list[Attachment], shown: int = 10) -> str:
         line = f":paperclip: {name} ({human_size(file.size)})"
         if file.too_large:
             line += " — too large to upload; it stays with the mail (`/ticket show`)"
+        elif file.disk_full:
+            line += " — not stored, the server's disk is almost full; it stays with the raw mail"
         elif file.is_inline:
             line += " — inline image"
         lines.append(line)

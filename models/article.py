@@ -69,6 +69,8 @@ class Attachment(Model):
     is_inline = fields.BooleanField(default=False)
     storage_path = fields.CharField(max_length=500, default="")
     too_large = fields.BooleanField(default=False, db_default=False)
+    # Not written because the disk was almost full (mail.attachments.min_free_bytes).
+    disk_full = fields.BooleanField(default=False, db_default=False)
     slack_file_id = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField()
 

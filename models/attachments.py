@@ -8,6 +8,7 @@ finds it by digest and stores nothing new).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 from models.article import Article, Attachment
 from models.facts import AttachmentFacts
 from models.policy import Policy
-from models.storage import safe_filename, sha256_hex, store_attachment_async
+from models.storage import free_bytes, safe_filename, sha256_hex, store_attachment_async
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -26,16 +29,31 @@ async def save_attachments(
     """Store each part (once per content) and record it on `article`, in order.
 
     A part over `policy.attachment_max_bytes` is not stored but still gets a row
-    (`too_large`, no `storage_path`) so the thread can list it. Inline parts (images
+    (`too_large`, no `storage_path`) so the thread can list it; so is one that would
+    leave less than `policy.attachment_min_free_bytes` on the disk (`disk_full`): the
+    raw mail in the database still has it. Inline parts (images
     a `cid:` link shows in the HTML) are attachments like any other, marked `is_inline`.
     """
     directory = Path(policy.attachments_dir)
     saved: list[Attachment] = []
+    room = await asyncio.to_thread(free_bytes, directory) - policy.attachment_min_free_bytes
     for part in parts:
         content = part.content
-        blob = await store_attachment_async(
-            directory, content, max_bytes=policy.attachment_max_bytes
-        )
+        disk_full = len(content) > room and len(content) <= policy.attachment_max_bytes
+        if disk_full:
+            logger.warning(
+                "attachment of %d bytes not stored: %s is almost full "
+                "(mail.attachments.min_free_bytes); it stays in the raw mail",
+                len(content),
+                directory,
+            )
+            blob = None
+        else:
+            blob = await store_attachment_async(
+                directory, content, max_bytes=policy.attachment_max_bytes
+            )
+        if blob is not None and blob.created:
+            room -= blob.size
         digest = blob.sha256 if blob else await asyncio.to_thread(sha256_hex, content)
         content_id = part.content_id.strip("<> ")[:255] if part.content_id else None
         saved.append(
@@ -48,7 +66,8 @@ async def save_attachments(
                 content_id=content_id or None,
                 is_inline=part.is_inline,
                 storage_path=blob.storage_path if blob else "",
-                too_large=blob is None,
+                too_large=blob is None and not disk_full,
+                disk_full=disk_full,
                 created_at=now,
             )
         )

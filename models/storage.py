@@ -143,6 +143,11 @@ def probe_writable(directory: Path) -> int:
     return shutil.disk_usage(root).free
 
 
+def free_bytes(directory: Path) -> int:
+    """Bytes free where blobs go (the directory is created if missing)."""
+    return shutil.disk_usage(_root(directory)).free
+
+
 def _shard(root: Path, digest: str) -> Path:
     shard = root / digest[:2]
     if shard.is_symlink():

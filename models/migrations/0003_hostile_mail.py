@@ -24,6 +24,11 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.AddField(
+            model_name='Attachment',
+            name='disk_full',
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
+        ops.AddField(
             model_name='Article',
             name='incomplete',
             field=fields.TextField(null=True, unique=False),

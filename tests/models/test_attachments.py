@@ -151,3 +151,21 @@ def row(**over: object) -> Attachment:
 )
 def test_uploadable(over: dict[str, object], expected: bool) -> None:
     assert uploadable(row(**over)) is expected
+
+
+async def test_no_attachment_is_written_below_the_disk_floor(database: str, policy: Policy) -> None:
+    """A disk that is almost full keeps its last bytes for the database: the files are
+    listed, not written, and the raw mail still holds them."""
+    article = await new_article()
+    full = replace(policy, attachment_min_free_bytes=10**18)
+    parts = [
+        ParsedAttachment("a.txt", "text/plain", b"hello"),
+        ParsedAttachment("b.txt", "text/plain", b"x" * 2000),
+    ]
+    saved = await save_attachments(article, parts, full, NOW)
+    assert [(a.filename, a.disk_full, a.too_large, a.storage_path) for a in saved] == [
+        ("a.txt", True, False, ""),
+        ("b.txt", False, True, ""),  # over max_bytes anyway: reported as too large
+    ]
+    assert not any(uploadable(a) for a in saved)
+    assert not (Path(policy.attachments_dir) / hashlib.sha256(b"hello").hexdigest()[:2]).exists()
