@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from mail.charsets import decode_bytes
 from mail.flowed import unflow
 from mail.html_text import html_to_text
+from mail.limits import DEFAULT_LIMITS, MIB
 from mail.mime import Part, decode_base64, flatten_message, stored_payload
 from mail.parsed import ParsedAttachment
 from mail.tnef import is_tnef, unpack_tnef
 
-__all__ = ["Body", "extract_attachments", "extract_body"]
+__all__ = ["Attachments", "Body", "extract_attachments", "extract_body", "human_size"]
 
 #: Machine-readable report parts: read by bounce detection, not shown as files.
 MACHINE_TYPES = frozenset(
@@ -44,6 +45,9 @@ _DEFAULT_NAMES = {
 }
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 _BLANK_LINES = re.compile(r"\n{4,}")
+#: Names listed for attachments past the limit; more would only be noise.
+MAX_OMITTED_NAMES = 100
+MAX_OMITTED_NAME = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,20 +112,59 @@ def _decode_text(part: Part, defects: list[str]) -> str:
     return text
 
 
-def extract_body(root: Part) -> Body:
-    """Choose and decode the body; an empty text/plain alternative defers to the HTML."""
+def human_size(size: int) -> str:
+    """A byte count as people read it: "31.2 MB", "12 kB", "800 bytes" (MB = MiB, as in config)."""
+    if size >= MIB:
+        return f"{size / MIB:.1f}".removesuffix(".0") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f}".removesuffix(".0") + " kB"
+    return f"{size} bytes"
+
+
+def _cut_html(html: str, max_bytes: int) -> tuple[str, int]:
+    """`html` cut to `max_bytes` of UTF-8 (on a character boundary) and the bytes cut off."""
+    if len(html) * 4 <= max_bytes:
+        return html, 0
+    data = html.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return html, 0
+    return data[:max_bytes].decode("utf-8", "ignore"), len(data) - max_bytes
+
+
+def extract_body(root: Part, max_html_bytes: int = DEFAULT_LIMITS.max_html_bytes) -> Body:
+    """Choose and decode the body; an empty text/plain alternative defers to the HTML.
+
+    HTML past `max_html_bytes` is cut before it is converted (conversion is the
+    costly part), and a text made from cut HTML ends with a line saying so.
+    """
     defects: list[str] = []
     plain_parts, html_parts = _collect(root, root)
     plain = "\n\n".join(t for t in (_decode_text(p, defects).strip("\n") for p in plain_parts) if t)
     html = "\n".join(_decode_text(p, defects) for p in html_parts) if html_parts else None
+    cut = 0
+    if html is not None:
+        html, cut = _cut_html(html, max_html_bytes)
+    if cut:
+        defects.append(
+            f"HTML body cut after {human_size(max_html_bytes)} "
+            f"({human_size(cut)} not read, mail.limits.max_html_bytes)"
+        )
+    marker = ""
     if plain.strip():
         text = plain
     elif html is not None:
         text = clean_body_text(html_to_text(html))
+        if cut:
+            marker = (
+                f"[The rest of this message ({human_size(cut)} of HTML) was not converted: "
+                f"it is over the {human_size(max_html_bytes)} limit (mail.limits.max_html_bytes).]"
+            )
     else:
         text = plain
-    text = _BLANK_LINES.sub("\n\n\n", text).rstrip()
-    return Body(text=text.lstrip("\n"), html=html, defects=tuple(defects))
+    text = _BLANK_LINES.sub("\n\n\n", text).rstrip().lstrip("\n")
+    if marker:
+        text = f"{text}\n\n{marker}" if text else marker
+    return Body(text=text, html=html, defects=tuple(defects))
 
 
 def _embedded_bytes(part: Part, defects: list[str]) -> bytes:
@@ -153,12 +196,39 @@ def _is_attachment(part: Part, root: Part) -> bool:
     return part.content_type not in ("text/plain", "text/html")
 
 
-def extract_attachments(root: Part) -> tuple[tuple[ParsedAttachment, ...], tuple[str, ...]]:
-    """Every non-body leaf: files, inline images, attached messages, TNEF, invites."""
+@dataclass(frozen=True, slots=True)
+class Attachments:
+    """The attachments kept, the names of those past the limit, and what went wrong."""
+
+    kept: tuple[ParsedAttachment, ...]
+    omitted: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()
+
+
+def _omitted_name(part: Part) -> str:
+    name = part.filename or _DEFAULT_NAMES.get(part.content_type, "")
+    return (name or f"unnamed {part.content_type}")[:MAX_OMITTED_NAME]
+
+
+def extract_attachments(
+    root: Part, max_attachments: int = DEFAULT_LIMITS.max_attachments
+) -> Attachments:
+    """Every non-body leaf: files, inline images, attached messages, TNEF, invites.
+
+    The first `max_attachments` are kept (the files inside a winmail.dat count
+    one by one); the rest are not decoded, only named.
+    """
     defects: list[str] = []
     attachments: list[ParsedAttachment] = []
+    omitted: list[str] = []
+    past_limit = 0
     for part in root.leaves():
         if not _is_attachment(part, root):
+            continue
+        if len(attachments) >= max_attachments:
+            past_limit += 1
+            if len(omitted) < MAX_OMITTED_NAMES:
+                omitted.append(_omitted_name(part))
             continue
         if part.content_type in EMBEDDED_MESSAGE_TYPES:
             content = _embedded_bytes(part, defects)
@@ -170,7 +240,11 @@ def extract_attachments(root: Part) -> tuple[tuple[ParsedAttachment, ...], tuple
             inside, defect = unpack_tnef(content)
             defects.extend([defect] if defect else [])
             if inside:
-                attachments.extend(inside)
+                room = max_attachments - len(attachments)
+                attachments.extend(inside[:room])
+                past_limit += len(inside[room:])
+                names = [a.filename[:MAX_OMITTED_NAME] for a in inside[room:]]
+                omitted.extend(names[: MAX_OMITTED_NAMES - len(omitted)])
                 continue
         content_id = part.content_id
         disposition = part.disposition
@@ -184,4 +258,9 @@ def extract_attachments(root: Part) -> tuple[tuple[ParsedAttachment, ...], tuple
                 or (disposition is None and content_id is not None),
             )
         )
-    return tuple(attachments), tuple(defects)
+    if past_limit:
+        defects.append(
+            f"{past_limit} attachments past the first {max_attachments} not kept "
+            "(mail.limits.max_attachments)"
+        )
+    return Attachments(tuple(attachments), tuple(omitted), tuple(defects))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import charset_normalizer
 
+from mail.normalise import replace_surrogates
+
 __all__ = ["Decoded", "decode_bytes", "lookup_charset"]
 
 #: Labels mail software sends, mapped to the Python codec that reads them best.
@@ -201,12 +203,22 @@ def _is_single_byte(codec: str) -> bool:
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
-    """Decode `data` labelled `declared`, never failing.
+    """Decode `data` labelled `declared`, never failing; the text is always UTF-8 encodable.
 
     A defect is reported when the label is unknown or wrong. Bytes that are
     valid UTF-8 under a single-byte label are read as UTF-8: that mislabel is
-    common and a false positive needs improbable Latin-1 text.
+    common and a false positive needs improbable Latin-1 text. Python's utf-7
+    codec yields lone surrogates for "+2D0-"; they become U+FFFD.
     """
+    result = _decode(data, declared)
+    text = replace_surrogates(result.text)
+    if text is result.text:
+        return result
+    defect = result.defect or f"{result.charset} text held lone surrogates, shown as U+FFFD"
+    return Decoded(text, result.charset, defect)
+
+
+def _decode(data: bytes, declared: str | None) -> Decoded:
     if not data:
         return Decoded("", lookup_charset(declared) or "ascii")
     label = (declared or "").strip().strip("\"'")

@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 
 from mail.charsets import decode_bytes
+from mail.normalise import replace_surrogates, strict_email
 from mail.parsed import Address
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "parse_address_list",
     "parse_date",
     "parse_message_ids",
+    "parse_single_address",
 ]
 
 # Encoded text may not contain "?"; some mailers put spaces in it, which we tolerate.
@@ -53,7 +55,10 @@ def decode_raw(value: str | bytes) -> tuple[str, list[str]]:
     if isinstance(value, str):
         if value.isascii():
             return value, []
-        data = value.encode("utf-8", "surrogateescape")
+        try:
+            data = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no byte escapes to (utf-7 in RFC 2231)
+            data = replace_surrogates(value).encode("utf-8", "surrogateescape")
     else:
         data = value
         if data.isascii():
@@ -130,22 +135,24 @@ def decode_header(value: str | bytes | None, collapse: bool = True) -> tuple[str
 
 
 def _clean_email(raw: str) -> str | None:
-    """Normalise an addr-spec: no spaces or controls, domain lower-cased; None if not one."""
-    email = re.sub(r"[\s<>]", "", _CONTROL.sub("", raw)).strip("\"'")
-    local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or "@" in domain:
-        return None
-    return f"{local}@{domain.lower()}"
+    """The addr-spec in `raw` if it is a strict one (`mail.normalise.strict_email`), else None.
 
-
-def parse_address_list(values: Iterable[str | bytes]) -> tuple[list[Address], list[str]]:
-    """Parse address headers (From, To, Cc...) into Addresses with decoded names.
-
-    Encoded words are swapped for placeholders before splitting, so a comma
-    inside an encoded display name does not split the address.
+    Tolerated on the way: controls, stray angle brackets, quotes around the whole
+    address and - outside quoted local parts - whitespace a folded header left.
     """
-    defects: list[str] = []
-    addresses: list[Address] = []
+    email = _CONTROL.sub("", raw).strip()
+    if '"' not in email:
+        email = re.sub(r"\s+", "", email)
+    email = email.strip("<>")
+    if len(email) > 2 and email[0] == email[-1] and email[0] in "\"'":
+        email = email[1:-1]
+    return strict_email(email)
+
+
+def _address_candidates(
+    values: Iterable[str | bytes], defects: list[str]
+) -> Iterator[tuple[str, str | None]]:
+    """(decoded name, strict address or None) for each address the headers hold."""
     for value in values:
         text, raw_defects = decode_raw(value)
         defects.extend(raw_defects)
@@ -162,13 +169,56 @@ def parse_address_list(values: Iterable[str | bytes]) -> tuple[list[Address], li
             return words[int(match.group(1))]
 
         for hidden_name, email in getaddresses([hidden]):
+            if not email.strip(" <>\"'"):
+                continue  # a group's name ("undisclosed-recipients:;"), not an address
             clean = _clean_email(email)
             if clean is None:
+                yield "", None
                 continue
             decoded, name_defects = decode_header(_PLACEHOLDER.sub(unhide, hidden_name))
             defects.extend(name_defects)
-            addresses.append(Address(name=decoded.strip("\"' "), email=clean))
+            yield decoded.strip("\"' "), clean
+
+
+def parse_address_list(
+    values: Iterable[str | bytes], header: str = "address"
+) -> tuple[list[Address], list[str]]:
+    """Parse address headers (From, To, Cc...) into Addresses with decoded names.
+
+    Encoded words are swapped for placeholders before splitting, so a comma
+    inside an encoded display name does not split the address. What is not a
+    strict address is left out, with a defect naming `header`.
+    """
+    defects: list[str] = []
+    addresses: list[Address] = []
+    for name, email in _address_candidates(values, defects):
+        if email is None:
+            defects.append(f"header {header}: an invalid address was ignored")
+        else:
+            addresses.append(Address(name=name, email=email))
     return addresses, defects
+
+
+def parse_single_address(
+    values: Iterable[str | bytes], header: str
+) -> tuple[Address | None, list[str]]:
+    """The one address of a header such as Reply-To, or None unless it holds exactly one.
+
+    A Reply-To naming several addresses (or one that is not an address) must not
+    decide where an answer goes: SPEC "Acknowledgements are no reflector".
+    """
+    defects: list[str] = []
+    candidates = list(_address_candidates(values, defects))
+    if len(candidates) > 1:
+        defects.append(f"header {header} holds {len(candidates)} addresses, none used")
+        return None, defects
+    if not candidates:
+        return None, defects
+    name, email = candidates[0]
+    if email is None:
+        defects.append(f"header {header}: an invalid address was ignored")
+        return None, defects
+    return Address(name=name, email=email), defects
 
 
 def normalize_message_id(value: str) -> str | None:

@@ -1,11 +1,13 @@
 """The MIME tree of a parsed message, read defensively.
 
-`build_tree` wraps each stdlib part in a `Part` whose content type,
-parameters, disposition and filename are read through compat32, which never
-raises on a malformed Content-Type (the `policy.default` header objects
-sometimes do). Payloads are decoded here, tolerating truncated base64 and
-unknown transfer encodings. Attached messages stay leaves, so their text is
-never mistaken for the body.
+`read_message` runs the stdlib parser but stops feeding it once the mail has
+more parts than `mail.limits.max_parts`, so a 10 000-part mail costs what a
+500-part one does. `build_tree` wraps each stdlib part in a `Part` whose
+content type, parameters, disposition and filename are read through compat32,
+which never raises on a malformed Content-Type (the `policy.default` header
+objects sometimes do). Payloads are decoded here, tolerating truncated base64
+and unknown transfer encodings. Attached messages stay leaves, so their text
+is never mistaken for the body.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import re
 from dataclasses import dataclass, field
 from email import errors as email_errors
 from email import policy
+from email.feedparser import FeedParser
 from email.generator import BytesGenerator
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 from functools import cached_property
+from typing import Any
 
 from mail.headers import decode_header, decode_raw
+from mail.limits import DEFAULT_LIMITS
 
 __all__ = [
     "Part",
@@ -34,11 +38,15 @@ __all__ = [
     "describe_defect",
     "flatten_message",
     "header_values",
+    "read_message",
     "stored_payload",
     "transfer_encoding",
 ]
 
 MAX_DEPTH = 40
+#: Text given to the stdlib parser at a time. The part count is checked between
+#: feeds, so at most this much is parsed past `max_parts` (a few hundred tiny parts).
+FEED_CHARS = 8192
 _KNOWN_CTE = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
 _UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
@@ -46,6 +54,7 @@ _GUESS_BOUNDARY = re.compile(
     rb"^--([^\s]{1,200}?)[ \t]*\r?\n(?=[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[A-Za-z-]*:)", re.M
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_DELIMITER = re.compile(r"^--([^\r\n]*)", re.MULTILINE)
 
 _DEFECT_TEXT: dict[type[email_errors.MessageDefect], str] = {
     email_errors.StartBoundaryNotFoundDefect: "malformed MIME boundary: boundary never appears",
@@ -70,6 +79,46 @@ def describe_defect(defect: object) -> str:
     name = type(defect).__name__.removesuffix("Defect")
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
     return f"email parser: {words}"
+
+
+def read_message(data: bytes, max_parts: int) -> tuple[Message, int]:
+    """Parse `data` (compat32), stopping once it has more than `max_parts` parts.
+
+    Returns the message and how many more parts the text left unparsed
+    delimits with the boundaries seen so far (0 when everything was read).
+    """
+    count = 0
+
+    def factory(*args: Any, **kwargs: Any) -> Message:
+        nonlocal count
+        count += 1
+        return Message(*args, **kwargs)
+
+    parser = FeedParser(_factory=factory, policy=policy.compat32)
+    count = 0  # FeedParser calls the factory once to probe its signature
+    text = data.decode("ascii", "surrogateescape")
+    position = 0
+    while position < len(text) and count <= max_parts:
+        end = text.find("\n", position + FEED_CHARS)  # whole lines: no delimiter is split
+        end = len(text) if end < 0 else end + 1
+        parser.feed(text[position:end])
+        position = end
+    message = parser.close()
+    if position >= len(text):
+        return message, 0
+    boundaries: set[str] = set()
+    for part in message.walk():
+        # The parse was cut short: an unclosed multipart is our doing, not the sender's.
+        part.defects[:] = [
+            d for d in part.defects if not isinstance(d, email_errors.CloseBoundaryNotFoundDefect)
+        ]
+        boundary = part.get_boundary() if part.is_multipart() else None
+        if boundary:
+            boundaries.add(boundary)
+    unread = sum(
+        1 for match in _DELIMITER.finditer(text, position) if match.group(1).rstrip() in boundaries
+    )
+    return message, unread
 
 
 def header_values(message: Message, name: str) -> list[str]:
@@ -180,6 +229,8 @@ class Part:
     path: str
     children: list[Part] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    #: On the root: parts past `max_parts` that were not read (see `build_tree`).
+    skipped_parts: int = 0
 
     def param(self, name: str, header: str = "content-type") -> str | None:
         """A Content-Type (or other header's) parameter, RFC 2231 collapsed."""
@@ -252,7 +303,15 @@ def _view(message: Message) -> Message:
     return view
 
 
-def _repair(message: Message, content_type: str) -> Message | None:
+@dataclass
+class _Budget:
+    """Parts a tree may still have, and how many it had to leave out."""
+
+    left: int
+    skipped: int = 0
+
+
+def _repair(message: Message, content_type: str, budget: _Budget) -> Message | None:
     """Re-split a multipart whose declared boundary never appears, guessing it from the body."""
     body, _ = decode_payload(message)
     match = _GUESS_BOUNDARY.search(body)
@@ -260,12 +319,25 @@ def _repair(message: Message, content_type: str) -> Message | None:
         return None
     boundary = match.group(1).decode("ascii", "replace").replace('"', "")
     header = f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n'.encode()
-    repaired = BytesParser(policy=policy.compat32).parsebytes(header + body)
+    repaired, unread = read_message(header + body, budget.left + 1)
+    budget.skipped += unread
     return repaired if stored_payload(repaired) else None
 
 
-def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
-    """Wrap `message` and its sub-parts as `Part`s; never descends into attached messages."""
+def build_tree(message: Message, max_parts: int = DEFAULT_LIMITS.max_parts) -> Part:
+    """Wrap `message` and its sub-parts as `Part`s; never descends into attached messages.
+
+    At most `max_parts` parts, depth first; the number left out (with all
+    they hold) is the root's `skipped_parts`.
+    """
+    budget = _Budget(max_parts)
+    root = _build(message, "1", 0, budget)
+    root.skipped_parts = budget.skipped
+    return root
+
+
+def _build(message: Message, path: str, depth: int, budget: _Budget) -> Part:
+    budget.left -= 1
     view = _view(message)
     content_type = _CONTROL.sub("", view.get_content_type())[:100]
     part = Part(message=message, content_type=content_type, view=view, path=path)
@@ -275,7 +347,7 @@ def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
         return part
     payload = stored_payload(message)
     if not isinstance(payload, list):
-        repaired = _repair(message, content_type)
+        repaired = _repair(message, content_type, budget)
         if repaired is None:
             part.content_type = "text/plain"  # read the unsplittable body as text
             return part
@@ -286,8 +358,12 @@ def build_tree(message: Message, path: str = "1", depth: int = 0) -> Part:
         part.defects.append("MIME nesting too deep, inner parts ignored")
         return part
     for index, child in enumerate(payload, start=1):
-        if isinstance(child, Message):
-            part.children.append(build_tree(child, f"{path}.{index}", depth + 1))
+        if not isinstance(child, Message):
+            continue
+        if budget.left <= 0:
+            budget.skipped += sum(1 for _ in child.walk())
+            continue
+        part.children.append(_build(child, f"{path}.{index}", depth + 1, budget))
     if not part.children:
         part.content_type = "text/plain"
     return part

@@ -3,28 +3,45 @@
 `parse_mail` is pure and never raises: a customer's broken mail must still
 become a ticket (SPEC "Email in"), so each section - headers, body,
 attachments, bounce - is read on its own, and a failure in one is recorded in
-`defects` while the others still fill in.
+`defects` while the others still fill in. It honours `mail.limits` (parts,
+attachments, HTML, message size: SPEC "Hostile mail"), and every result goes
+through `mail.normalise.normalise_mail`, so no later layer is handed a value
+the database or SMTP refuses. `parse_headers_only` reads just the header block,
+for mail too large to parse or whose full parse ran out of time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import HeaderParser
 from typing import TypeVar
 
 from mail.automatic import automatic_reason, bounce_message_ids, daemon_kind, is_bounce
-from mail.body import Body, extract_attachments, extract_body
+from mail.body import Attachments, Body, extract_attachments, extract_body, human_size
 from mail.digest import content_digest
-from mail.headers import decode_header, parse_address_list, parse_date, parse_message_ids
-from mail.mime import build_tree, header_values
-from mail.parsed import Address, ParsedAttachment, ParsedMail
+from mail.headers import (
+    decode_header,
+    parse_address_list,
+    parse_date,
+    parse_message_ids,
+    parse_single_address,
+)
+from mail.limits import DEFAULT_LIMITS, ParseLimits
+from mail.mime import Part, build_tree, header_values, read_message
+from mail.normalise import normalise_mail
+from mail.parsed import Address, ParsedMail
 
-__all__ = ["content_digest", "parse_mail"]
+__all__ = ["HEADER_BLOCK_BYTES", "content_digest", "parse_headers_only", "parse_mail"]
+
+#: What `parse_headers_only` reads at most: far more than any real header block.
+HEADER_BLOCK_BYTES = 64 * 1024
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 _T = TypeVar("_T")
 _SINGLE_HEADERS = ("subject", "from", "date", "message-id", "in-reply-to")
@@ -58,21 +75,22 @@ def _attempt(defects: list[str], what: str, func: Callable[[], _T], default: _T)
         return default
 
 
-def _read_message(raw: bytes, defects: list[str]) -> Message:
+def _read_message(raw: bytes, max_parts: int, defects: list[str]) -> tuple[Message, int]:
     """Split the mail into its MIME tree; if even that fails, the whole input is the body.
 
     compat32, not policy.default: headers are decoded from their raw values in
     mail.headers anyway, and policy.default's header objects are what raises on
     damaged mail (an IndexError on a truncated "name*" parameter in 3.11) and
-    cost ~8x the time, 0.9 s for a 185 kB mail of 5000 parts.
+    cost ~8x the time, 0.9 s for a 185 kB mail of 5000 parts. Returns the
+    message and the number of parts past `max_parts` left unparsed.
     """
     try:
-        return BytesParser(policy=policy.compat32).parsebytes(raw)
+        return read_message(raw, max_parts)
     except Exception as exc:  # nothing left but treating everything as text
         defects.append(f"MIME structure unreadable ({type(exc).__name__}), read as plain text")
     message = Message()
     message.set_payload(raw.decode("ascii", "surrogateescape"))
-    return message
+    return message, 0
 
 
 def _first_address(message: Message, names: tuple[str, ...], defects: list[str]) -> Address | None:
@@ -83,7 +101,7 @@ def _first_address(message: Message, names: tuple[str, ...], defects: list[str])
     """
     for name in names:
         values = header_values(message, name)
-        addresses, address_defects = parse_address_list(values)
+        addresses, address_defects = parse_address_list(values, _DISPLAY.get(name, name))
         defects.extend(address_defects)
         if addresses:
             return addresses[0]
@@ -92,8 +110,14 @@ def _first_address(message: Message, names: tuple[str, ...], defects: list[str])
     return None
 
 
+def _reply_to(message: Message, defects: list[str]) -> Address | None:
+    address, address_defects = parse_single_address(header_values(message, "reply-to"), "Reply-To")
+    defects.extend(address_defects)
+    return address
+
+
 def _addresses(message: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
-    addresses, address_defects = parse_address_list(header_values(message, name))
+    addresses, address_defects = parse_address_list(header_values(message, name), name.title())
     defects.extend(address_defects)
     return tuple(addresses)
 
@@ -130,8 +154,7 @@ def _header_defects(message: Message) -> list[str]:
     return defects
 
 
-def empty_mail(digest: str, defects: list[str]) -> ParsedMail:
-    """A mail of which nothing could be read: the raw bytes still become a ticket."""
+def _bare(digest: str, defects: list[str]) -> ParsedMail:
     return ParsedMail(
         message_id=None,
         in_reply_to=(),
@@ -153,6 +176,11 @@ def empty_mail(digest: str, defects: list[str]) -> ParsedMail:
         digest=digest,
         defects=tuple(defects),
     )
+
+
+def empty_mail(digest: str, defects: list[str]) -> ParsedMail:
+    """A mail of which nothing could be read: the raw bytes still become a ticket."""
+    return _normalised(_bare(digest, defects))
 
 
 def _subject(message: Message, defects: list[str]) -> str:
@@ -180,6 +208,7 @@ def _date(message: Message, defects: list[str]) -> datetime | None:
 
 
 _NO_BODY = Body("", None, ())
+_NO_ATTACHMENTS = Attachments(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,25 +216,41 @@ class _Content:
     """What the MIME tree yields: body, attachments and the bounce verdict."""
 
     body: Body = _NO_BODY
-    attachments: tuple[ParsedAttachment, ...] = ()
+    attachments: Attachments = _NO_ATTACHMENTS
     bounce: bool = False
     bounce_ids: tuple[str, ...] = ()
 
 
-def _content(message: Message, daemon: str | None, subject: str, defects: list[str]) -> _Content:
-    tree = _attempt(defects, "MIME structure", lambda: build_tree(message), None)
+def _content(
+    message: Message,
+    unread_parts: int,
+    header: _Header,
+    limits: ParseLimits,
+    defects: list[str],
+) -> _Content:
+    tree = _attempt(defects, "MIME structure", lambda: build_tree(message, limits.max_parts), None)
     if tree is None:
         return _Content()
     for part in tree.walk():
         defects.extend(part.defects)
-    body = _attempt(defects, "body", lambda: extract_body(tree), _NO_BODY)
+    skipped = unread_parts + tree.skipped_parts
+    if skipped:
+        defects.append(
+            f"{skipped} MIME parts past the first {limits.max_parts} not read "
+            "(mail.limits.max_parts)"
+        )
+    body = _attempt(defects, "body", lambda: extract_body(tree, limits.max_html_bytes), _NO_BODY)
     defects.extend(body.defects)
-    no_attachments: tuple[tuple[ParsedAttachment, ...], tuple[str, ...]] = ((), ())
-    attachments, attachment_defects = _attempt(
-        defects, "attachments", lambda: extract_attachments(tree), no_attachments
+    attachments = _attempt(
+        defects,
+        "attachments",
+        lambda: extract_attachments(tree, limits.max_attachments),
+        _NO_ATTACHMENTS,
     )
-    defects.extend(attachment_defects)
-    bounce = _attempt(defects, "bounce report", lambda: is_bounce(tree, daemon, subject), False)
+    defects.extend(attachments.defects)
+    bounce = _attempt(
+        defects, "bounce report", lambda: is_bounce(tree, header.daemon, header.subject), False
+    )
     bounce_ids: tuple[str, ...] = ()
     if bounce:
         bounce_ids = _attempt(
@@ -214,9 +259,27 @@ def _content(message: Message, daemon: str | None, subject: str, defects: list[s
     return _Content(body, attachments, bounce, bounce_ids)
 
 
-def _parse(raw: bytes, digest: str, defects: list[str]) -> ParsedMail:
-    """Read each part of the mail under its own guard, so one failure loses only that part."""
-    message = _read_message(raw, defects)
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """What the header block says: the same for a full and a headers-only parse."""
+
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    sender: Address | None
+    reply_to: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    delivered_to: tuple[str, ...]
+    subject: str
+    date: datetime | None
+    senders: tuple[str, ...]
+    daemon: str | None
+    automatic_headers: dict[str, list[str]]
+
+
+def _read_header(message: Message, defects: list[str]) -> _Header:
+    """Each field under its own guard, so one failure loses only that field."""
 
     def read(what: str, func: Callable[[], _T], default: _T) -> _T:
         return _attempt(defects, what, func, default)
@@ -230,17 +293,7 @@ def _parse(raw: bytes, digest: str, defects: list[str]) -> ParsedMail:
     )
     senders = [sender.email] if sender else []
     senders += [value.strip() for value in header_values(message, "return-path")]
-    daemon = daemon_kind(senders)
-    content = _content(message, daemon, subject, defects)
-    unsure: str | None = "automatic detection failed"  # better no auto-reply than a mail loop
-    reason = read(
-        "automatic detection",
-        lambda: automatic_reason(
-            _decoded_headers(message, _AUTOMATIC_HEADERS), senders, content.bounce
-        ),
-        unsure,
-    )
-    return ParsedMail(
+    return _Header(
         message_id=read("header Message-ID", lambda: _message_id(message, defects), None),
         in_reply_to=read(
             "header In-Reply-To",
@@ -253,39 +306,142 @@ def _parse(raw: bytes, digest: str, defects: list[str]) -> ParsedMail:
             (),
         ),
         sender=sender,
-        reply_to=read(
-            "header Reply-To", lambda: _first_address(message, ("reply-to",), defects), None
-        ),
+        reply_to=read("header Reply-To", lambda: _reply_to(message, defects), None),
         to=read("header To", lambda: _addresses(message, "to", defects), ()),
         cc=read("header Cc", lambda: _addresses(message, "cc", defects), ()),
         delivered_to=read("delivery headers", lambda: _delivered_to(message), ()),
         subject=subject,
         date=read("header Date", lambda: _date(message, defects), None),
+        senders=tuple(senders),
+        daemon=daemon_kind(senders),
+        automatic_headers=read(
+            "automatic detection", lambda: _decoded_headers(message, _AUTOMATIC_HEADERS), {}
+        ),
+    )
+
+
+def _mail(
+    header: _Header, content: _Content, digest: str, defects: list[str], incomplete: str | None
+) -> ParsedMail:
+    unsure: str | None = "automatic detection failed"  # better no auto-reply than a mail loop
+    reason = _attempt(
+        defects,
+        "automatic detection",
+        lambda: automatic_reason(header.automatic_headers, header.senders, content.bounce),
+        unsure,
+    )
+    return ParsedMail(
+        message_id=header.message_id,
+        in_reply_to=header.in_reply_to,
+        references=header.references,
+        sender=header.sender,
+        reply_to=header.reply_to,
+        to=header.to,
+        cc=header.cc,
+        delivered_to=header.delivered_to,
+        subject=header.subject,
+        date=header.date,
         text=content.body.text,
         html=content.body.html,
-        attachments=content.attachments,
+        attachments=content.attachments.kept,
         is_automatic=reason is not None,
         automatic_reason=reason,
         is_bounce=content.bounce,
         bounce_message_ids=content.bounce_ids,
         digest=digest,
         defects=tuple(dict.fromkeys(defects)),
+        incomplete=incomplete,
+        omitted_attachments=content.attachments.omitted,
     )
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
+def _parse(raw: bytes, digest: str, limits: ParseLimits, defects: list[str]) -> ParsedMail:
+    """Read each part of the mail under its own guard, so one failure loses only that part."""
+    message, unread_parts = _read_message(raw, limits.max_parts, defects)
+    header = _read_header(message, defects)
+    content = _content(message, unread_parts, header, limits, defects)
+    return _mail(header, content, digest, defects, None)
+
+
+def _digest(raw: bytes) -> str:
+    try:
+        return content_digest(raw)
+    except Exception:  # not bytes-like at all: still give the caller a stable value
+        return hashlib.sha256(repr(raw).encode()).hexdigest()
+
+
+def _normalised(mail: ParsedMail) -> ParsedMail:
+    try:
+        return normalise_mail(mail)
+    except Exception as exc:  # the never-raises contract holds for the normaliser too
+        defect = f"message unreadable ({type(exc).__name__}); only the raw mail is kept"
+        return replace(_bare(mail.digest, [defect]), incomplete=defect)
+
+
+def parse_mail(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedMail:
     """Parse raw RFC 5322 bytes into a `ParsedMail`. Pure; never raises.
 
     What could not be read is described in `defects`; a mail nothing could be
-    read from still comes back, with empty fields and its digest.
+    read from still comes back, with empty fields and its digest. A mail over
+    `limits.max_message_bytes` is read from its headers only (`incomplete` says so).
     """
     try:
-        digest = content_digest(raw)
-    except Exception:  # not bytes-like at all: still give the caller a stable value
-        digest = hashlib.sha256(repr(raw).encode()).hexdigest()
+        size = len(raw)
+    except Exception:
+        size = 0
+    if size > limits.max_message_bytes:
+        reason = (
+            f"it is {human_size(size)}, over the {human_size(limits.max_message_bytes)} limit "
+            "(mail.limits.max_message_bytes)"
+        )
+        return parse_headers_only(raw, reason, limits)
+    digest = _digest(raw)
     defects: list[str] = []
     try:
-        return _parse(bytes(raw), digest, defects)
+        return _normalised(_parse(bytes(raw), digest, limits, defects))
     except Exception as exc:  # last line of defence for the never-raises contract
         defects.append(f"message unreadable ({type(exc).__name__}); only the raw mail is kept")
         return empty_mail(digest, defects)
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The header block, at most `HEADER_BLOCK_BYTES` of it and only whole lines."""
+    head = raw[:HEADER_BLOCK_BYTES]
+    blank = _BLANK_LINE.search(head)
+    if blank is not None:
+        return head[: blank.start()]
+    if len(raw) <= HEADER_BLOCK_BYTES:
+        return head
+    return head[: head.rfind(b"\n") + 1]
+
+
+def _headers_only(raw: bytes, reason: str, digest: str, defects: list[str]) -> ParsedMail:
+    block = _header_block(raw)
+    message = HeaderParser(policy=policy.compat32).parsestr(
+        block.decode("ascii", "surrogateescape")
+    )
+    header = _read_header(message, defects)
+    root = Part(message=message, content_type=message.get_content_type(), view=message, path="1")
+    bounce = _attempt(
+        defects, "bounce report", lambda: is_bounce(root, header.daemon, header.subject), False
+    )
+    defects.append(f"only the headers were read: {reason}")
+    return _mail(header, _Content(bounce=bounce), digest, defects, reason)
+
+
+def parse_headers_only(raw: bytes, reason: str, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """The mail as its header block tells it, with `incomplete=reason`. Pure; never raises.
+
+    For a mail too large to parse, or whose full parse ran out of time or
+    crashed: only the first `HEADER_BLOCK_BYTES` are read (linear, bounded), so
+    From, Subject, Message-ID, To and the rest are known and the ticket can say
+    why its body is missing. `limits` is accepted for symmetry with `parse_mail`.
+    """
+    del limits  # the header block has its own fixed bound
+    digest = _digest(raw)
+    defects: list[str] = []
+    try:
+        return _normalised(_headers_only(bytes(raw), reason, digest, defects))
+    except Exception as exc:  # the same promise as parse_mail
+        defects.append(f"headers unreadable ({type(exc).__name__}); only the raw mail is kept")
+        return _normalised(replace(_bare(digest, defects), incomplete=reason))

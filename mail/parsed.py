@@ -40,7 +40,12 @@ class ParsedMail:
     Message ids (`message_id`, `in_reply_to`, `references`, `bounce_message_ids`)
     are normalised to the `<local@domain>` form. Header text is decoded and has
     no CR/LF. `text` is the readable body: text/plain when present, else the
-    HTML part converted to text.
+    HTML part converted to text. Every field is within its bound in
+    `mail.normalise.FIELD_LIMITS` and UTF-8 encodable.
+
+    `incomplete` says in a few words why the mail could not be read fully (too
+    large, out of time, a crashed parser), None when it was. `omitted_attachments`
+    names the attachments past `mail.limits.max_attachments`, which were not kept.
     """
 
     message_id: str | None
@@ -62,3 +67,5 @@ class ParsedMail:
     bounce_message_ids: tuple[str, ...]
     digest: str
     defects: tuple[str, ...]
+    incomplete: str | None = None
+    omitted_attachments: tuple[str, ...] = ()

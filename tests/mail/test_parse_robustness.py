@@ -79,14 +79,10 @@ def test_deep_nesting_is_cut_off_with_a_defect() -> None:
 
 
 def test_unsplittable_mail_is_read_as_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    class FailingParser:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            pass
+    def failing_parser(raw: bytes, max_parts: int) -> tuple[Message, int]:
+        raise IndexError("parser bug")
 
-        def parsebytes(self, raw: bytes) -> Message:
-            raise IndexError("parser bug")
-
-    monkeypatch.setattr(parse_module, "BytesParser", FailingParser)
+    monkeypatch.setattr(parse_module, "read_message", failing_parser)
     parsed = parse_mail(b"Subject: x\r\n\r\nthe body")
     assert "MIME structure unreadable (IndexError), read as plain text" in parsed.defects
     assert "the body" in parsed.text

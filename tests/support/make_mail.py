@@ -55,6 +55,7 @@ def make_mail(
     date: datetime | str | None = DEFAULT_DATE,
     headers: Mapping[str, HeaderValue] | None = None,
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    verbatim: Mapping[str, str] | None = None,
     **aliases: AddressValue,
 ) -> bytes:
     """Build a mail as bytes (CRLF line ends, like IMAP delivers them).
@@ -62,7 +63,10 @@ def make_mail(
     `from` can be given as `from_=` or `**{"from": ...}`. `headers` adds
     extra headers (a list value repeats the header; None omits it).
     `attachments` are (filename, "type/subtype", content) triples; a
-    message/rfc822 content is attached as a message.
+    message/rfc822 content is attached as a message. `verbatim` headers are
+    written exactly as given (no encoding, no folding), replacing any header of
+    the same name: for what the stdlib refuses to write, such as a 2000-character
+    Reply-To or an `=?utf-7?...?=` subject.
     """
     unknown = set(aliases) - {"from"}
     if unknown:
@@ -95,4 +99,26 @@ def make_mail(
         else:
             message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     # Like real clients: long Message-IDs stay on one line, never RFC 2047 encoded.
-    return message.as_bytes(policy=policy.default.clone(linesep="\r\n", max_line_length=998))
+    raw = message.as_bytes(policy=policy.default.clone(linesep="\r\n", max_line_length=998))
+    return _with_verbatim(raw, verbatim or {})
+
+
+def _with_verbatim(raw: bytes, headers: Mapping[str, str]) -> bytes:
+    """`raw` with `headers` replacing same-named ones, appended as-is to the header block."""
+    if not headers:
+        return raw
+    head, _, body = raw.partition(b"\r\n\r\n")
+    replaced = {name.lower().encode() for name in headers}
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.partition(b":")[0].strip().lower() in replaced
+        if not skipping:
+            kept.append(line)
+    for name, value in headers.items():
+        kept.append(f"{name}: {value}".encode("utf-8", "surrogateescape"))
+    return b"\r\n".join(kept) + b"\r\n\r\n" + body

@@ -1,0 +1,404 @@
+"""The last step of every parse: no field of a `ParsedMail` can hurt a later layer.
+
+SPEC "Hostile mail": inputs are normalised at the parse boundary. Whatever a
+stranger's mail holds, the result is UTF-8 encodable (lone surrogates become
+U+FFFD, NULs go), header text is one line without control or bidi/format
+characters, every address is one strict addr-spec, and every value fits the
+column it is stored in. `FIELD_LIMITS` lists each field with its bound and the
+columns it reaches; `limit_violations` checks a mail against it.
+
+This module imports nothing of ours but `mail.parsed`, so the header readers
+can apply the same address rule early (a From that is not an address falls
+back to Sender) while `normalise_mail` applies all rules once more at the end.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from mail.parsed import Address, ParsedAttachment, ParsedMail
+
+__all__ = [
+    "FIELD_LIMITS",
+    "FieldLimit",
+    "clean_line",
+    "limit_violations",
+    "normalise_mail",
+    "replace_surrogates",
+    "strict_email",
+    "values_at",
+]
+
+MAX_ADDRESS = 254  # UTF-8 octets: RFC 5321's 256-octet path less the angle brackets
+MAX_LOCAL_PART = 64  # UTF-8 octets (RFC 5321 4.5.3.1.1)
+MAX_DOMAIN = 253
+MAX_LABEL = 63  # of the ASCII (xn--) form of an IDN label
+MAX_MESSAGE_ID = 998  # RFC 5322's line limit; Article.message_id is CharField(998)
+MAX_REFERENCES = 100
+MAX_IN_REPLY_TO = 10
+MAX_BOUNCE_IDS = 100
+MAX_SUBJECT = 1000
+MAX_NAME = 200
+MAX_ADDRESSES = 100  # each of To, Cc, delivered_to
+MAX_DEFECTS = 50
+MAX_DEFECT = 200
+MAX_FILENAME_BYTES = 255
+MAX_CONTENT_TYPE = 255
+MAX_CONTENT_ID = 255
+MAX_OMITTED = 100
+MAX_OMITTED_NAME = 255
+MAX_REASON = 200
+MAX_INCOMPLETE = 300
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+Unit = Literal["characters", "utf-8 bytes", "items"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLimit:
+    """One field of `ParsedMail` (a path such as "to[].email"), its bound, where it is stored.
+
+    `limit` None: no size bound of its own (the body is bounded by `mail.limits`),
+    only the rule that every string is UTF-8 encodable and free of NUL.
+    `columns` are "Model.field" names in models/ whose max_length the limit must fit.
+    """
+
+    path: str
+    limit: int | None
+    unit: Unit = "characters"
+    columns: tuple[str, ...] = ()
+
+
+_ADDRESS_COLUMNS = ("Article.author", "Article.sender", "Article.to_address")
+_ID_COLUMNS = ("Article.message_id", "InboundMessage.message_id")
+
+#: Every field of ParsedMail that holds text, with its bound and the columns it reaches.
+FIELD_LIMITS: tuple[FieldLimit, ...] = (
+    FieldLimit("message_id", MAX_MESSAGE_ID, columns=_ID_COLUMNS),
+    FieldLimit("in_reply_to", MAX_IN_REPLY_TO, "items"),
+    FieldLimit("in_reply_to[]", MAX_MESSAGE_ID, columns=("Article.in_reply_to",)),
+    FieldLimit("references", MAX_REFERENCES, "items", ("Article.references",)),
+    FieldLimit("references[]", MAX_MESSAGE_ID),
+    FieldLimit(
+        "sender.email",
+        MAX_ADDRESS,
+        "utf-8 bytes",
+        (*_ADDRESS_COLUMNS, "Ticket.customer_email", "History.actor"),
+    ),
+    FieldLimit("sender.name", MAX_NAME, columns=("Article.author_name", "Ticket.customer_name")),
+    FieldLimit("reply_to.email", MAX_ADDRESS, "utf-8 bytes", ("Article.to_address",)),
+    FieldLimit("reply_to.name", MAX_NAME),
+    FieldLimit("to", MAX_ADDRESSES, "items", ("Article.recipients",)),
+    FieldLimit("to[].email", MAX_ADDRESS, "utf-8 bytes"),
+    FieldLimit("to[].name", MAX_NAME),
+    FieldLimit("cc", MAX_ADDRESSES, "items", ("Article.cc",)),
+    FieldLimit("cc[].email", MAX_ADDRESS, "utf-8 bytes"),
+    FieldLimit("cc[].name", MAX_NAME),
+    FieldLimit("delivered_to", MAX_ADDRESSES, "items"),
+    FieldLimit("delivered_to[]", MAX_ADDRESS, "utf-8 bytes"),
+    FieldLimit("subject", MAX_SUBJECT, columns=("Ticket.subject", "Article.subject")),
+    FieldLimit("text", None, columns=("Article.body",)),
+    FieldLimit("html", None),
+    FieldLimit(
+        "attachments[].filename", MAX_FILENAME_BYTES, "utf-8 bytes", ("Attachment.filename",)
+    ),
+    FieldLimit(
+        "attachments[].content_type", MAX_CONTENT_TYPE, columns=("Attachment.content_type",)
+    ),
+    FieldLimit("attachments[].content_id", MAX_CONTENT_ID, columns=("Attachment.content_id",)),
+    FieldLimit("automatic_reason", MAX_REASON),
+    FieldLimit("bounce_message_ids", MAX_BOUNCE_IDS, "items"),
+    FieldLimit("bounce_message_ids[]", MAX_MESSAGE_ID),
+    FieldLimit("digest", 64, columns=("InboundMessage.digest",)),
+    FieldLimit("defects", MAX_DEFECTS, "items", ("InboundMessage.defects",)),
+    FieldLimit("defects[]", MAX_DEFECT),
+    FieldLimit("incomplete", MAX_INCOMPLETE),
+    FieldLimit("omitted_attachments", MAX_OMITTED, "items"),
+    FieldLimit("omitted_attachments[]", MAX_OMITTED_NAME),
+)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")
+_ATOM_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+# Printable ASCII less space, '"', '\\', and what splits or re-targets an address list.
+_QUOTED_LOCAL = re.compile(r'"[!#-+\--:=?A-\[\]-~]+"')
+_ASCII_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
+
+
+def replace_surrogates(text: str) -> str:
+    """`text` with every lone surrogate (utf-7 output, surrogateescape leftovers) as U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _scrub(text: str) -> str:
+    """Encodable and NUL-free: what PostgreSQL, SQLite and JSON columns all accept."""
+    return replace_surrogates(text).replace("\x00", "")
+
+
+def _without_hidden(text: str, *, as_space: bool) -> str:
+    """Controls, line separators (as spaces when `as_space`) and format characters gone.
+
+    Format characters (category Cf) are the bidi controls U+200E/F, U+202A-E,
+    U+2066-9 and U+061C, the zero-width U+200B-D and U+2060, U+FEFF and the
+    like: invisible, and used to make a name or subject read differently from
+    what it is.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    out: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp"):
+            if as_space:
+                out.append(" ")
+        elif category not in ("Cf", "Cs"):
+            out.append(char)
+    return "".join(out)
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters; a cut one ends in "…" so a reader sees it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+def clean_line(text: str, limit: int) -> str:
+    """One line of header text for people: no controls or bidi/format characters, cut."""
+    text = _without_hidden(replace_surrogates(text), as_space=True)
+    return _cut(_SPACES.sub(" ", text).strip(), limit)
+
+
+def _optional_line(text: str | None, limit: int, fallback: str) -> str | None:
+    return None if text is None else clean_line(text, limit) or fallback
+
+
+def _is_local_part(local: str) -> bool:
+    if len(local.encode()) > MAX_LOCAL_PART or not local.strip("."):
+        return False
+    if local.startswith('"'):
+        return _QUOTED_LOCAL.fullmatch(local) is not None
+    if local.isascii():
+        return _ATOM_LOCAL.fullmatch(local) is not None
+    # RFC 6531 (SMTPUTF8): ASCII atext plus letters, marks and digits of any script.
+    return all(
+        _ATOM_LOCAL.fullmatch(char) is not None or unicodedata.category(char)[0] in "LMN"
+        for char in local
+    )
+
+
+def _is_idn_char(char: str) -> bool:
+    if char.isascii():
+        return char.isalnum() or char == "-"
+    return unicodedata.category(char)[0] in "LMN"
+
+
+def _is_label(label: str) -> bool:
+    if not label or len(label) > MAX_LABEL:
+        return False
+    if label.isascii():
+        return _ASCII_LABEL.fullmatch(label) is not None
+    if label.startswith("-") or label.endswith("-"):
+        return False
+    if not all(_is_idn_char(char) for char in label):
+        return False
+    try:
+        return len(label.encode("punycode")) + 4 <= MAX_LABEL
+    except UnicodeError:
+        return False
+
+
+def strict_email(value: str) -> str | None:
+    """`value` as one strict addr-spec with its domain lower-cased, or None if it is not one.
+
+    Strict means: at most 254 octets of UTF-8; exactly one "@" outside quotes;
+    a local part of at most 64 octets that is either dot-atom text (RFC 5322
+    atext and dots; consecutive or edge dots are allowed because Japanese
+    carriers issued such addresses), or non-ASCII letters, marks and digits
+    mixed with atext (RFC 6531, kept as sent, NFC), or one quoted string of
+    printable ASCII without space, '"', '\\', "@", ",", ";", "<" or ">" - a
+    quoted "@", "," or ";" is how one header smuggles several recipients past a
+    naive re-parse. The domain is dot-separated labels (letters, digits and
+    inner hyphens, or IDN letters whose xn-- form fits) of at most 63 octets,
+    253 in all; one trailing dot is dropped; address literals ([192.0.2.1]) are
+    refused. No whitespace or control character anywhere.
+    """
+    if not value or len(value) > MAX_ADDRESS:
+        return None
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain:
+        return None
+    local = unicodedata.normalize("NFC", local)
+    domain = unicodedata.normalize("NFC", domain).lower().removesuffix(".")
+    if len(domain) > MAX_DOMAIN or not all(_is_label(label) for label in domain.split(".")):
+        return None
+    if not _is_local_part(local):
+        return None
+    email = f"{local}@{domain}"
+    return email if len(email.encode()) <= MAX_ADDRESS else None
+
+
+def _address(address: Address | None, defects: list[str], what: str) -> Address | None:
+    if address is None:
+        return None
+    email = strict_email(replace_surrogates(address.email))
+    if email is None:
+        defects.append(f"{what} address dropped: not a valid address")
+        return None
+    return Address(name=clean_line(address.name, MAX_NAME), email=email)
+
+
+def _address_list(
+    addresses: Iterable[Address], defects: list[str], what: str
+) -> tuple[Address, ...]:
+    kept = [a for a in (_address(a, defects, what) for a in addresses) if a is not None]
+    if len(kept) > MAX_ADDRESSES:
+        defects.append(f"{what}: {len(kept)} addresses, the first {MAX_ADDRESSES} kept")
+    return tuple(kept[:MAX_ADDRESSES])
+
+
+def _message_ids(ids: Iterable[str], defects: list[str], what: str) -> list[str]:
+    kept: list[str] = []
+    for value in ids:
+        if len(value) > MAX_MESSAGE_ID:
+            defects.append(f"{what}: an id of {len(value)} characters dropped (over 998)")
+        elif _MESSAGE_ID.fullmatch(value):
+            kept.append(value)
+    return kept
+
+
+def _references(ids: Iterable[str], defects: list[str]) -> tuple[str, ...]:
+    kept = _message_ids(ids, defects, "References")
+    if len(kept) <= MAX_REFERENCES:
+        return tuple(kept)
+    defects.append(f"References: {len(kept)} ids, the first and the last {MAX_REFERENCES - 1} kept")
+    return (kept[0], *kept[-(MAX_REFERENCES - 1) :])
+
+
+def _fit_bytes(name: str, limit: int) -> str:
+    """`name` cut to `limit` octets of UTF-8 on a character boundary, a short extension kept."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    suffix = dot + extension if dot and stem and len(extension) <= 16 else ""
+    stem = name[: len(name) - len(suffix)]
+    room = limit - len(suffix.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore").rstrip() + suffix
+
+
+def _filename(name: str) -> str:
+    name = _without_hidden(replace_surrogates(name), as_space=False)
+    return _fit_bytes(name.strip(), MAX_FILENAME_BYTES)
+
+
+def _content_type(value: str) -> str:
+    value = value.strip().lower()
+    return value if _CONTENT_TYPE.fullmatch(value) else DEFAULT_CONTENT_TYPE
+
+
+def _content_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = _without_hidden(replace_surrogates(value), as_space=False).strip()
+    return value if 0 < len(value) <= MAX_CONTENT_ID else None
+
+
+def _attachment(part: ParsedAttachment) -> ParsedAttachment:
+    return replace(
+        part,
+        filename=_filename(part.filename),
+        content_type=_content_type(part.content_type),
+        content_id=_content_id(part.content_id),
+    )
+
+
+def _defects(defects: Iterable[str]) -> tuple[str, ...]:
+    unique = list(dict.fromkeys(clean_line(d, MAX_DEFECT) for d in defects))
+    unique = [d for d in unique if d]
+    if len(unique) > MAX_DEFECTS:
+        more = len(unique) - MAX_DEFECTS + 1
+        unique = [*unique[: MAX_DEFECTS - 1], f"and {more} more defects not listed"]
+    return tuple(unique)
+
+
+def normalise_mail(mail: ParsedMail) -> ParsedMail:
+    """`mail` with every rule of this module applied; what had to go is added to its defects."""
+    defects: list[str] = []
+    message_ids = _message_ids([mail.message_id] if mail.message_id else [], defects, "Message-ID")
+    in_reply_to = _message_ids(mail.in_reply_to, defects, "In-Reply-To")
+    bounce_ids = _message_ids(mail.bounce_message_ids, defects, "bounce report")
+    delivered = (strict_email(replace_surrogates(e)) for e in mail.delivered_to)
+    delivered_to = tuple(dict.fromkeys(e.lower() for e in delivered if e is not None))
+    if len(delivered_to) > MAX_ADDRESSES:
+        defects.append(f"delivery headers: {len(delivered_to)} addresses, the first 100 kept")
+    omitted = [clean_line(_filename(n), MAX_OMITTED_NAME) for n in mail.omitted_attachments]
+    if len(omitted) > MAX_OMITTED:
+        more = len(omitted) - MAX_OMITTED + 1
+        omitted = [*omitted[: MAX_OMITTED - 1], f"and {more} more"]
+    normal = replace(
+        mail,
+        message_id=message_ids[0] if message_ids else None,
+        in_reply_to=tuple(in_reply_to[:MAX_IN_REPLY_TO]),
+        references=_references(mail.references, defects),
+        sender=_address(mail.sender, defects, "From"),
+        reply_to=_address(mail.reply_to, defects, "Reply-To"),
+        to=_address_list(mail.to, defects, "To"),
+        cc=_address_list(mail.cc, defects, "Cc"),
+        delivered_to=delivered_to[:MAX_ADDRESSES],
+        subject=clean_line(mail.subject, MAX_SUBJECT),
+        text=_scrub(mail.text),
+        html=_scrub(mail.html) if mail.html is not None else None,
+        attachments=tuple(_attachment(part) for part in mail.attachments),
+        automatic_reason=_optional_line(mail.automatic_reason, MAX_REASON, "automatic"),
+        bounce_message_ids=tuple(bounce_ids[:MAX_BOUNCE_IDS]),
+        incomplete=_optional_line(mail.incomplete, MAX_INCOMPLETE, "it could not be read fully"),
+        omitted_attachments=tuple(omitted),
+    )
+    return replace(normal, defects=_defects([*mail.defects, *defects]))
+
+
+def values_at(mail: object, path: str) -> list[object]:
+    """The values a `FieldLimit.path` names in `mail` ("to[].email": each To address's email)."""
+    values: list[object] = [mail]
+    for step in path.split("."):
+        name = step.removesuffix("[]")
+        found: list[object] = []
+        for value in values:
+            item = getattr(value, name)
+            if item is None:
+                continue
+            if step.endswith("[]"):
+                found.extend(item)
+            else:
+                found.append(item)
+        values = found
+    return values
+
+
+def _size(value: object, unit: Unit) -> int:
+    if unit == "items":
+        return len(value) if isinstance(value, tuple | list) else 1
+    text = str(value)
+    return len(text.encode("utf-8", "surrogatepass")) if unit == "utf-8 bytes" else len(text)
+
+
+def limit_violations(mail: ParsedMail) -> list[str]:
+    """Every value of `mail` over its `FIELD_LIMITS` bound, not encodable, or holding a NUL."""
+    found: list[str] = []
+    for rule in FIELD_LIMITS:
+        for value in values_at(mail, rule.path):
+            if isinstance(value, str) and _scrub(value) != value:
+                found.append(f"{rule.path}: not UTF-8 encodable or holds NUL")
+            elif rule.limit is not None and (size := _size(value, rule.unit)) > rule.limit:
+                found.append(f"{rule.path}: {size} {rule.unit}, over {rule.limit}")
+    return found
