@@ -14,65 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import HeaderParser
-from typing import TypeVar
 
-from mail.automatic import automatic_reason, bounce_message_ids, daemon_kind, is_bounce
+from mail.automatic import automatic_reason, bounce_message_ids, is_bounce
 from mail.body import Attachments, Body, extract_attachments, extract_body, human_size
 from mail.digest import content_digest
-from mail.headers import (
-    decode_header,
-    parse_address_list,
-    parse_date,
-    parse_message_ids,
-    parse_single_address,
-)
+from mail.header_fields import HeaderFields, attempt, read_header_fields
 from mail.limits import DEFAULT_LIMITS, ParseLimits
-from mail.mime import Part, build_tree, header_values, read_message
+from mail.mime import Part, build_tree, read_message
 from mail.normalise import normalise_mail
-from mail.parsed import Address, ParsedMail
+from mail.parsed import ParsedMail
 
 __all__ = ["HEADER_BLOCK_BYTES", "content_digest", "parse_headers_only", "parse_mail"]
 
 #: What `parse_headers_only` reads at most: far more than any real header block.
 HEADER_BLOCK_BYTES = 64 * 1024
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-
-_T = TypeVar("_T")
-_SINGLE_HEADERS = ("subject", "from", "date", "message-id", "in-reply-to")
-_DISPLAY = {
-    "subject": "Subject",
-    "from": "From",
-    "date": "Date",
-    "message-id": "Message-ID",
-    "in-reply-to": "In-Reply-To",
-    "reply-to": "Reply-To",
-}
-_AUTOMATIC_HEADERS = (
-    "auto-submitted",
-    "precedence",
-    "list-id",
-    "list-unsubscribe",
-    "x-auto-response-suppress",
-    "x-autoreply",
-    "x-autorespond",
-    "return-path",
-)
-_DELIVERED_TO_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
-
-
-def _attempt(defects: list[str], what: str, func: Callable[[], _T], default: _T) -> _T:
-    """Run one section of the parse; on any error note it and carry on with `default`."""
-    try:
-        return func()
-    except Exception as exc:  # the contract: parse_mail never raises
-        defects.append(f"{what} unreadable ({type(exc).__name__})")
-        return default
 
 
 def _read_message(raw: bytes, max_parts: int, defects: list[str]) -> tuple[Message, int]:
@@ -91,67 +51,6 @@ def _read_message(raw: bytes, max_parts: int, defects: list[str]) -> tuple[Messa
     message = Message()
     message.set_payload(raw.decode("ascii", "surrogateescape"))
     return message, 0
-
-
-def _first_address(message: Message, names: tuple[str, ...], defects: list[str]) -> Address | None:
-    """The first address of the first header in `names` that has one.
-
-    A header that is present but yields no address is noted, so a From that
-    was replaced by Sender or Return-Path shows in the defects.
-    """
-    for name in names:
-        values = header_values(message, name)
-        addresses, address_defects = parse_address_list(values, _DISPLAY.get(name, name))
-        defects.extend(address_defects)
-        if addresses:
-            return addresses[0]
-        if values and name == names[0] and len(names) > 1:
-            defects.append(f"header {_DISPLAY.get(name, name)} unparseable")
-    return None
-
-
-def _reply_to(message: Message, defects: list[str]) -> Address | None:
-    address, address_defects = parse_single_address(header_values(message, "reply-to"), "Reply-To")
-    defects.extend(address_defects)
-    return address
-
-
-def _addresses(message: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
-    addresses, address_defects = parse_address_list(header_values(message, name), name.title())
-    defects.extend(address_defects)
-    return tuple(addresses)
-
-
-def _delivered_to(message: Message) -> tuple[str, ...]:
-    found: list[str] = []
-    for name in _DELIVERED_TO_HEADERS:
-        addresses, _ = parse_address_list(header_values(message, name))
-        for address in addresses:
-            email = address.email.lower()
-            if email not in found:
-                found.append(email)
-    return tuple(found)
-
-
-def _decoded_headers(message: Message, names: tuple[str, ...]) -> dict[str, list[str]]:
-    headers: dict[str, list[str]] = {}
-    for name in names:
-        values = header_values(message, name)
-        if values:
-            headers[name] = [decode_header(value)[0] for value in values]
-    return headers
-
-
-def _header_defects(message: Message) -> list[str]:
-    defects: list[str] = []
-    for name in _SINGLE_HEADERS:
-        count = len(header_values(message, name))
-        if count > 1:
-            defects.append(f"header {_DISPLAY[name]} appears {count} times, first used")
-    for name in ("from", "message-id"):
-        if not header_values(message, name):
-            defects.append(f"header {_DISPLAY[name]} missing")
-    return defects
 
 
 def _bare(digest: str, defects: list[str]) -> ParsedMail:
@@ -183,30 +82,6 @@ def empty_mail(digest: str, defects: list[str]) -> ParsedMail:
     return _normalised(_bare(digest, defects))
 
 
-def _subject(message: Message, defects: list[str]) -> str:
-    values = header_values(message, "subject")
-    if not values:
-        return ""
-    subject, subject_defects = decode_header(values[0])
-    defects.extend(subject_defects)
-    return subject
-
-
-def _message_id(message: Message, defects: list[str]) -> str | None:
-    raw_ids = header_values(message, "message-id")[:1]
-    ids = parse_message_ids(raw_ids)
-    if raw_ids and not ids:
-        defects.append("header Message-ID unparseable")
-    return ids[0] if ids else None
-
-
-def _date(message: Message, defects: list[str]) -> datetime | None:
-    values = header_values(message, "date")
-    date, date_defects = parse_date(values[0] if values else None)
-    defects.extend(date_defects)
-    return date
-
-
 _NO_BODY = Body("", None, ())
 _NO_ATTACHMENTS = Attachments(())
 
@@ -224,11 +99,11 @@ class _Content:
 def _content(
     message: Message,
     unread_parts: int,
-    header: _Header,
+    header: HeaderFields,
     limits: ParseLimits,
     defects: list[str],
 ) -> _Content:
-    tree = _attempt(defects, "MIME structure", lambda: build_tree(message, limits.max_parts), None)
+    tree = attempt(defects, "MIME structure", lambda: build_tree(message, limits.max_parts), None)
     if tree is None:
         return _Content()
     for part in tree.walk():
@@ -239,92 +114,31 @@ def _content(
             f"{skipped} MIME parts past the first {limits.max_parts} not read "
             "(mail.limits.max_parts)"
         )
-    body = _attempt(defects, "body", lambda: extract_body(tree, limits.max_html_bytes), _NO_BODY)
+    body = attempt(defects, "body", lambda: extract_body(tree, limits.max_html_bytes), _NO_BODY)
     defects.extend(body.defects)
-    attachments = _attempt(
+    attachments = attempt(
         defects,
         "attachments",
         lambda: extract_attachments(tree, limits.max_attachments),
         _NO_ATTACHMENTS,
     )
     defects.extend(attachments.defects)
-    bounce = _attempt(
+    bounce = attempt(
         defects, "bounce report", lambda: is_bounce(tree, header.daemon, header.subject), False
     )
     bounce_ids: tuple[str, ...] = ()
     if bounce:
-        bounce_ids = _attempt(
+        bounce_ids = attempt(
             defects, "bounce report", lambda: bounce_message_ids(tree, body.text), ()
         )
     return _Content(body, attachments, bounce, bounce_ids)
 
 
-@dataclass(frozen=True, slots=True)
-class _Header:
-    """What the header block says: the same for a full and a headers-only parse."""
-
-    message_id: str | None
-    in_reply_to: tuple[str, ...]
-    references: tuple[str, ...]
-    sender: Address | None
-    reply_to: Address | None
-    to: tuple[Address, ...]
-    cc: tuple[Address, ...]
-    delivered_to: tuple[str, ...]
-    subject: str
-    date: datetime | None
-    senders: tuple[str, ...]
-    daemon: str | None
-    automatic_headers: dict[str, list[str]]
-
-
-def _read_header(message: Message, defects: list[str]) -> _Header:
-    """Each field under its own guard, so one failure loses only that field."""
-
-    def read(what: str, func: Callable[[], _T], default: _T) -> _T:
-        return _attempt(defects, what, func, default)
-
-    defects.extend(read("headers", lambda: _header_defects(message), []))
-    subject = read("header Subject", lambda: _subject(message, defects), "")
-    sender = read(
-        "sender",
-        lambda: _first_address(message, ("from", "sender", "return-path"), defects),
-        None,
-    )
-    senders = [sender.email] if sender else []
-    senders += [value.strip() for value in header_values(message, "return-path")]
-    return _Header(
-        message_id=read("header Message-ID", lambda: _message_id(message, defects), None),
-        in_reply_to=read(
-            "header In-Reply-To",
-            lambda: parse_message_ids(header_values(message, "in-reply-to")),
-            (),
-        ),
-        references=read(
-            "header References",
-            lambda: parse_message_ids(header_values(message, "references")),
-            (),
-        ),
-        sender=sender,
-        reply_to=read("header Reply-To", lambda: _reply_to(message, defects), None),
-        to=read("header To", lambda: _addresses(message, "to", defects), ()),
-        cc=read("header Cc", lambda: _addresses(message, "cc", defects), ()),
-        delivered_to=read("delivery headers", lambda: _delivered_to(message), ()),
-        subject=subject,
-        date=read("header Date", lambda: _date(message, defects), None),
-        senders=tuple(senders),
-        daemon=daemon_kind(senders),
-        automatic_headers=read(
-            "automatic detection", lambda: _decoded_headers(message, _AUTOMATIC_HEADERS), {}
-        ),
-    )
-
-
 def _mail(
-    header: _Header, content: _Content, digest: str, defects: list[str], incomplete: str | None
+    header: HeaderFields, content: _Content, digest: str, defects: list[str], incomplete: str | None
 ) -> ParsedMail:
     unsure: str | None = "automatic detection failed"  # better no auto-reply than a mail loop
-    reason = _attempt(
+    reason = attempt(
         defects,
         "automatic detection",
         lambda: automatic_reason(header.automatic_headers, header.senders, content.bounce),
@@ -358,7 +172,7 @@ def _mail(
 def _parse(raw: bytes, digest: str, limits: ParseLimits, defects: list[str]) -> ParsedMail:
     """Read each part of the mail under its own guard, so one failure loses only that part."""
     message, unread_parts = _read_message(raw, limits.max_parts, defects)
-    header = _read_header(message, defects)
+    header = read_header_fields(message, defects)
     content = _content(message, unread_parts, header, limits, defects)
     return _mail(header, content, digest, defects, None)
 
@@ -420,9 +234,9 @@ def _headers_only(raw: bytes, reason: str, digest: str, defects: list[str]) -> P
     message = HeaderParser(policy=policy.compat32).parsestr(
         block.decode("ascii", "surrogateescape")
     )
-    header = _read_header(message, defects)
+    header = read_header_fields(message, defects)
     root = Part(message=message, content_type=message.get_content_type(), view=message, path="1")
-    bounce = _attempt(
+    bounce = attempt(
         defects, "bounce report", lambda: is_bounce(root, header.daemon, header.subject), False
     )
     defects.append(f"only the headers were read: {reason}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tortoise.fields import Field
 
-from mail.normalise import FIELD_LIMITS, FieldLimit, limit_violations
+from mail.field_limits import FIELD_LIMITS, FieldLimit, limit_violations
 from mail.parse import parse_mail
 from mail.parsed import ParsedMail
 from models.article import Article, ArticleKind, Attachment, InboundMessage
