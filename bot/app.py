@@ -15,6 +15,29 @@ from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
+# bolt's signature check logs every refused request at INFO with its whole body
+# (slack_bolt/middleware/request_verification/request_verification.py, _debug_log_error):
+# megabytes of anyone's text, forged log lines included. Its logger is named after the class.
+BOLT_VERIFICATION_LOGGER = "slack_bolt.RequestVerification"
+
+
+class _NoUntrustedBodies(logging.Filter):
+    """Drops what bolt's signature check says below WARNING (only that body dump)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+NO_UNTRUSTED_BODIES = _NoUntrustedBodies()
+
+
+def keep_request_bodies_out_of_logs() -> None:
+    """Silence the body dump. The level alone is not enough: bolt copies its base logger's
+    level onto this logger whenever an app is built; the filter stays."""
+    verification = logging.getLogger(BOLT_VERIFICATION_LOGGER)
+    verification.setLevel(logging.WARNING)
+    verification.addFilter(NO_UNTRUSTED_BODIES)  # idempotent: the same object is kept once
+
 
 def build_client(
     slack: SlackSettings,
@@ -49,6 +72,7 @@ def build_app(
         process_before_response=True,
         logger=logging.getLogger("slack_bolt"),
     )
+    keep_request_bodies_out_of_logs()  # after AsyncApp(): it resets the logger's level
     actions.register(app, services)
     modals.register(app, services)
     events.register(app, services)

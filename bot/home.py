@@ -13,7 +13,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.home_view import build_home_view
+from bot.blocks import Block
+from bot.directory import CannotCheck
+from bot.home_view import build_home_view, build_unknown_home_view
 from bot.services import Services
 from models.views import open_tickets_of, unclaimed_by_queue
 
@@ -50,19 +52,25 @@ class HomeTab:
         await self.publish(user)
 
     async def publish(self, user: str) -> None:
+        """The tab as it is for `user` now: only their queues (a queue they left is gone
+        from it); when Slack cannot tell which those are, a tab that says so."""
+        await self._client.views_publish(user_id=user, view=await self.view_for(user))
+
+    async def view_for(self, user: str) -> Block:
         services = self._services
-        queues = await services.queues_of(user)
-        tickets = await open_tickets_of(user) if queues else []
-        unclaimed = await unclaimed_by_queue() if queues else {}
-        view = build_home_view(
-            tickets,
+        try:
+            queues = await services.visible_queues(user)
+        except CannotCheck:
+            return build_unknown_home_view()
+        channels = [queue.channel for queue in queues]
+        return build_home_view(
+            await open_tickets_of(user, channels=channels),
             queues,
-            unclaimed,
+            await unclaimed_by_queue([queue.name for queue in queues]),
             hook=services.policy.ticket_hook,
             command=self._command,
             now=services.clock(),
         )
-        await self._client.views_publish(user_id=user, view=view)
 
     async def refresh(self) -> None:
         """Republish for everyone who opened the tab lately (oldest viewers drop out)."""

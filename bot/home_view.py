@@ -19,19 +19,12 @@ def build_home_view(
     command: str,
     now: datetime,
 ) -> Block:
-    """`queues` are the ones the agent belongs to; none means they are not an agent yet."""
+    """`queues` are the ones the agent works in; none means they are not an agent (yet)."""
     if not queues:
-        blocks: list[Block] = [
-            {"type": "header", "text": plain("Tickets", 150)},
-            {
-                "type": "section",
-                "text": mrkdwn(
-                    "You are not in any queue channel, so there is nothing to show. "
-                    "Join one (or ask a lead to add you) to work its tickets."
-                ),
-            },
-        ]
-        return {"type": "home", "blocks": blocks}
+        return _notice(
+            "You are not an agent of any queue, so there is nothing to show. "
+            "Ask a lead if you should be one."
+        )
     mine = "\n".join(ticket_line(t, hook) for t in tickets) or "_You hold no open tickets._"
     waiting = "\n".join(
         f"• *{escape_within(q.name, 100)}* in <#{q.channel}>: "
@@ -54,5 +47,23 @@ def build_home_view(
                     mrkdwn(f"Updated {stamp} · `{command} queue` lists the unclaimed tickets")
                 ],
             },
+        ],
+    }
+
+
+def build_unknown_home_view() -> Block:
+    """Slack could not say which queues the viewer works in: show nothing rather than guess."""
+    return _notice(
+        "I cannot check which queues you work in right now, so there is nothing to show. "
+        "Open this tab again in a moment."
+    )
+
+
+def _notice(text: str) -> Block:
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": plain("Tickets", 150)},
+            {"type": "section", "text": mrkdwn(text)},
         ],
     }

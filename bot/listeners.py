@@ -9,16 +9,21 @@ from typing import Any
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.directory import CannotCheck
 from bot.services import Services
 from models.ticket import Ticket
 
 logger = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
 
 
 async def ticket_or_none(ticket_id: int) -> Ticket | None:
     return await Ticket.get_or_none(id=ticket_id)
+
+
+CANNOT_CHECK_WORK = "I cannot check who may work on this ticket right now; please try again."
 
 
 async def may_act(services: Services, ticket: Ticket, user: str) -> str | None:
@@ -27,15 +32,22 @@ async def may_act(services: Services, ticket: Ticket, user: str) -> str | None:
 
 
 async def may_act_in(services: Services, channel: str, user: str) -> str | None:
-    """None when `user` is an agent of the queue that `channel` belongs to."""
+    """None when `user` is an agent of the queue that `channel` belongs to, else why not."""
     try:
-        allowed = await services.members.is_member(channel, user)
-    except Exception:
-        logger.exception("cannot check members of %s", channel)
-        return "I cannot check who may work on this ticket right now; please try again."
-    if allowed:
-        return None
-    return f"Only members of <#{channel}> can work on its tickets. Ask to be added to the channel."
+        allowed = await services.may_work_in(channel, user)
+    except CannotCheck:
+        return CANNOT_CHECK_WORK
+    return None if allowed else not_an_agent_text(services, channel)
+
+
+def not_an_agent_text(services: Services, channel: str) -> str:
+    """One answer for every reason (not a member, a guest, another workspace's member)."""
+    who = (
+        "people of this workspace"
+        if services.policy.allow_guests
+        else ("people of this workspace who are not guests")
+    )
+    return f"Only members of <#{channel}> can work on its tickets, and only {who}."
 
 
 async def tell(
@@ -61,7 +73,9 @@ async def tell(
 
 
 async def plain_mentions(services: Services, text: str) -> str:
-    """Modal errors are plain text: `<@U123>` would show raw, so name the person instead."""
+    """Modal errors are plain text: `<@U123>` would show raw, so name the person instead
+    (and a channel by its name when known, else as "the ticket's channel")."""
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}" if m.group(1) else "the ticket's channel", text)
     parts: list[str] = []
     last = 0
     for match in _MENTION.finditer(text):

@@ -81,11 +81,20 @@ def ranked(rows: list[tuple[str, int]]) -> str:
     return "\n".join(f"{n}× {escape_within(one_line(text), 200)}" for text, n in rows)
 
 
+def scope(report: Report) -> str:
+    """Which queues the numbers count (an agent's report covers only their own)."""
+    if report.queues is None:
+        return "All queues."
+    names = ", ".join(escape_within(name, 100) for name in report.queues)
+    return f"{'Queue' if len(report.queues) == 1 else 'Queues'}: {names or 'none'}."
+
+
 def build_report_blocks(report: Report, zone: str) -> list[Block]:
     unanswered = f", {report.unanswered} unanswered" if report.unanswered else ""
+    context = truncate(f"{scope(report)} Times in {zone}. {DEFINITIONS}", SECTION_LIMIT)
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"Report: {report.period.label}", 150)},
-        {"type": "context", "elements": [mrkdwn(f"Times in {zone}. {DEFINITIONS}")]},
+        {"type": "context", "elements": [mrkdwn(context)]},
         {
             "type": "section",
             "fields": [

@@ -12,6 +12,9 @@ Definitions (stated in the report too):
 - resolution: for tickets closed in the period, creation → their last close in it.
 - per agent: claims, replies and closes they did in the period, and the minutes they
   booked on replies, notes and closes in it.
+
+With `queues` given, every number (the chart, agents, customers and subjects too) counts
+only tickets of those queues: an agent without leads set sees only their own queues.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from models.article import Article
 from models.followup import normalise_subject
 from models.ticket import History, Ticket, TicketState
+
+Filter = dict[str, object]
 
 MAX_DAYS = 400
 TOP = 5
@@ -124,12 +130,21 @@ class Report:
     customers: list[tuple[str, int]]
     subjects: list[tuple[str, int]]
     daily: list[tuple[date, int, int]] = field(default_factory=list)  # day, created, closed
+    queues: tuple[str, ...] | None = None  # the queues counted; None: all
 
 
-async def build_report(period: Period, *, hook: str) -> Report:
+def _of_queues(queues: Sequence[str] | None, via: str = "") -> Filter:
+    """The filter keeping rows of tickets in `queues` (`via` is the path to the ticket)."""
+    return {} if queues is None else {f"{via}queue__in": list(queues)}
+
+
+async def build_report(period: Period, *, hook: str, queues: Sequence[str] | None = None) -> Report:
+    """The report for `period`; with `queues` (names), over those queues only."""
+    if queues is not None and not queues:
+        return _empty(period)
     start, end = period.start, period.end
     created = (
-        await Ticket.filter(created_at__gte=start, created_at__lt=end)
+        await Ticket.filter(created_at__gte=start, created_at__lt=end, **_of_queues(queues))
         .order_by("created_at", "id")
         .values(
             "id", "customer_email", "customer_name", "subject", "created_at", "first_response_at"
@@ -139,9 +154,13 @@ async def build_report(period: Period, *, hook: str) -> Report:
         created_at__gte=start,
         created_at__lt=end,
         event__in=["claimed", "replied", "closed"],
+        **_of_queues(queues, "ticket__"),
     ).values("ticket_id", "event", "actor", "created_at", opened_at="ticket__created_at")
     minutes = await Article.filter(
-        created_at__gte=start, created_at__lt=end, minutes_spent__gt=0
+        created_at__gte=start,
+        created_at__lt=end,
+        minutes_spent__gt=0,
+        **_of_queues(queues, "ticket__"),
     ).values("author", "minutes_spent")
 
     answered = [t for t in created if t["first_response_at"] is not None]
@@ -161,8 +180,8 @@ async def build_report(period: Period, *, hook: str) -> Report:
         period=period,
         created=len(created),
         closed=sum(1 for e in events if e["event"] == "closed"),
-        reopened=await _reopened(period),
-        backlog=await _backlog(period),
+        reopened=await _reopened(period, queues),
+        backlog=await _backlog(period, queues),
         unanswered=len(created) - len(answered),
         first_response=first_response,
         resolution=resolution,
@@ -170,14 +189,24 @@ async def build_report(period: Period, *, hook: str) -> Report:
         customers=_top_customers(created),
         subjects=_top_subjects(created, hook),
         daily=_daily(created, events, period),
+        queues=None if queues is None else tuple(queues),
     )
 
 
-async def _reopened(period: Period) -> int:
+def _empty(period: Period) -> Report:
+    """No queue to count: every number is zero (no query could find anything)."""
+    none = Durations.of([])
+    return Report(period, 0, 0, 0, 0, 0, none, none, [], [], [], _daily([], [], period), queues=())
+
+
+async def _reopened(period: Period, queues: Sequence[str] | None) -> int:
     """Closed tickets opened again (by an agent or a customer's mail); a customer's answer
     to a pending ticket is the normal flow, recorded as "reopened" from pending, not counted."""
     details = await History.filter(
-        event="reopened", created_at__gte=period.start, created_at__lt=period.end
+        event="reopened",
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+        **_of_queues(queues, "ticket__"),
     ).values_list("detail", flat=True)
     return sum(
         1
@@ -186,13 +215,17 @@ async def _reopened(period: Period) -> int:
     )
 
 
-async def _backlog(period: Period) -> int:
+async def _backlog(period: Period, queues: Sequence[str] | None) -> int:
     if period.to_now:
-        return await Ticket.exclude(state=TicketState.CLOSED).count()
-    existing = await Ticket.filter(created_at__lt=period.end).count()
+        return await Ticket.filter(**_of_queues(queues)).exclude(state=TicketState.CLOSED).count()
+    existing = await Ticket.filter(created_at__lt=period.end, **_of_queues(queues)).count()
     last: dict[int, str] = {}
     for ticket_id, event in (
-        await History.filter(event__in=["closed", "reopened"], created_at__lt=period.end)
+        await History.filter(
+            event__in=["closed", "reopened"],
+            created_at__lt=period.end,
+            **_of_queues(queues, "ticket__"),
+        )
         .order_by("created_at", "id")
         .values_list("ticket_id", "event")
     ):

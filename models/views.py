@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,8 @@ class TicketSummary:
     slack_ts: str | None
     linked_number: str | None = None
     link_reason: str = ""
+    reply_address: str = ""  # where replies go when not to customer_email
+    incomplete: str | None = None  # why the first mail could not be read fully
 
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
@@ -41,10 +44,12 @@ async def ticket_summary(ticket_id: int) -> TicketSummary:
         else 0
     )
     excerpt = (first.display_text or first.body) if first else ""
-    return summarise(ticket, excerpt, attachments)
+    return summarise(ticket, excerpt, attachments, first.incomplete if first else None)
 
 
-def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSummary:
+def summarise(
+    ticket: Ticket, excerpt: str, attachment_count: int, incomplete: str | None = None
+) -> TicketSummary:
     linked = ticket.linked_ticket if ticket.linked_ticket_id else None
     return TicketSummary(
         id=ticket.id,
@@ -62,23 +67,46 @@ def summarise(ticket: Ticket, excerpt: str, attachment_count: int) -> TicketSumm
         slack_ts=ticket.slack_ts,
         linked_number=linked.number if linked else None,
         link_reason=ticket.link_reason,
+        reply_address=ticket.reply_address,
+        incomplete=incomplete,
     )
 
 
-async def open_tickets_of(user_id: str, limit: int = 20) -> list[Ticket]:
-    """Tickets `user_id` holds that are not closed, most recently active first."""
+async def open_tickets_of(
+    user_id: str, *, channels: Collection[str], limit: int = 20
+) -> list[Ticket]:
+    """Tickets `user_id` holds that are not closed, in `channels` (the queues they may see
+    now: a ticket kept from a queue they left is not theirs to see), most recently active
+    first."""
+    if not channels:
+        return []
     return (
-        await Ticket.filter(owner_id=user_id)
+        await Ticket.filter(owner_id=user_id, slack_channel__in=list(channels))
         .exclude(state=TicketState.CLOSED)
         .order_by("-last_activity_at", "-id")
         .limit(limit)
     )
 
 
-async def unclaimed_by_queue() -> dict[str, int]:
-    """How many tickets wait for an owner, per queue name (queues with none are absent)."""
+async def unclaimed_in(channels: Collection[str], *, limit: int = 20) -> list[Ticket]:
+    """Tickets waiting for an owner in `channels`, oldest first."""
+    if not channels:
+        return []
+    return (
+        await Ticket.filter(owner_id=None, slack_channel__in=list(channels))
+        .exclude(state=TicketState.CLOSED)
+        .order_by("created_at", "id")
+        .limit(limit)
+    )
+
+
+async def unclaimed_by_queue(queues: Collection[str]) -> dict[str, int]:
+    """How many tickets wait for an owner in each of `queues` (by name; none waiting:
+    absent)."""
+    if not queues:
+        return {}
     rows = (
-        await Ticket.filter(owner_id=None)
+        await Ticket.filter(owner_id=None, queue__in=list(queues))
         .exclude(state=TicketState.CLOSED)
         .annotate(waiting=Count("id"))
         .group_by("queue")

@@ -57,7 +57,7 @@ def test_an_empty_home_says_so_and_a_non_agent_is_told_why() -> None:
     assert "You hold no open tickets" in text_of(empty)
     outsider = build_home_view([], [], {}, hook="Ticket#", command="/ticket", now=NOW)
     assert validate_view(outsider, kinds=("home",)) == []
-    assert "not in any queue channel" in text_of(outsider)
+    assert "not an agent of any queue" in text_of(outsider)
     assert "Ticket#" not in text_of(outsider)
 
 
@@ -92,7 +92,7 @@ async def test_opening_publishes_and_the_refresh_job_keeps_it_current(
     assert "2 unclaimed" in str(alice.view["blocks"])
     assert "You hold no open tickets" in str(alice.view["blocks"])
     carol = await slack.wait_for_async(lambda: slack.home_view(CAROL), what="Carol's Home")
-    assert "not in any queue channel" in str(carol.view["blocks"])
+    assert "not an agent of any queue" in str(carol.view["blocks"])
 
     first = await Ticket.filter(subject="Home 0").get()
     await claim(first.id, Agent(ALICE), policy)

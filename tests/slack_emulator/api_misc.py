@@ -29,13 +29,19 @@ def auth_test(ctx: CallContext) -> Reply:
     return body, {"x-oauth-scopes": ",".join(ctx.state.scopes)}
 
 
+def _may_read_email(ctx: CallContext) -> bool:
+    return "users:read.email" in ctx.state.scopes
+
+
 @method("users.info", scope="users:read")
 def users_info(ctx: CallContext) -> Reply:
-    """A user by id; user_not_found otherwise."""
+    """A user by id (Slack Connect members of other teams too, with their own team_id);
+    user_not_found otherwise. The e-mail only with users:read.email."""
     user = ctx.state.users.get(ctx.req_str("user", "user_not_found"))
     if user is None:
         raise ApiError("user_not_found")
-    return {"ok": True, "user": user.to_api(ctx.state.config.team_id)}
+    with_email = _may_read_email(ctx)
+    return {"ok": True, "user": user.to_api(ctx.state.config.team_id, with_email=with_email)}
 
 
 @method("users.lookupByEmail", scope="users:read.email")

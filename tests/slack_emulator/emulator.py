@@ -225,8 +225,17 @@ class SlackEmulator(StateReader):
     def record_user_message(
         self, channel: str, user: str, text: str, *, thread_ts: str | None = None
     ) -> Message:
-        """A message a human posted (so the bot can thread, react or link to it)."""
+        """A message a human posted (so the bot can thread, react or link to it).
+
+        Only members post in a channel, as in Slack; the message carries the author's own
+        team (a Slack Connect member's organisation).
+        """
         with self._mutate() as state:
+            chan = state.channels.get(channel)
+            if chan is None or user not in chan.members:
+                raise LookupError(f"{user} is not a member of {channel} and cannot post there")
+            author = state.users.get(user)
+            team = author.home_team(state.config.team_id) if author else state.config.team_id
             parent = state.find_message(channel, thread_ts) if thread_ts else None
             if parent is not None and parent.is_reply:
                 thread_ts = parent.thread_ts
@@ -235,7 +244,7 @@ class SlackEmulator(StateReader):
                 ts=state.next_ts(),
                 text=text,
                 user=user,
-                team=state.config.team_id,
+                team=team,
                 thread_ts=thread_ts,
                 source="user",
             )

@@ -92,8 +92,14 @@ def url_verification(challenge: str) -> JSON:
 
 
 def user_ref(cfg: WorkspaceConfig, user: User) -> JSON:
-    """The `user` object of interactivity payloads."""
-    return {"id": user.id, "username": user.name, "name": user.name, "team_id": cfg.team_id}
+    """The `user` object of interactivity payloads: `team_id` is the user's own team (a
+    Slack Connect member's organisation, not ours)."""
+    return {
+        "id": user.id,
+        "username": user.name,
+        "name": user.name,
+        "team_id": user.home_team(cfg.team_id),
+    }
 
 
 def team_ref(cfg: WorkspaceConfig) -> JSON:
