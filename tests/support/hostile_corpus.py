@@ -430,13 +430,13 @@ def _zip_claiming(size: int) -> bytes:
 
 
 def tnef_many_huge() -> bytes:
-    """20 000 attachments, each a tiny zip claiming 4 GiB, PR_ATTACH_SIZE claiming 2 GiB.
+    """30 000 attachments, each a tiny zip claiming 4 GiB, PR_ATTACH_SIZE claiming 2 GiB.
 
     Besides the claims there is the count: tnefparse copies the rest of the stream for
     every object it reads (`data[offset:]`), quadratic in the number of objects.
     """
     objects: list[bytes] = []
-    for n in range(1, 20_001):
+    for n in range(1, 30_001):
         long_name = f"bomb-{n:05d}.zip".encode() + b"\x00" * 4
         props = struct.pack("<I", 2) + struct.pack("<HHI", PT_LONG, PR_ATTACH_SIZE, 0x7FFFFFFF)
         props += struct.pack("<HHII", PT_STRING8, PR_ATTACH_LONG_FILENAME, 1, len(long_name))
@@ -586,9 +586,11 @@ def body_cr_only_1mb() -> bytes:
 
 @case("body", Expect.TICKET)
 def flowed_delsp_one_paragraph() -> bytes:
-    """format=flowed; delsp=yes: one paragraph of 200 000 soft-broken lines."""
+    """format=flowed; delsp=yes: one 4 MB paragraph of 1 000 000 soft-broken lines."""
     ctype = "text/plain; charset=utf-8; format=flowed; delsp=yes"
-    return plain_mail("flowed_delsp_one_paragraph", "ab \n" * 200_000 + "end\n", content_type=ctype)
+    return plain_mail(
+        "flowed_delsp_one_paragraph", "ab \n" * 1_000_000 + "end\n", content_type=ctype
+    )
 
 
 @case("tnef", Expect.TICKET)
@@ -597,9 +599,9 @@ def tnef_multivalue_bomb() -> bytes:
     return winmail_mail("tnef_multivalue_bomb", tnef_bomb())
 
 
-@case("tnef", Expect.TICKET, attachments_in_mail=20_000, max_attachments=50)
+@case("tnef", Expect.TICKET, attachments_in_mail=30_000, max_attachments=50)
 def tnef_many_huge_attachments() -> bytes:
-    """winmail.dat with 20 000 attachments claiming 2 GiB (PR_ATTACH_SIZE) and 4 GiB (zip)."""
+    """winmail.dat with 30 000 attachments claiming 2 GiB (PR_ATTACH_SIZE) and 4 GiB (zip)."""
     return winmail_mail("tnef_many_huge_attachments", tnef_many_huge())
 
 
