@@ -112,12 +112,15 @@ def _decode_text(part: Part, defects: list[str]) -> str:
     return text
 
 
-def human_size(size: int) -> str:
-    """A byte count as people read it: "31.2 MB", "12 kB", "800 bytes" (MB = MiB, as in config)."""
-    if size >= MIB:
-        return f"{size / MIB:.1f}".removesuffix(".0") + " MB"
-    if size >= 1024:
-        return f"{size / 1024:.1f}".removesuffix(".0") + " kB"
+def human_size(size: int, *, round_up: bool = False) -> str:
+    """A byte count as people read it: "31.2 MB", "12 kB", "800 bytes" (MB = MiB, as in config).
+
+    `round_up` for a size compared with a limit: 25 MB and 10 bytes is "25.1 MB", not "25 MB".
+    """
+    for unit, name in ((MIB, "MB"), (1024, "kB")):
+        if size >= unit:
+            tenths = -(-size * 10 // unit) if round_up else round(size * 10 / unit)
+            return f"{tenths / 10:.1f}".removesuffix(".0") + f" {name}"
     return f"{size} bytes"
 
 

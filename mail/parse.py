@@ -204,8 +204,9 @@ def parse_mail(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedMail:
     except Exception:
         size = 0
     if size > limits.max_message_bytes:
+        limit = human_size(limits.max_message_bytes)
         reason = (
-            f"it is {human_size(size)}, over the {human_size(limits.max_message_bytes)} limit "
+            f"it is {human_size(size, round_up=True)}, over the {limit} limit "
             "(mail.limits.max_message_bytes)"
         )
         return parse_headers_only(raw, reason, limits)

@@ -82,6 +82,10 @@ DECODES = [
     # nothing fits: cp1252 with replacement, never an exception
     (b"\x81\x8d\x8f\x90\x9d", "utf-8", "\ufffd" * 5, "cp1252", "content is not utf-8"),
     (b"", "utf-8", "", "utf-8", None),
+    # utf-7 can spell a lone surrogate, which no database or SMTP server accepts
+    (b"Hi +2D0- there", "utf-7", "Hi \ufffd there", "utf-7", "held lone surrogates"),
+    (b"+2D3cAA-", "utf-7", "\U0001f400", "utf-7", None),  # a pair is a real character
+    (b"+3/8-", "unicode-1-1-utf-7", "\ufffd", "utf-7", "held lone surrogates"),
 ]
 
 

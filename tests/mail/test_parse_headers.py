@@ -13,6 +13,7 @@ from mail.headers import (
     parse_address_list,
     parse_date,
     parse_message_ids,
+    parse_single_address,
 )
 from mail.parsed import Address
 
@@ -31,6 +32,7 @@ MESSAGE_IDS = [
     ("", None),
     ("<ab\x00c@example.com>", None),
     ("<caf\u00e9@example.com>", None),
+    ("<" + "x" * 1200 + "@example.com>", "<" + "x" * 1200 + "@example.com>"),  # cut by normalise
 ]
 
 
@@ -142,12 +144,54 @@ ADDRESSES = [
     ("<>", []),
     ("not an address", []),
     ("", []),
+    # Only strict addresses (mail.normalise.strict_email) come out.
+    (
+        "O'Brien <o'brien+tag@Sub.Example.co.uk>",
+        [Address("O'Brien", "o'brien+tag@sub.example.co.uk")],
+    ),
+    ('"john.doe"@example.com', [Address("", '"john.doe"@example.com')]),
+    ("Jürgen <jürgen@bücher.de>", [Address("Jürgen", "jürgen@bücher.de")]),
+    ("'alice@example.com'", [Address("", "alice@example.com")]),
+    ("alice@\r\n example.com", [Address("", "alice@example.com")]),
+    ('"v1@a.example,v2@b.example"@x.example', []),
+    ('Eve <"v1@a.example;v2@b.example"@x.example>, bob@x.org', [Address("", "bob@x.org")]),
+    ('"john doe"@example.com', []),
+    ("x" * 400 + "@example.com", []),
+    ("r@" + "d" * 2000 + ".example", []),
 ]
 
 
 @pytest.mark.parametrize(("raw", "expected"), ADDRESSES)
 def test_parse_address_list(raw: str, expected: list[Address]) -> None:
     assert parse_address_list([raw])[0] == expected
+
+
+def test_an_address_that_is_not_strict_is_a_defect() -> None:
+    addresses, defects = parse_address_list(["x" * 400 + "@example.com, b@x.org"], "To")
+    assert addresses == [Address("", "b@x.org")]
+    assert defects == ["header To: an invalid address was ignored"]
+
+
+SINGLE = [
+    (["Form <forms@customer.example>"], Address("Form", "forms@customer.example"), []),
+    ([], None, []),
+    (["v1@a.example, v2@b.example"], None, ["header Reply-To holds 2 addresses, none used"]),
+    (["v1@a.example", "v2@b.example"], None, ["header Reply-To holds 2 addresses, none used"]),
+    (
+        ['"v1@a.example,v2@b.example"@x.example'],
+        None,
+        ["header Reply-To: an invalid address was ignored"],
+    ),
+    (["not an address"], None, ["header Reply-To: an invalid address was ignored"]),
+    (["undisclosed-recipients:;"], None, []),
+]
+
+
+@pytest.mark.parametrize(("values", "expected", "defects"), SINGLE)
+def test_parse_single_address(
+    values: list[str], expected: Address | None, defects: list[str]
+) -> None:
+    assert parse_single_address(values, "Reply-To") == (expected, defects)
 
 
 def test_parse_address_list_concatenates_repeated_headers() -> None:

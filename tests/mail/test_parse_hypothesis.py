@@ -2,7 +2,8 @@
 
 Random bytes, mail-shaped random headers, and every fixture mutated by byte
 flips, truncations and insertions must all come back as a ParsedMail whose
-header-derived strings are single-line and whose strings hold no NUL.
+header-derived strings are single-line, and every field of which is within
+its bound in `mail.field_limits.FIELD_LIMITS` and UTF-8 encodable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail.parse import content_digest, parse_mail
+from mail.field_limits import limit_violations
+from mail.limits import ParseLimits
+from mail.parse import content_digest, parse_headers_only, parse_mail
 from mail.parsed import ParsedMail
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mail"
@@ -69,6 +72,16 @@ HEADER_PIECES = [
     "\x00",
     "\u00e9",
     "\udcff",  # becomes the raw byte 0xff
+    "=?utf-7?q?+2D0-?=",  # a lone surrogate once decoded
+    "=?utf-7?b?KzJEMC0=?=",
+    '"v1@a.example,v2@b.example"@x.example',
+    "\u202e",
+    "\u200b",
+    "x" * 400,
+    "<" + "i" * 1200 + "@x>",
+    "text/plain; charset=utf-7",
+    "text/html; charset=utf-7",
+    "attachment; filename*=utf-7''%2B2D0-",
 ]
 
 
@@ -88,6 +101,7 @@ def single_line_strings(parsed: ParsedMail) -> list[str]:
 def assert_clean(parsed: ParsedMail, raw: bytes) -> None:
     assert isinstance(parsed, ParsedMail)
     assert parsed.digest == content_digest(raw)
+    assert limit_violations(parsed) == []
     for value in single_line_strings(parsed):
         assert "\r" not in value and "\n" not in value, repr(value)
         assert "\x00" not in value, repr(value)
@@ -148,3 +162,20 @@ def mutated_fixture(draw: st.DrawFn) -> bytes:
 @given(mutated_fixture())
 def test_mutated_fixtures_never_raise(raw: bytes) -> None:
     assert_clean(parse_mail(raw), raw)
+
+
+SMALL = ParseLimits(max_parts=5, max_attachments=2, max_html_bytes=200, max_message_bytes=2000)
+
+
+@SETTINGS
+@given(mail_shaped() | mutated_fixture())
+def test_small_limits_keep_every_promise(raw: bytes) -> None:
+    assert_clean(parse_mail(raw, SMALL), raw)
+
+
+@SETTINGS
+@given(mail_shaped() | mutated_fixture() | st.binary(max_size=4000))
+def test_headers_only_keeps_every_promise(raw: bytes) -> None:
+    parsed = parse_headers_only(raw, "reading it took longer than 5 s")
+    assert_clean(parsed, raw)
+    assert parsed.incomplete == "reading it took longer than 5 s"
