@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -61,10 +62,19 @@ def build_client(
     return client
 
 
+class TicketbotApp(AsyncApp):
+    """bolt's app, telling bot.http its signing secret: bot.http checks signatures before
+    bolt parses a body (bolt parses first, then checks, and logs what it refuses)."""
+
+    def __init__(self, *, signing_secret: str, **options: Any) -> None:
+        super().__init__(signing_secret=signing_secret, **options)
+        self.request_signing_secret = signing_secret
+
+
 def build_app(
     slack: SlackSettings, client: AsyncWebClient, services: Services, home_tab: HomeTab
-) -> AsyncApp:
-    app = AsyncApp(
+) -> TicketbotApp:
+    app = TicketbotApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value(),
         # Listeners ack as soon as their quick part is done and leave slow Slack calls to

@@ -20,6 +20,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.app import TicketbotApp
+
 logger = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
@@ -98,11 +100,14 @@ def build_web_app(
 ) -> web.Application:
     """Slack's endpoint (HTTP mode) and `/healthz`; in Socket Mode (`app` None) only the latter.
 
-    With `signing_secret`, signatures are checked here, before bolt sees the request;
-    without it bolt checks them itself (and bot.app keeps its log free of bodies).
+    Signatures are checked here, before bolt sees the request, with `signing_secret` or
+    the one a `TicketbotApp` carries; for another app without a secret given bolt checks
+    them itself (and bot.app keeps its log free of bodies).
     """
 
     counter = traffic or Traffic()
+    if signing_secret is None and isinstance(app, TicketbotApp):
+        signing_secret = app.request_signing_secret
     secret = signing_secret.encode() if signing_secret else None
     refused = refusals or RefusalLog()
 

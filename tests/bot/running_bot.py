@@ -6,7 +6,7 @@ SlackDriver, exactly as in `ticketbot run`, but everything runs on the test's lo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
@@ -29,7 +29,7 @@ from models.outbox_worker import OutboxWorker
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket, TicketState
 from tests.slack_emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
-from tests.support.slack_fixtures import EVENTS_PATH, SIGNING_SECRET
+from tests.support.slack_fixtures import EVENTS_PATH, SIGNING_SECRET, serve_bolt_app
 
 SUPPORT = QueueRoute("Support", SUPPORT_CHANNEL, frozenset({"support@ticketbot.example"}))
 BILLING = QueueRoute("Billing", BILLING_CHANNEL, frozenset({"billing@ticketbot.example"}))
@@ -66,8 +66,8 @@ async def running_bot(
     allow_guests: bool = False,
     verify_in_http: bool = True,
 ) -> AsyncIterator[RunningBot]:
-    """Serve the bot; `verify_in_http` False leaves the signature check to bolt (as when
-    the runtime does not pass the signing secret to bot.http)."""
+    """Serve the bot through bot.http; `verify_in_http` False serves the same app as bolt's
+    aiohttp adapter does instead, leaving the signature check to bolt itself."""
     settings = SlackSettings(
         bot_token=SecretStr(slack.bot_token),
         signing_secret=SecretStr(SIGNING_SECRET),
@@ -96,22 +96,20 @@ async def running_bot(
     async def health() -> dict[str, str]:
         return {"database": "ok"}
 
-    web_app = build_web_app(
-        app,
-        EVENTS_PATH,
-        health,
-        signing_secret=SIGNING_SECRET if verify_in_http else None,
-    )
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    bot = RunningBot(f"http://127.0.0.1:{port}{EVENTS_PATH}", services, home, client, worker)
-    try:
-        yield bot
-    finally:
-        await bot.settle()
-        await runner.cleanup()
+    async with AsyncExitStack() as stack:
+        if verify_in_http:
+            runner = web.AppRunner(build_web_app(app, EVENTS_PATH, health), access_log=None)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}{EVENTS_PATH}"
+        else:
+            url = await stack.enter_async_context(serve_bolt_app(app))
+        bot = RunningBot(url, services, home, client, worker)
+        try:
+            yield bot
+        finally:
+            await bot.settle()
 
 
 async def new_ticket(

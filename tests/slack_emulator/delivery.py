@@ -6,6 +6,8 @@ the `Delivery` record — stay small and importable without aiohttp client code.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Mapping
@@ -18,7 +20,18 @@ ACK_DEADLINE = 3.0
 
 
 def sign(signing_secret: str, timestamp: str | int, body: str | bytes) -> str:
-    """Slack's v0 signature: 'v0=' + HMAC-SHA256(secret, 'v0:{ts}:{body}') hex digest."""
+    """Slack's v0 signature: 'v0=' + HMAC-SHA256(secret, 'v0:{ts}:{body}') hex digest.
+
+    Over the raw bytes, as Slack signs them: slack_sdk's generator is used for text, and
+    bytes that are not UTF-8 (which it cannot take) are signed by the same recipe.
+    """
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            basestring = f"v0:{timestamp}:".encode() + body
+            digest = hmac.new(signing_secret.encode(), basestring, hashlib.sha256)
+            return "v0=" + digest.hexdigest()
     signature = SignatureVerifier(signing_secret).generate_signature(
         timestamp=str(timestamp), body=body
     )

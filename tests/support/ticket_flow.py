@@ -17,15 +17,17 @@ OWNER = re.compile(r"\*Owner\*\n(?:<@(\w+)>|_unclaimed_)")
 STATE = re.compile(r"\*State\*\n:[a-z_]+: (\w+)")
 
 
-def cards(slack: SlackEmulator) -> list[Message]:
-    return [m for m in slack.messages(SUPPORT_CHANNEL) if not m.is_reply]
+def cards(slack: SlackEmulator, channel: str = SUPPORT_CHANNEL) -> list[Message]:
+    return [m for m in slack.messages(channel) if not m.is_reply]
 
 
-def wait_cards(slack: SlackEmulator, count: int, timeout: float = 20.0) -> list[Message]:
+def wait_cards(
+    slack: SlackEmulator, count: int, timeout: float = 20.0, channel: str = SUPPORT_CHANNEL
+) -> list[Message]:
     return slack.wait_for(
-        lambda: (found := cards(slack)) and len(found) >= count and found,
+        lambda: (found := cards(slack, channel)) and len(found) >= count and found,
         timeout=timeout,
-        what=f"{count} ticket card(s)",
+        what=f"{count} ticket card(s) in {channel}",
     )
 
 
@@ -84,10 +86,30 @@ def customer_mail(n: int, **overrides: Any) -> bytes:
     return make_mail(**{**defaults, **overrides})
 
 
-def new_ticket_card(slack: SlackEmulator, imap: DovecotServer, n: int, **overrides: Any) -> Message:
-    before = len(cards(slack))
+def new_ticket_card(
+    slack: SlackEmulator,
+    imap: DovecotServer,
+    n: int,
+    *,
+    channel: str = SUPPORT_CHANNEL,
+    **overrides: Any,
+) -> Message:
+    """Mail a new request and wait for its card (in `channel`: route it there with `to=`)."""
+    before = len(cards(slack, channel))
     imap.append(customer_mail(n, **overrides))
-    return wait_cards(slack, before + 1)[before]
+    return wait_cards(slack, before + 1, channel=channel)[before]
+
+
+def number_of(card: Message) -> str:
+    """The ticket number a card shows."""
+    return block_text(card).split("Ticket#", 1)[1][:16]
+
+
+def said_through(slack: SlackEmulator, response_url: str | None) -> list[str]:
+    """The texts the bot posted to one interaction's response_url."""
+    assert response_url is not None
+    url_id = response_url.rsplit("/", 1)[1]
+    return [str(p.body.get("text", "")) for p in slack.response_posts() if p.url_id == url_id]
 
 
 def history(db_url: str) -> list[str]:
