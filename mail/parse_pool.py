@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import pickle
@@ -20,7 +21,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
-from mail.digest import content_digest
 from mail.limits import ParseLimits
 from mail.parse import empty_mail
 from mail.parse_worker import FRAME_HEADER, MAX_FRAME_SLACK, frame
@@ -39,6 +39,8 @@ HEADERS_SECONDS = 2.0
 #: next mail should not inherit a bloated process.
 RECYCLE_RSS_KB = 384 * 1024
 RECYCLE_JOBS = 1000
+#: A worker whose pipe closed is dying: this long to learn its exit status before SIGKILL.
+DYING_SECONDS = 1.0
 #: An answer holds the mail and its attachments, never much more than the mail.
 ANSWER_FACTOR = 3
 READ_BUFFER = 1024 * 1024
@@ -123,7 +125,13 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.returncode is None
 
-    async def kill(self) -> None:
+    async def kill(self, grace: float = 0.0) -> None:
+        """SIGKILL, after `grace` seconds for a worker that is ending anyway (its exit
+        status tells why it died)."""
+        if grace and self.process.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self.process.wait()
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
@@ -247,7 +255,7 @@ class ParsePool:
             await self._replace(worker)
             raise WorkerFailed("timeout", loop.time() - started) from None
         except (asyncio.IncompleteReadError, ConnectionError):
-            await self._replace(worker)
+            await self._replace(worker, grace=DYING_SECONDS)
             code = worker.process.returncode
             raise WorkerFailed(_death(code), loop.time() - started) from None
         except (ValueError, pickle.PickleError, EOFError, AttributeError, ImportError):
@@ -282,11 +290,11 @@ class ParsePool:
         else:
             self._idle.put_nowait(worker)
 
-    async def _replace(self, worker: _Worker, *, kill: bool = True) -> None:
+    async def _replace(self, worker: _Worker, *, kill: bool = True, grace: float = 0.0) -> None:
         """Retire `worker` and start its successor in the background."""
         self._all.discard(worker)
         if kill:
-            await worker.kill()
+            await worker.kill(grace)
         else:
             await worker.close()
         if not self._closed:
@@ -313,7 +321,9 @@ class ParsePool:
 
     async def _unreadable(self, raw: bytes, reason: str) -> ParseResult:
         """Nothing could be read: the raw mail is still kept and becomes a ticket."""
-        digest = await asyncio.to_thread(content_digest, raw)
+        # Not content_digest: on 25 MB it holds the GIL for a tenth of a second, and a mail
+        # that broke two workers is rarely seen again (sha256 releases the GIL).
+        digest = await asyncio.to_thread(lambda: hashlib.sha256(raw).hexdigest())
         mail = empty_mail(digest, [f"could not be read: {reason}"])
         text = raw[:UNREADABLE_TEXT_BYTES].decode("utf-8", "replace").replace("\x00", "")
         mail = replace(mail, subject=UNREADABLE_SUBJECT, text=text, incomplete=reason)

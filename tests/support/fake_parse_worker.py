@@ -1,10 +1,10 @@
 """A parse worker that misbehaves on request, for the pool's failure paths.
 
 It speaks `mail.parse_worker`'s protocol (the same frames, the same ready
-message) and parses for real, except when the mail's bytes ask it to:
-`HANG` never answers, `EXIT` dies mid-job, `GARBAGE` answers nonsense,
-`HUGE` announces an answer of a terabyte, `HOG` eats memory until RLIMIT_AS
-stops it. `SLOW-HEADERS` hangs only when asked to read the headers alone.
+message) and parses for real, except when the mail's bytes ask it to misbehave
+in a full parse: `HANG` never answers, `EXIT` dies mid-job, `GARBAGE` answers
+nonsense, `HUGE` announces an answer of a terabyte, `HOG` eats memory until
+RLIMIT_AS stops it. `SLOW-HEADERS` hangs when asked to read the headers alone.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ def main() -> int:
     out.flush()
     while (job := read_frame(sys.stdin.buffer, 1 << 30)) is not None:
         reason, raw = job
-        if b"HANG" in raw or (reason is not None and b"SLOW-HEADERS" in raw):
+        full = reason is None
+        if (full and b"HANG" in raw) or (not full and b"SLOW-HEADERS" in raw):
             time.sleep(3600)
-        if b"EXIT" in raw:
+        if full and b"EXIT" in raw:
             os._exit(3)
-        if b"GARBAGE" in raw:
+        if full and b"GARBAGE" in raw:
             out.write(frame("not a tuple"))
-        elif b"HUGE" in raw:
+        elif full and b"HUGE" in raw:
             out.write(FRAME_HEADER.pack(1 << 40))
-        elif b"HOG" in raw:
+        elif full and b"HOG" in raw:
             hog = []
             while True:
                 hog.append(bytearray(50 * 1024 * 1024))
