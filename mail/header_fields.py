@@ -22,7 +22,6 @@ from mail.headers import (
     parse_message_ids,
     parse_single_address,
 )
-from mail.mime import header_values
 from mail.parsed import Address
 
 __all__ = ["HeaderFields", "attempt", "read_header_fields"]
@@ -50,6 +49,22 @@ _AUTOMATIC_HEADERS = (
 _DELIVERED_TO_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
 
 
+_Headers = dict[str, list[str]]
+
+
+def _index(message: Message) -> _Headers:
+    """Raw header values by lower-cased name, in order: read once, not once per field
+    (a header block of a million lines would otherwise be walked twenty times)."""
+    headers: _Headers = {}
+    for name, value in message.raw_items():
+        headers.setdefault(name.strip().lower(), []).append(str(value))
+    return headers
+
+
+def _values(headers: _Headers, name: str) -> list[str]:
+    return headers.get(name, [])
+
+
 def attempt(defects: list[str], what: str, func: Callable[[], _T], default: _T) -> _T:
     """Run one section of the parse; on any error note it and carry on with `default`."""
     try:
@@ -59,14 +74,14 @@ def attempt(defects: list[str], what: str, func: Callable[[], _T], default: _T) 
         return default
 
 
-def _first_address(message: Message, names: tuple[str, ...], defects: list[str]) -> Address | None:
+def _first_address(headers: _Headers, names: tuple[str, ...], defects: list[str]) -> Address | None:
     """The first address of the first header in `names` that has one.
 
     A header that is present but yields no address is noted, so a From that
     was replaced by Sender or Return-Path shows in the defects.
     """
     for name in names:
-        values = header_values(message, name)
+        values = _values(headers, name)
         addresses, address_defects = parse_address_list(values, _DISPLAY.get(name, name))
         defects.extend(address_defects)
         if addresses:
@@ -76,52 +91,50 @@ def _first_address(message: Message, names: tuple[str, ...], defects: list[str])
     return None
 
 
-def _reply_to(message: Message, defects: list[str]) -> Address | None:
-    address, address_defects = parse_single_address(header_values(message, "reply-to"), "Reply-To")
+def _reply_to(headers: _Headers, defects: list[str]) -> Address | None:
+    address, address_defects = parse_single_address(_values(headers, "reply-to"), "Reply-To")
     defects.extend(address_defects)
     return address
 
 
-def _addresses(message: Message, name: str, defects: list[str]) -> tuple[Address, ...]:
-    addresses, address_defects = parse_address_list(header_values(message, name), name.title())
+def _addresses(headers: _Headers, name: str, defects: list[str]) -> tuple[Address, ...]:
+    addresses, address_defects = parse_address_list(_values(headers, name), name.title())
     defects.extend(address_defects)
     return tuple(addresses)
 
 
-def _delivered_to(message: Message) -> tuple[str, ...]:
-    found: list[str] = []
+def _delivered_to(headers: _Headers) -> tuple[str, ...]:
+    found: dict[str, None] = {}  # an ordered set: a relay can add thousands
     for name in _DELIVERED_TO_HEADERS:
-        addresses, _ = parse_address_list(header_values(message, name))
+        addresses, _ = parse_address_list(_values(headers, name))
         for address in addresses:
-            email = address.email.lower()
-            if email not in found:
-                found.append(email)
+            found.setdefault(address.email.lower())
     return tuple(found)
 
 
-def _decoded_headers(message: Message, names: tuple[str, ...]) -> dict[str, list[str]]:
-    headers: dict[str, list[str]] = {}
+def _decoded_headers(headers: _Headers, names: tuple[str, ...]) -> dict[str, list[str]]:
+    decoded: dict[str, list[str]] = {}
     for name in names:
-        values = header_values(message, name)
+        values = _values(headers, name)
         if values:
-            headers[name] = [decode_header(value)[0] for value in values]
-    return headers
+            decoded[name] = [decode_header(value)[0] for value in values]
+    return decoded
 
 
-def _header_defects(message: Message) -> list[str]:
+def _header_defects(headers: _Headers) -> list[str]:
     defects: list[str] = []
     for name in _SINGLE_HEADERS:
-        count = len(header_values(message, name))
+        count = len(_values(headers, name))
         if count > 1:
             defects.append(f"header {_DISPLAY[name]} appears {count} times, first used")
     for name in ("from", "message-id"):
-        if not header_values(message, name):
+        if not _values(headers, name):
             defects.append(f"header {_DISPLAY[name]} missing")
     return defects
 
 
-def _subject(message: Message, defects: list[str]) -> str:
-    values = header_values(message, "subject")
+def _subject(headers: _Headers, defects: list[str]) -> str:
+    values = _values(headers, "subject")
     if not values:
         return ""
     subject, subject_defects = decode_header(values[0])
@@ -129,16 +142,16 @@ def _subject(message: Message, defects: list[str]) -> str:
     return subject
 
 
-def _message_id(message: Message, defects: list[str]) -> str | None:
-    raw_ids = header_values(message, "message-id")[:1]
+def _message_id(headers: _Headers, defects: list[str]) -> str | None:
+    raw_ids = _values(headers, "message-id")[:1]
     ids = parse_message_ids(raw_ids)
     if raw_ids and not ids:
         defects.append("header Message-ID unparseable")
     return ids[0] if ids else None
 
 
-def _date(message: Message, defects: list[str]) -> datetime | None:
-    values = header_values(message, "date")
+def _date(headers: _Headers, defects: list[str]) -> datetime | None:
+    values = _values(headers, "date")
     date, date_defects = parse_date(values[0] if values else None)
     defects.extend(date_defects)
     return date
@@ -165,41 +178,42 @@ class HeaderFields:
 
 def read_header_fields(message: Message, defects: list[str]) -> HeaderFields:
     """Each field under its own guard, so one failure loses only that field."""
+    headers = _index(message)
 
     def read(what: str, func: Callable[[], _T], default: _T) -> _T:
         return attempt(defects, what, func, default)
 
-    defects.extend(read("headers", lambda: _header_defects(message), []))
-    subject = read("header Subject", lambda: _subject(message, defects), "")
+    defects.extend(read("headers", lambda: _header_defects(headers), []))
+    subject = read("header Subject", lambda: _subject(headers, defects), "")
     sender = read(
         "sender",
-        lambda: _first_address(message, ("from", "sender", "return-path"), defects),
+        lambda: _first_address(headers, ("from", "sender", "return-path"), defects),
         None,
     )
     senders = [sender.email] if sender else []
-    senders += [value.strip() for value in header_values(message, "return-path")]
+    senders += [value.strip() for value in _values(headers, "return-path")]
     return HeaderFields(
-        message_id=read("header Message-ID", lambda: _message_id(message, defects), None),
+        message_id=read("header Message-ID", lambda: _message_id(headers, defects), None),
         in_reply_to=read(
             "header In-Reply-To",
-            lambda: parse_message_ids(header_values(message, "in-reply-to")),
+            lambda: parse_message_ids(_values(headers, "in-reply-to")),
             (),
         ),
         references=read(
             "header References",
-            lambda: parse_message_ids(header_values(message, "references")),
+            lambda: parse_message_ids(_values(headers, "references")),
             (),
         ),
         sender=sender,
-        reply_to=read("header Reply-To", lambda: _reply_to(message, defects), None),
-        to=read("header To", lambda: _addresses(message, "to", defects), ()),
-        cc=read("header Cc", lambda: _addresses(message, "cc", defects), ()),
-        delivered_to=read("delivery headers", lambda: _delivered_to(message), ()),
+        reply_to=read("header Reply-To", lambda: _reply_to(headers, defects), None),
+        to=read("header To", lambda: _addresses(headers, "to", defects), ()),
+        cc=read("header Cc", lambda: _addresses(headers, "cc", defects), ()),
+        delivered_to=read("delivery headers", lambda: _delivered_to(headers), ()),
         subject=subject,
-        date=read("header Date", lambda: _date(message, defects), None),
+        date=read("header Date", lambda: _date(headers, defects), None),
         senders=tuple(senders),
         daemon=daemon_kind(senders),
         automatic_headers=read(
-            "automatic detection", lambda: _decoded_headers(message, _AUTOMATIC_HEADERS), {}
+            "automatic detection", lambda: _decoded_headers(headers, _AUTOMATIC_HEADERS), {}
         ),
     )
