@@ -14,7 +14,8 @@ outcome:
 - ok
 - timeout: killed at the budget
 - killed (SIG…): died of a signal we did not send, e.g. a C stack overflow
-- error: …: exited with an exception, e.g. MemoryError outside the parser's guards
+- error (exit N): …: exited with an exception, e.g. a MemoryError outside the parser's
+  guards (its seconds column then shows how long the child lived, marked "!")
 - memory: …: the parser caught a MemoryError and noted it as a defect
 
 The summary names the worst time and memory. It ends in PASS, or FAIL (exit
@@ -159,7 +160,7 @@ def _outcome(status: int, killed_by_us: bool, report: dict[str, Any] | None, std
     if os.WIFSIGNALED(status):
         return f"killed ({signal.Signals(os.WTERMSIG(status)).name})"
     if os.waitstatus_to_exitcode(status) != 0 or report is None:
-        return f"error: {_last_line(stderr)}"
+        return f"error (exit {os.waitstatus_to_exitcode(status)}): {_last_line(stderr)}"
     if report["memory_defect"]:
         return f"memory: {report['memory_defect'][:60]}"
     return "ok"
@@ -226,14 +227,17 @@ def human_size(size: int) -> str:
 
 
 def format_row(measurement: Measurement, budget: Budget) -> str:
-    def seconds(value: float | None) -> str:
-        return f"{value:.2f}" if value is not None else f">{budget.seconds:g}"
-
-    trim = seconds(measurement.trim_seconds) if measurement.parse_seconds is not None else "-"
+    """One table row; a child that died shows the seconds it lived, marked with "!"."""
+    if measurement.parse_seconds is not None and measurement.trim_seconds is not None:
+        parse, trim = f"{measurement.parse_seconds:.2f}", f"{measurement.trim_seconds:.2f}"
+    elif measurement.outcome == "timeout":
+        parse, trim = f">{budget.seconds:g}", "-"
+    else:
+        parse, trim = f"{measurement.wall_seconds:.2f}!", "-"
     return (
         f"{measurement.file[:36]:<36} {measurement.attack_class:<11} {measurement.expect:<17} "
-        f"{human_size(measurement.size):>7} {seconds(measurement.parse_seconds):>8} "
-        f"{trim:>7} {measurement.peak_rss_mb:>8.0f}  {measurement.outcome}"
+        f"{human_size(measurement.size):>7} {parse:>8} {trim:>7} "
+        f"{measurement.peak_rss_mb:>8.0f}  {measurement.outcome}"
     )
 
 
