@@ -47,6 +47,8 @@ MAX_DEPTH = 40
 #: Text given to the stdlib parser at a time. The part count is checked between
 #: feeds, so at most this much is parsed past `max_parts` (a few hundred tiny parts).
 FEED_CHARS = 8192
+#: Open multiparts whose delimiters are counted in the text a cut parse left unread.
+MAX_OPEN_BOUNDARIES = 10
 _KNOWN_CTE = frozenset({"", "7bit", "8bit", "binary", "base64", "quoted-printable"})
 _UUENCODE = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
@@ -54,7 +56,6 @@ _GUESS_BOUNDARY = re.compile(
     rb"^--([^\s]{1,200}?)[ \t]*\r?\n(?=[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[A-Za-z-]*:)", re.M
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_DELIMITER = re.compile(r"^--([^\r\n]*)", re.MULTILINE)
 
 _DEFECT_TEXT: dict[type[email_errors.MessageDefect], str] = {
     email_errors.StartBoundaryNotFoundDefect: "malformed MIME boundary: boundary never appears",
@@ -81,11 +82,25 @@ def describe_defect(defect: object) -> str:
     return f"email parser: {words}"
 
 
+def _open_boundaries(message: Message) -> list[str]:
+    """Boundaries of the multiparts still open where a parse was cut: the last-child path."""
+    found: list[str] = []
+    part: Message | None = message
+    while part is not None and part.is_multipart() and len(found) < MAX_OPEN_BOUNDARIES:
+        boundary = part.get_boundary()
+        if boundary:
+            found.append(boundary)
+        payload = stored_payload(part)
+        part = payload[-1] if isinstance(payload, list) and payload else None
+    return found
+
+
 def read_message(data: bytes, max_parts: int) -> tuple[Message, int]:
     """Parse `data` (compat32), stopping once it has more than `max_parts` parts.
 
-    Returns the message and how many more parts the text left unparsed
-    delimits with the boundaries seen so far (0 when everything was read).
+    Returns the message and about how many more parts the text left unparsed
+    holds: the delimiter lines of the multiparts still open (0 when
+    everything was read).
     """
     count = 0
 
@@ -106,17 +121,16 @@ def read_message(data: bytes, max_parts: int) -> tuple[Message, int]:
     message = parser.close()
     if position >= len(text):
         return message, 0
-    boundaries: set[str] = set()
     for part in message.walk():
         # The parse was cut short: an unclosed multipart is our doing, not the sender's.
         part.defects[:] = [
             d for d in part.defects if not isinstance(d, email_errors.CloseBoundaryNotFoundDefect)
         ]
-        boundary = part.get_boundary() if part.is_multipart() else None
-        if boundary:
-            boundaries.add(boundary)
+    rest = "\n" + text[position:]
     unread = sum(
-        1 for match in _DELIMITER.finditer(text, position) if match.group(1).rstrip() in boundaries
+        rest.count(f"\n--{boundary}{end}")
+        for boundary in _open_boundaries(message)
+        for end in ("\r\n", "\n")
     )
     return message, unread
 

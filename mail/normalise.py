@@ -98,9 +98,18 @@ def _cut(text: str, limit: int) -> str:
 
 
 def clean_line(text: str, limit: int) -> str:
-    """One line of header text for people: no controls or bidi/format characters, cut."""
-    text = _without_hidden(replace_surrogates(text), as_space=True)
-    return _cut(_SPACES.sub(" ", text).strip(), limit)
+    """One line of header text for people: no controls or bidi/format characters, cut.
+
+    Only the first `8 * limit` characters are looked at, so a subject of
+    megabytes costs what one of kilobytes does.
+    """
+    window = 8 * limit
+    cut = len(text) > window
+    text = _without_hidden(replace_surrogates(text[:window]), as_space=True)
+    text = _SPACES.sub(" ", text).strip()
+    if cut or len(text) > limit:
+        return text[: limit - 1].rstrip() + "…"
+    return text
 
 
 def _optional_line(text: str | None, limit: int, fallback: str) -> str | None:

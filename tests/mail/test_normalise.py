@@ -96,11 +96,19 @@ def test_clean_line(raw: str, expected: str) -> None:
     assert clean_line(raw, 1000) == expected
 
 
-@pytest.mark.parametrize(("length", "limit"), [(10, 10), (11, 10), (5000, 1000)])
+@pytest.mark.parametrize(
+    ("length", "limit"), [(10, 10), (11, 10), (5000, 1000), (8000, 1000), (1_000_000, 1000)]
+)
 def test_clean_line_cuts_with_an_ellipsis(length: int, limit: int) -> None:
     cut = clean_line("x" * length, limit)
     assert len(cut) == min(length, limit)
     assert cut.endswith("…") is (length > limit)
+
+
+def test_clean_line_reads_only_a_window_of_a_huge_value() -> None:
+    """Past 8 x limit characters nothing is read; what hid the start is still marked as cut."""
+    assert clean_line("\u202e" * 100 + "abc", 10) == "…"
+    assert clean_line(" " * 50 + "abc", 10) == "abc"
 
 
 @pytest.mark.parametrize(
