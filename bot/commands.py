@@ -35,8 +35,9 @@ def help_text(command: str) -> str:
         f"*{command} search <words>* — tickets mentioning every word (quote a phrase)\n"
         f"*{command} mine* — tickets you hold that are not closed\n"
         f"*{command} queue* — unclaimed tickets waiting for someone\n"
-        f"*{command} report [today|week|month|YYYY-MM-DD..YYYY-MM-DD]* — for leads: "
-        "created, closed, backlog, response and resolution times, agents, customers"
+        f"*{command} report [today|week|month|YYYY-MM-DD..YYYY-MM-DD]* — created, closed, "
+        "backlog, response and resolution times, agents, customers: of every queue for "
+        "leads (only they may ask when leads are set), else of the queues you work in"
     )
 
 

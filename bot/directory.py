@@ -165,10 +165,6 @@ class People:
             return None
         return known[1].name or None
 
-    def forget(self, user: str) -> None:
-        """Look the user up again next time (their standing may have changed)."""
-        self._people.pop(user, None)
-
     async def person(self, user: str) -> Person:
         """Who `user` is, at most `ttl` old; the last known answer when Slack fails;
         `CannotCheck` when Slack fails and nothing is known."""

@@ -20,16 +20,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.slack_emulator import (
     ALICE,
+    BILLING_CHANNEL,
     BOB,
     BOT_ID,
     BOT_USER_ID,
     CAROL,
+    DAVE,
+    EXTERNAL,
     GENERAL_CHANNEL,
+    GUEST,
+    PARTNER_TEAM_ID,
+    SOLO,
     SUPPORT_CHANNEL,
+    TEAM_ID,
     Channel,
     ManualClock,
     SlackEmulator,
     User,
+    payloads,
 )
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
@@ -420,3 +428,48 @@ def test_message_event_of_a_bot_post_carries_its_identity(slack: SlackEmulator) 
         "channel",
     )
     assert event["bot_profile"]["app_id"] == slack.config.app_id
+
+
+async def test_users_info_tells_members_guests_and_slack_connect_people_apart(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    """As Slack does: every user object has team_id and both guest flags; a single-channel
+    guest is a restricted account too; a Slack Connect member carries their own team."""
+    ours = (await slack_client.auth_test())["team_id"]
+    seen = {
+        user: (info["team_id"], info["is_restricted"], info["is_ultra_restricted"])
+        for user in (ALICE, GUEST, SOLO, EXTERNAL)
+        for info in [(await slack_client.users_info(user=user))["user"]]
+    }
+    assert ours == TEAM_ID
+    assert seen == {
+        ALICE: (TEAM_ID, False, False),
+        GUEST: (TEAM_ID, True, False),
+        SOLO: (TEAM_ID, True, True),
+        EXTERNAL: (PARTNER_TEAM_ID, False, False),
+    }
+    external = (await slack_client.users_info(user=EXTERNAL))["user"]
+    assert external["profile"]["team"] == PARTNER_TEAM_ID
+    assert {GUEST, SOLO, EXTERNAL} <= set(slack.channel(SUPPORT_CHANNEL).members)
+    assert slack.channel(BILLING_CHANNEL).members == [BOT_USER_ID, DAVE]
+
+
+async def test_users_info_leaves_the_email_out_without_users_read_email(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    slack.set_scopes(["users:read"])
+    profile = (await slack_client.users_info(user=BOB))["user"]["profile"]
+    assert "email" not in profile and profile["real_name"] == "Bob Agent"
+
+
+def test_only_members_post_and_their_messages_carry_their_own_team(slack: SlackEmulator) -> None:
+    with pytest.raises(LookupError, match="not a member"):
+        slack.record_user_message(SUPPORT_CHANNEL, CAROL, "let me in")
+    external = slack.record_user_message(SUPPORT_CHANNEL, EXTERNAL, "hi from partner")
+    assert external.to_api()["team"] == PARTNER_TEAM_ID
+    assert slack.record_user_message(SUPPORT_CHANNEL, ALICE, "hi").team == TEAM_ID
+
+
+def test_interaction_payloads_name_the_users_own_team(slack: SlackEmulator) -> None:
+    assert payloads.user_ref(slack.config, slack.user(EXTERNAL))["team_id"] == PARTNER_TEAM_ID
+    assert payloads.user_ref(slack.config, slack.user(GUEST))["team_id"] == TEAM_ID

@@ -96,3 +96,17 @@ def test_chart_scales_to_the_busiest_day() -> None:
     first, second = drawn.strip("`").splitlines()
     assert first.count("█") == 30 and "+10" in first and "-5" in first
     assert "█" not in second
+
+
+@pytest.mark.parametrize(
+    ("queues", "said"),
+    [
+        (None, "All queues."),
+        (("Support",), "Queue: Support."),
+        (("Support", "<!here> Billing"), "Queues: Support, &lt;!here&gt; Billing."),
+    ],
+)
+def test_the_report_says_which_queues_it_counts(queues: tuple[str, ...] | None, said: str) -> None:
+    blocks = build_report_blocks(report(queues=queues), "UTC")
+    assert validate_message_blocks(blocks) == []
+    assert said in text(blocks)

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mail.intake import ingest
-from models.report import PeriodError, build_report, parse_period, percentile
+from models.policy import Policy, QueueRoute
+from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.ticket import Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
@@ -147,3 +148,92 @@ async def test_a_known_history_gives_known_numbers(database: str) -> None:
     )
     assert first_day.backlog == 2  # t1, t2 open at its end; t0 closed that day
     assert first_day.closed == 1 and first_day.created == 2
+
+
+TWO_QUEUES = Policy(
+    queues=(
+        QueueRoute("Support", "C0SUPPORT", frozenset({"support@ticketbot.example"})),
+        QueueRoute("Billing", "C0BILLING", frozenset({"billing@ticketbot.example"})),
+    ),
+    address="support@ticketbot.example",
+)
+
+
+async def in_queue(n: int, to: str, sender: str, subject: str, when: str) -> int:
+    mail = make_mail(message_id=f"<q-{n}@x.example>", to=to, from_=sender, subject=subject)
+    result = await ingest(mail, TWO_QUEUES, clock=lambda: at(when))
+    assert result.ticket_id is not None
+    return result.ticket_id
+
+
+def numbers(report: Report) -> tuple[object, ...]:
+    return (
+        report.created,
+        report.closed,
+        report.reopened,
+        report.backlog,
+        report.unanswered,
+        report.first_response,
+        report.resolution,
+        [(a.user_id, a.claims, a.replies, a.closes, a.minutes) for a in report.agents],
+        report.customers,
+        report.subjects,
+        report.daily,
+    )
+
+
+async def test_a_queue_restriction_restricts_every_number(database: str) -> None:
+    """Support and Billing each get a history; a report over one queue is exactly the
+    report of a database holding only that queue's tickets."""
+    support, billing = "support@ticketbot.example", "billing@ticketbot.example"
+    s1 = await in_queue(1, support, "ann@x.example", "Printer broken", "2026-10-05 09:00")
+    s2 = await in_queue(2, support, "dan@x.example", "Printer broken", "2026-10-05 10:00")
+    b1 = await in_queue(3, billing, "Ben <ben@y.example>", "Invoice wrong", "2026-10-05 11:00")
+    b2 = await in_queue(4, billing, "eve@y.example", "Re: invoice  WRONG", "2026-10-06 08:00")
+    b3 = await in_queue(5, billing, "cid@y.example", "Refund", "2026-10-06 09:00")
+    await claim(s1, ALICE, TWO_QUEUES, lambda: at("2026-10-05 09:30"))
+    await reply(s1, ALICE, "Fixed.", TWO_QUEUES, minutes=20, clock=lambda: at("2026-10-05 10:00"))
+    await close(s1, ALICE, TWO_QUEUES, clock=lambda: at("2026-10-05 12:00"))
+    await claim(b1, BOB, TWO_QUEUES, lambda: at("2026-10-05 11:10"))
+    await reply(b1, BOB, "Sorry.", TWO_QUEUES, minutes=7, clock=lambda: at("2026-10-05 11:40"))
+    await close(b1, BOB, TWO_QUEUES, minutes=3, clock=lambda: at("2026-10-06 10:00"))
+    await reopen(b1, BOB, lambda: at("2026-10-06 11:00"))
+    await close(b3, ALICE, TWO_QUEUES, clock=lambda: at("2026-10-06 12:00"))  # Alice in both
+    period = parse_period("2026-10-05..2026-10-06", NOW.astimezone(UTC))
+
+    everything = await build_report(period, hook="Ticket#")
+    only_support = await build_report(period, hook="Ticket#", queues=["Support"])
+    only_billing = await build_report(period, hook="Ticket#", queues=("Billing",))
+    both = await build_report(period, hook="Ticket#", queues=["Support", "Billing"])
+    nothing = await build_report(period, hook="Ticket#", queues=[])
+    assert (everything.queues, only_support.queues, nothing.queues) == (None, ("Support",), ())
+    assert numbers(both) == numbers(everything)
+
+    assert (only_support.created, only_support.closed, only_support.reopened) == (2, 1, 0)
+    assert (only_billing.created, only_billing.closed, only_billing.reopened) == (3, 2, 1)
+    assert (only_support.backlog, only_billing.backlog) == (1, 2)  # s2; b1 reopened, b2
+    assert sorted(only_support.customers) == [("ann@x.example", 1), ("dan@x.example", 1)]
+    assert ("Ben <ben@y.example>", 1) in only_billing.customers
+    assert only_support.subjects == [("Printer broken", 2)]
+    assert only_billing.subjects == [("Invoice wrong", 2)]
+    assert [(a.user_id, a.claims, a.closes, a.minutes) for a in only_support.agents] == [
+        (ALICE.user_id, 1, 1, 20)
+    ]
+    assert {a.user_id: (a.claims, a.closes, a.minutes) for a in only_billing.agents} == {
+        BOB.user_id: (1, 1, 10),
+        ALICE.user_id: (0, 1, 0),
+    }
+    assert only_support.daily == [(date(2026, 10, 5), 2, 1), (date(2026, 10, 6), 0, 0)]
+    assert only_billing.daily == [(date(2026, 10, 5), 1, 0), (date(2026, 10, 6), 2, 2)]
+    assert only_support.first_response.count == 1 and only_billing.first_response.count == 1
+    assert only_support.resolution.median_seconds == 3 * 3600
+    assert numbers(nothing)[:5] == (0, 0, 0, 0, 0) and nothing.agents == []
+
+    for ticket_id in (s1, s2):  # the same report without Billing's tickets
+        await Ticket.filter(id=ticket_id).update(queue="Elsewhere")
+    assert numbers(await build_report(period, hook="Ticket#", queues=["Billing"])) == numbers(
+        only_billing
+    )
+    await Ticket.filter(id__in=[b1, b2, b3]).delete()
+    await Ticket.filter(id__in=[s1, s2]).update(queue="Support")
+    assert numbers(await build_report(period, hook="Ticket#")) == numbers(only_support)
