@@ -52,11 +52,16 @@ MAX_OMITTED_NAME = 255
 
 @dataclass(frozen=True, slots=True)
 class Body:
-    """The readable text, the raw HTML (if any), and what went wrong reading them."""
+    """The readable text, the raw HTML (if any), and what went wrong reading them.
+
+    `html_cut`: bytes of HTML past `max_html_bytes` that the text lacks (0 when the
+    text is the text/plain part).
+    """
 
     text: str
     html: str | None
     defects: tuple[str, ...]
+    html_cut: int = 0
 
 
 def _is_body_part(part: Part, root: Part) -> bool:
@@ -167,7 +172,7 @@ def extract_body(root: Part, max_html_bytes: int = DEFAULT_LIMITS.max_html_bytes
     text = _BLANK_LINES.sub("\n\n\n", text).rstrip().lstrip("\n")
     if marker:
         text = f"{text}\n\n{marker}" if text else marker
-    return Body(text=text, html=html, defects=tuple(defects))
+    return Body(text=text, html=html, defects=tuple(defects), html_cut=cut if marker else 0)
 
 
 def _embedded_bytes(part: Part, defects: list[str]) -> bytes:
@@ -201,11 +206,15 @@ def _is_attachment(part: Part, root: Part) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Attachments:
-    """The attachments kept, the names of those past the limit, and what went wrong."""
+    """The attachments kept, the names of those past the limit, and what went wrong.
+
+    `past_limit` counts every attachment not kept; `omitted` names the first 100.
+    """
 
     kept: tuple[ParsedAttachment, ...]
     omitted: tuple[str, ...] = ()
     defects: tuple[str, ...] = ()
+    past_limit: int = 0
 
 
 def _omitted_name(part: Part) -> str:
@@ -266,4 +275,4 @@ def extract_attachments(
             f"{past_limit} attachments past the first {max_attachments} not kept "
             "(mail.limits.max_attachments)"
         )
-    return Attachments(tuple(attachments), tuple(omitted), tuple(defects))
+    return Attachments(tuple(attachments), tuple(omitted), tuple(defects), past_limit)

@@ -94,6 +94,7 @@ class _Content:
     attachments: Attachments = _NO_ATTACHMENTS
     bounce: bool = False
     bounce_ids: tuple[str, ...] = ()
+    incomplete: str | None = None
 
 
 def _content(
@@ -108,12 +109,14 @@ def _content(
         return _Content()
     for part in tree.walk():
         defects.extend(part.defects)
+    cut: list[str] = []
     skipped = unread_parts + tree.skipped_parts
     if skipped:
         defects.append(
             f"{skipped} MIME parts past the first {limits.max_parts} not read "
             "(mail.limits.max_parts)"
         )
+        cut.append(f"{skipped} of its MIME parts were not read (mail.limits.max_parts)")
     body = attempt(defects, "body", lambda: extract_body(tree, limits.max_html_bytes), _NO_BODY)
     defects.extend(body.defects)
     attachments = attempt(
@@ -123,6 +126,13 @@ def _content(
         _NO_ATTACHMENTS,
     )
     defects.extend(attachments.defects)
+    if body.html_cut:
+        size = human_size(limits.max_html_bytes)
+        cut.append(f"its HTML was converted only up to {size} (mail.limits.max_html_bytes)")
+    if attachments.past_limit:
+        cut.append(
+            f"{attachments.past_limit} attachments were not kept (mail.limits.max_attachments)"
+        )
     bounce = attempt(
         defects, "bounce report", lambda: is_bounce(tree, header.daemon, header.subject), False
     )
@@ -131,7 +141,7 @@ def _content(
         bounce_ids = attempt(
             defects, "bounce report", lambda: bounce_message_ids(tree, body.text), ()
         )
-    return _Content(body, attachments, bounce, bounce_ids)
+    return _Content(body, attachments, bounce, bounce_ids, "; ".join(cut) or None)
 
 
 def _mail(
@@ -174,7 +184,7 @@ def _parse(raw: bytes, digest: str, limits: ParseLimits, defects: list[str]) -> 
     message, unread_parts = _read_message(raw, limits.max_parts, defects)
     header = read_header_fields(message, defects)
     content = _content(message, unread_parts, header, limits, defects)
-    return _mail(header, content, digest, defects, None)
+    return _mail(header, content, digest, defects, content.incomplete)
 
 
 def _digest(raw: bytes) -> str:

@@ -55,6 +55,9 @@ def test_parts_past_max_parts_are_counted_not_read(
     assert skipped_defects(parsed.defects) == expected
     assert not any("closing boundary missing" in d for d in parsed.defects)
     assert parsed.subject == "many"
+    assert parsed.incomplete == (
+        f"{skipped} of its MIME parts were not read (mail.limits.max_parts)" if skipped else None
+    )
 
 
 def test_the_stdlib_parser_stops_soon_after_max_parts() -> None:
@@ -106,12 +109,16 @@ def test_attachments_past_max_attachments_are_named_not_kept(
     assert len(parsed.omitted_attachments) == omitted
     if omitted:
         assert parsed.omitted_attachments[0] == f"file{limit}.pdf"
+        assert parsed.incomplete == (
+            f"{count - limit} attachments were not kept (mail.limits.max_attachments)"
+        )
         assert (
             f"{count - limit} attachments past the first {limit} not kept "
             "(mail.limits.max_attachments)"
         ) in parsed.defects
     else:
         assert not any("max_attachments" in d for d in parsed.defects)
+        assert parsed.incomplete is None
 
 
 def test_omitted_names_are_cut_to_255_characters() -> None:
@@ -151,6 +158,9 @@ def test_html_past_max_html_bytes_is_cut_before_conversion_with_a_marker() -> No
     assert last_line.endswith(MARKER_END)
     assert parsed.html is not None and len(parsed.html.encode()) == 1024
     assert any("HTML body cut after 1 kB" in d for d in parsed.defects)
+    assert (
+        parsed.incomplete == "its HTML was converted only up to 1 kB (mail.limits.max_html_bytes)"
+    )
 
 
 def test_html_cut_keeps_whole_characters() -> None:
@@ -169,6 +179,7 @@ def test_html_cut_beside_a_plain_text_body_leaves_the_text_alone() -> None:
     assert parsed.text == "The plain text."
     assert parsed.html is not None and len(parsed.html) == 1024
     assert any("HTML body cut" in d for d in parsed.defects)
+    assert parsed.incomplete is None  # the text is whole
 
 
 def test_html_within_max_html_bytes_is_untouched() -> None:
@@ -285,3 +296,12 @@ def test_parse_headers_only_still_recognises_a_bounce_and_automatic_mail() -> No
     parsed = parse_headers_only(raw, "too large")
     assert parsed.is_bounce and parsed.is_automatic
     assert parsed.automatic_reason == "auto-submitted: auto-replied"
+
+
+def test_every_limit_hit_is_in_incomplete() -> None:
+    raw = make_mail(body=None, html="<p>" + "h" * 5000 + "</p>", attachments=files(3))
+    parsed = parse_mail(raw, ParseLimits(max_attachments=1, max_html_bytes=1024))
+    assert parsed.incomplete == (
+        "its HTML was converted only up to 1 kB (mail.limits.max_html_bytes); "
+        "2 attachments were not kept (mail.limits.max_attachments)"
+    )
