@@ -101,6 +101,16 @@ async def test_a_hostile_mail_is_stored(database: str, case: str) -> None:
         article = await Article.get(ticket_id=result.ticket_id, kind=ArticleKind.EMAIL_IN)
         assert article.subject == parsed.subject
         assert article.body == parsed.text
+        stored = [a.filename for a in await Attachment.filter(article_id=article.id).order_by("id")]
+        assert len(stored) == len(parsed.attachments)
+
+
+async def test_a_utf7_filename_is_stored_with_a_replacement_character(database: str) -> None:
+    raw = HOSTILE["utf7-filename"]()
+    result = await receive_mail(parse_mail(raw), raw, POLICY)
+    article = await Article.get(ticket_id=result.ticket_id, kind=ArticleKind.EMAIL_IN)
+    [attachment] = await Attachment.filter(article_id=article.id)
+    assert attachment.filename == "\ufffd.pdf"
 
 
 async def test_the_reflector_reply_to_is_not_where_answers_go(database: str) -> None:
