@@ -24,7 +24,7 @@ from mail.body import Attachments, Body, extract_attachments, extract_body, huma
 from mail.digest import content_digest
 from mail.header_fields import HeaderFields, attempt, read_header_fields
 from mail.limits import DEFAULT_LIMITS, ParseLimits
-from mail.mime import Part, build_tree, read_message
+from mail.mime import MAX_DEPTH, BoundedMessage, Part, build_tree, read_message
 from mail.normalise import normalise_mail
 from mail.parsed import ParsedMail
 
@@ -48,7 +48,7 @@ def _read_message(raw: bytes, max_parts: int, defects: list[str]) -> tuple[Messa
         return read_message(raw, max_parts)
     except Exception as exc:  # nothing left but treating everything as text
         defects.append(f"MIME structure unreadable ({type(exc).__name__}), read as plain text")
-    message = Message()
+    message = BoundedMessage()
     message.set_payload(raw.decode("ascii", "surrogateescape"))
     return message, 0
 
@@ -117,6 +117,11 @@ def _content(
             "(mail.limits.max_parts)"
         )
         cut.append(f"{skipped} of its MIME parts were not read (mail.limits.max_parts)")
+    if tree.too_deep_parts:
+        cut.append(
+            f"{tree.too_deep_parts} of its MIME parts, nested more than {MAX_DEPTH} deep, "
+            "were not read"
+        )
     body = attempt(defects, "body", lambda: extract_body(tree, limits.max_html_bytes), _NO_BODY)
     defects.extend(body.defects)
     attachments = attempt(
@@ -242,7 +247,7 @@ def _header_block(raw: bytes) -> bytes:
 
 def _headers_only(raw: bytes, reason: str, digest: str, defects: list[str]) -> ParsedMail:
     block = _header_block(raw)
-    message = HeaderParser(policy=policy.compat32).parsestr(
+    message = HeaderParser(BoundedMessage, policy=policy.compat32).parsestr(
         block.decode("ascii", "surrogateescape")
     )
     header = read_header_fields(message, defects)

@@ -12,7 +12,7 @@ import pytest
 
 from mail.field_limits import limit_violations
 from mail.limits import MIB, ParseLimits
-from mail.mime import FEED_CHARS, read_message
+from mail.mime import FEED_CHARS, MAX_PARAM_CHARS, BoundedMessage, read_message
 from mail.parse import HEADER_BLOCK_BYTES, parse_headers_only, parse_mail
 from tests.support.make_mail import make_mail
 from tests.support.tnef import build_tnef
@@ -305,3 +305,42 @@ def test_every_limit_hit_is_in_incomplete() -> None:
         "its HTML was converted only up to 1 kB (mail.limits.max_html_bytes); "
         "2 attachments were not kept (mail.limits.max_attachments)"
     )
+
+
+def test_parts_nested_too_deep_make_the_mail_incomplete() -> None:
+    head = b"From: a@b.example\r\nSubject: deep\r\n"
+    parts = b"".join(
+        f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode()
+        for level in range(60)
+    )
+    closing = b"".join(f"--b{level}--\r\n".encode() for level in reversed(range(60)))
+    raw = head + parts + b"Content-Type: text/plain\r\n\r\ninnermost\r\n" + closing
+    parsed = parse_mail(raw)
+    assert parsed.incomplete == "20 of its MIME parts, nested more than 40 deep, were not read"
+
+
+PARAMETER_FLOODS = [
+    ('text/plain; charset="utf-8' + ";" * 200_000 + '"', "text/plain"),
+    ("text/plain; charset=utf-8" + "; p=v" * 100_000, "text/plain"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "expected"), PARAMETER_FLOODS, ids=["quote", "many"])
+def test_parameters_are_read_from_the_first_8192_characters(
+    content_type: str, expected: str
+) -> None:
+    """The stdlib's parameter parser is quadratic; it never sees more than MAX_PARAM_CHARS."""
+    raw = make_mail(body="Hello.\n", verbatim={"Content-Type": content_type})
+    parsed = parse_mail(raw)
+    assert parsed.text == "Hello."
+    assert parsed.subject == "Printer on floor 3 is broken"
+
+
+def test_a_bounded_message_reads_only_the_start_of_a_parameter_header() -> None:
+    message = BoundedMessage()
+    message["Content-Type"] = "multipart/mixed; " + "p=v; " * 3000 + 'boundary="late"'
+    message["X-Long"] = "x" * 20_000
+    assert len(message.get("content-type")) == MAX_PARAM_CHARS
+    assert message.get_boundary() is None  # past the window: guessed from the body instead
+    assert len(message["X-Long"]) == 20_000  # other headers are whole
+    assert len(next(iter(message.raw_items()))[1]) > MAX_PARAM_CHARS  # and so is the raw one
