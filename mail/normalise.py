@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import islice
 
 from mail.field_limits import (
     MAX_ADDRESS,
@@ -52,6 +53,11 @@ _ATOM_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 _QUOTED_LOCAL = re.compile(r'"[!#-+\--:=?A-\[\]-~]+"')
 _ASCII_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+# The reply and forward prefixes models.numbers strips, in runs longer than MAX_PREFIX_RUN.
+_PREFIX = r"\b(?:re|aw|antw|sv|vs|fwd?|wg|tr|rv)(?:\[\d+\])?[ \t]*:[ \t]*"
+_PREFIX_ONE = re.compile(_PREFIX, re.IGNORECASE)
+_PREFIX_RUN = re.compile(f"(?:{_PREFIX}){{11,}}", re.IGNORECASE)
+MAX_PREFIX_RUN = 10
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
 
 
@@ -110,6 +116,16 @@ def clean_line(text: str, limit: int) -> str:
     if cut or len(text) > limit:
         return text[: limit - 1].rstrip() + "…"
     return text
+
+
+def _shorter_prefix_runs(subject: str) -> str:
+    """ "Re: Fwd: AW: " ten thousand times keeps its first ten: the question comes after."""
+
+    def first(run: re.Match[str]) -> str:
+        prefixes = islice(_PREFIX_ONE.finditer(run.group(0)), MAX_PREFIX_RUN)
+        return "".join(prefix.group(0) for prefix in prefixes).rstrip() + " "
+
+    return _PREFIX_RUN.sub(first, subject)
 
 
 def _optional_line(text: str | None, limit: int, fallback: str) -> str | None:
@@ -288,7 +304,7 @@ def normalise_mail(mail: ParsedMail) -> ParsedMail:
         to=_address_list(mail.to, defects, "To"),
         cc=_address_list(mail.cc, defects, "Cc"),
         delivered_to=delivered_to[:MAX_ADDRESSES],
-        subject=clean_line(mail.subject, MAX_SUBJECT),
+        subject=clean_line(_shorter_prefix_runs(mail.subject), MAX_SUBJECT),
         text=_scrub(mail.text),
         html=_scrub(mail.html) if mail.html is not None else None,
         attachments=tuple(_attachment(part) for part in mail.attachments),

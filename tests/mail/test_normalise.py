@@ -239,6 +239,20 @@ RULES: list[tuple[str, dict[str, object], str, object, str | None]] = [
         "Re: hello",
         None,
     ),
+    (
+        "subject-prefix-flood",
+        {"subject": "Re: Fwd: AW: WG: SV: " * 10_000 + "The printer"},
+        "subject",
+        "Re: Fwd: AW: WG: SV: Re: Fwd: AW: WG: SV: The printer",
+        None,
+    ),
+    (
+        "subject-ten-prefixes-kept",
+        {"subject": "Re: " * 10 + "x"},
+        "subject",
+        "Re: " * 10 + "x",
+        None,
+    ),
     ("subject-surrogate", {"subject": "Hi \ud834"}, "subject", "Hi \ufffd", None),
     (
         "text-surrogate-and-nul",
