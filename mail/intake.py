@@ -121,28 +121,3 @@ def redact(address: str) -> str:
     if not at:
         return "(unknown)" if not address else "***"
     return f"{local[:1]}***@{domain[:100]}"
-
-
-# TEMPORARY (removed once the tests import tests.support.intake): in-process parsing.
-async def ingest(
-    raw: bytes, policy: Policy, *, source: str = "imap", clock: Clock = system_clock
-) -> IntakeResult:
-    from mail.parse import parse_mail
-    from mail.quotes import trim_reply
-
-    mail = parse_mail(raw)
-    shown = trim_reply(mail.text)
-    return await receive_mail(
-        mail,
-        raw,
-        policy,
-        display_text=shown.visible if shown.trimmed else None,
-        source=source,
-        clock=clock,
-    )
-
-
-def parse_safely(raw: bytes) -> object:
-    from mail.parse import parse_mail
-
-    return parse_mail(raw)

@@ -36,7 +36,7 @@ import yaml
 
 from bot.config import parse_settings
 from bot.wiring import build_policy
-from mail.intake import parse_safely
+from mail.parse import parse_mail
 from models import db
 from models.intake import receive_mail
 from models.ticket import Ticket
@@ -174,7 +174,7 @@ async def seed(url: str, count: int, config: dict[str, object]) -> list[int]:
         ids = []
         for n in range(count):
             raw = make_mail(message_id=f"<bench-{n}@customer.example>", subject=f"Bench {n}")
-            result = await receive_mail(parse_safely(raw), raw, policy, source="bench")
+            result = await receive_mail(parse_mail(raw), raw, policy, source="bench")
             assert result.ticket_id is not None
             ids.append(result.ticket_id)
         return ids

@@ -13,12 +13,12 @@ from bot.directory import ChannelMembers, People
 from bot.home import HomeTab
 from bot.home_view import build_home_view
 from bot.services import Services
-from mail.intake import ingest
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket, TicketState
 from models.work import Agent, claim
 from tests.slack_emulator import ALICE, BOB, CAROL, SUPPORT_CHANNEL, SlackEmulator
 from tests.slack_emulator.validation import validate_view
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)

@@ -473,3 +473,23 @@ async def test_the_claim_path_asks_slack_nothing_once_warm(
             await world.driver.click(card, "ticket_claim", user=user)
     await world.bot.settle()
     assert [c.method for c in slack.calls() if c.method in LOOKUPS] == warm
+
+
+async def test_with_allow_guests_guests_are_agents_but_other_workspaces_never(
+    database: str, slack: SlackEmulator, slack_driver_factory: DriverFactory
+) -> None:
+    async with running_bot(slack, allow_guests=True) as bot:
+        world = await make_world(slack, slack_driver_factory, bot)
+        card = world.card(slack, world.waiting)
+        external = await world.driver.click(card, "ticket_claim", user=EXTERNAL)
+        await bot.settle()
+        assert answers(slack, external.response_url) == [
+            f"Only members of <#{SUPPORT_CHANNEL}> can work on its tickets, "
+            "and only people of this workspace."
+        ]
+        guest = await world.driver.click(card, "ticket_claim", user=SOLO)
+        await bot.settle()
+        assert answers(slack, guest.response_url) == []
+        assert (await Ticket.get(id=world.waiting.id)).owner_id == SOLO
+        _, mine = await command(world, "mine", SOLO)
+        assert "Widget jams" in mine

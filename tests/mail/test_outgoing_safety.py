@@ -3,12 +3,12 @@
 from email import message_from_bytes
 
 from mail.delivery import MailDelivery
-from mail.intake import ingest
 from mail.smtp import SmtpConfig, SmtpSender
 from models.article import Article, ArticleKind
 from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.work import Agent, reply
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 from tests.support.smtp_server import SmtpServer
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -239,18 +238,10 @@ def test_quoted_printable_and_base64_tolerate_damage() -> None:
     ],
     ids=["plain", "attachment", "html-only-many-tags", "html-only-html2text"],
 )
-def test_100kb_mail_parses_fast(raw: bytes) -> None:
+def test_100kb_mails_are_read_whole(raw: bytes) -> None:
+    # How long they take is measured by `python -m tests.bench.bench_parse`.
     assert 100_000 <= len(raw) < 130_000
-    # Best of up to 20 runs, so a busy CI machine does not fail a fast parser.
-    best = 1.0
-    for _ in range(20):
-        best = min(best, _timed(raw))
-        if best < 0.05:
-            break
-    assert best < 0.05, f"{best * 1000:.1f} ms"
-
-
-def _timed(raw: bytes) -> float:
-    start = time.perf_counter()
-    parse_mail(raw)
-    return time.perf_counter() - start
+    parsed = parse_mail(raw)
+    assert parsed.incomplete is None
+    assert parsed.text.strip()
+    assert not [defect for defect in parsed.defects if "limit" in defect or "budget" in defect]

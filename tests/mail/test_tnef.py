@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.intake import parse_safely
+from mail.parse import parse_mail
 from mail.tnef import unpack_tnef
 from tests.support.make_mail import make_mail
 from tests.support.tnef import build_tnef
@@ -25,7 +25,7 @@ def outlook_mail(winmail: bytes) -> bytes:
 
 def test_the_files_inside_replace_winmail_dat() -> None:
     winmail = build_tnef([("report.pdf", PDF), ("Übersicht.txt", NOTES)])
-    parsed = parse_safely(outlook_mail(winmail))
+    parsed = parse_mail(outlook_mail(winmail))
     assert [(a.filename, a.content_type, a.content) for a in parsed.attachments] == [
         ("report.pdf", "application/pdf", PDF),
         ("Übersicht.txt", "text/plain", NOTES),
@@ -36,11 +36,11 @@ def test_the_files_inside_replace_winmail_dat() -> None:
 
 def test_an_empty_or_broken_winmail_dat_is_kept_as_it_came() -> None:
     empty = build_tnef([])
-    parsed = parse_safely(outlook_mail(empty))
+    parsed = parse_mail(outlook_mail(empty))
     assert [(a.filename, a.content) for a in parsed.attachments] == [("winmail.dat", empty)]
 
     broken = build_tnef([("report.pdf", PDF)])[:40]
-    parsed = parse_safely(outlook_mail(b"not tnef at all"))
+    parsed = parse_mail(outlook_mail(b"not tnef at all"))
     assert [a.filename for a in parsed.attachments] == ["winmail.dat"]
     assert any("winmail.dat could not be unpacked" in d for d in parsed.defects)
     files, _ = unpack_tnef(broken)
@@ -54,5 +54,5 @@ def test_any_bytes_after_the_signature_never_raise(tail: bytes, cut: int) -> Non
     for candidate in (good[:cut] + tail, good[:6] + tail):
         files, defect = unpack_tnef(candidate)
         assert not (files and defect)  # either the files or the reason there are none
-        parsed = parse_safely(outlook_mail(candidate))
+        parsed = parse_mail(outlook_mail(candidate))
         assert parsed.attachments  # winmail.dat or what was inside: never nothing

@@ -8,7 +8,6 @@ import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
-from mail.intake import ingest
 from models import db
 from models.claiming import batcher
 from models.effects import SLACK_CARD_UPDATE
@@ -16,6 +15,7 @@ from models.outbox import OutboxItem
 from models.ticket import History, Ticket
 from models.work import Agent, ClaimResult, Refused, claim
 from tests.models.test_work import POLICY
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 

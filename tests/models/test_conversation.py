@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from mail.intake import ingest
 from models.article import Article, ArticleKind
 from models.effects import (
     MAIL_SEND,
@@ -20,6 +19,7 @@ from models.policy import Policy, QueueRoute
 from models.ticket import History, Ticket, TicketState
 from models.work import Agent, claim, close, reply
 from tests.support.clock import HandClock
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 SUPPORT = "support@ticketbot.example"

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mail.intake import ingest, parse_safely
+from mail.parse import parse_mail
 from models.article import Article, ArticleKind, Attachment, InboundMessage
 from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_FILE_UPLOAD, SLACK_THREAD_POST
 from models.numbers import is_valid_number
 from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.ticket import History, Ticket, TicketState
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(
@@ -178,7 +179,7 @@ async def test_a_bounce_of_our_mail_is_a_note_not_a_ticket(database: str) -> Non
             )
         ],
     )
-    parsed = parse_safely(bounce)
+    parsed = parse_mail(bounce)
     if not parsed.is_bounce:
         pytest.skip("the parser does not classify this synthetic bounce")
     result = await ingest(bounce, POLICY)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mail.intake import ingest
 from models.policy import Policy, QueueRoute
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.ticket import Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 BERLIN = ZoneInfo("Europe/Berlin")

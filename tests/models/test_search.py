@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mail.intake import ingest
 from models.search import MAX_TERMS, search_terms, search_tickets
 from models.ticket import Ticket
 from models.work import note
 from tests.models.test_work import ALICE, POLICY
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 CHANNEL = "C0SUPPORT"

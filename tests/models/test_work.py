@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mail.intake import ingest
 from models.article import Article, ArticleKind
 from models.effects import MAIL_SEND, SLACK_CARD_UPDATE, SLACK_REACTION, SLACK_THREAD_POST
 from models.jobs import release_idle_claims, remind_unclaimed
@@ -15,6 +14,7 @@ from models.policy import Policy, QueueRoute
 from models.ticket import History, Ticket, TicketState
 from models.work import Agent, Refused, claim, close, note, release, reopen, reply
 from tests.support.clock import HandClock
+from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(
