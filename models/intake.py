@@ -156,7 +156,6 @@ class _Intake:
     async def store_article(self, ticket: Ticket) -> Article:
         mail, sender = self.mail, self.mail.sender
         answer_to = mail.reply_to or sender
-        incomplete = getattr(mail, "incomplete", None)
         article = await Article.create(
             ticket=ticket,
             kind=ArticleKind.EMAIL_IN,
@@ -169,7 +168,7 @@ class _Intake:
             subject=mail.subject,
             body=mail.text,
             display_text=self.display_text,
-            incomplete=incomplete,
+            incomplete=getattr(mail, "incomplete", None),
             message_id=mail.message_id[:998] if mail.message_id else None,
             in_reply_to=mail.in_reply_to[0][:998] if mail.in_reply_to else None,
             references=list(mail.references)[-50:],
@@ -180,10 +179,6 @@ class _Intake:
         await InboundMessage.filter(id=self.inbound.id).update(
             ticket_id=ticket.id, article_id=article.id
         )
-        if incomplete:
-            await effects.post_fact_notice(
-                ticket.id, Notice.READ_IN_PART, {"reason": incomplete}, self.clock
-            )
         return article
 
     async def post_to_thread(self, ticket: Ticket, article: Article) -> None:
@@ -192,6 +187,18 @@ class _Intake:
         for attachment in await article.attachments.all():
             if uploadable(attachment):
                 await effects.upload_file(ticket.id, attachment.id, self.clock)
+
+    async def post_followup(self, ticket: Ticket, article: Article) -> None:
+        """A later mail in the thread, warned about when it could not be read fully.
+
+        The first mail's warning is on the card itself; a thread notice queued before the
+        card would wait forever for a card queued behind it in the same stream.
+        """
+        await self.post_to_thread(ticket, article)
+        if article.incomplete:
+            await effects.post_fact_notice(
+                ticket.id, Notice.READ_IN_PART, {"reason": article.incomplete}, self.clock
+            )
 
     async def open_ticket(self, connection: BaseDBAsyncClient, target: Target) -> IntakeResult:
         mail, policy, now = self.mail, self.policy, self.now
@@ -273,7 +280,7 @@ class _Intake:
                 f"{window} hours; added here instead of opening a new ticket.",
                 self.clock,
             )
-        await self.post_to_thread(ticket, article)
+        await self.post_followup(ticket, article)
         await self.flag_reply_to(ticket)
         await effects.update_card(ticket.id, self.clock)
         return IntakeResult("followup", ticket.id, ticket.number, note=target.reason)
@@ -309,7 +316,7 @@ class _Intake:
             "write a new mail (`mail.followup_on_closed: reject`).",
             self.clock,
         )
-        await self.post_to_thread(ticket, article)
+        await self.post_followup(ticket, article)
         queued, note = await self.acknowledge(ticket, closed=True)
         return IntakeResult(
             "rejected", ticket.id, ticket.number, autoreply_queued=queued, note=note

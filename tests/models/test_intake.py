@@ -8,7 +8,14 @@ import pytest
 
 from mail.parse import parse_mail
 from models.article import Article, ArticleKind, Attachment, InboundMessage
-from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_FILE_UPLOAD, SLACK_THREAD_POST
+from models.effects import (
+    MAIL_SEND,
+    SLACK_CARD_POST,
+    SLACK_FILE_UPLOAD,
+    SLACK_THREAD_NOTICE,
+    SLACK_THREAD_POST,
+    slack_stream,
+)
 from models.numbers import is_valid_number
 from models.outbox import OutboxItem
 from models.policy import Policy, QueueRoute
@@ -198,3 +205,39 @@ async def test_an_unparseable_mail_still_becomes_a_ticket(database: str) -> None
     assert ticket.customer_email == ""
     assert (await InboundMessage.get(ticket_id=ticket.id)).raw_source == raw
     assert not result.autoreply_queued
+
+
+def _over_attachment_limit(**overrides: object) -> bytes:
+    files = [(f"f{n}.txt", "text/plain", b"x") for n in range(60)]  # max_attachments is 50
+    return make_mail(attachments=files, **overrides)  # type: ignore[arg-type]
+
+
+async def test_a_first_mail_read_in_part_warns_on_the_card_and_queues_the_card_first(
+    database: str,
+) -> None:
+    result = await ingest(_over_attachment_limit(), POLICY)
+
+    [article] = await Article.filter(ticket_id=result.ticket_id, kind=ArticleKind.EMAIL_IN)
+    assert article.incomplete and "attachments" in article.incomplete
+    streams = await OutboxItem.filter(stream=slack_stream(result.ticket_id)).order_by("id")
+    # The card heads its stream: a thread post before it would wait for it forever.
+    assert streams[0].kind == SLACK_CARD_POST
+    assert SLACK_THREAD_NOTICE not in await kinds()
+
+
+async def test_a_follow_up_read_in_part_is_warned_about_in_the_thread(database: str) -> None:
+    first = await ingest(make_mail(), POLICY)
+    ticket = await Ticket.get(id=first.ticket_id)
+    await OutboxItem.all().delete()
+    followup = _over_attachment_limit(
+        subject=f"Re: [Ticket#{ticket.number}] Printer on floor 3 is broken",
+        message_id="<followup-1@example.com>",
+    )
+    assert (await ingest(followup, POLICY)).outcome == "followup"
+
+    items = await OutboxItem.all().order_by("id")
+    kinds_now = [item.kind for item in items]
+    assert kinds_now.index(SLACK_THREAD_POST) < kinds_now.index(SLACK_THREAD_NOTICE)
+    [notice] = [item for item in items if item.kind == SLACK_THREAD_NOTICE]
+    assert notice.payload["notice"] == "read_in_part"
+    assert "attachments" in notice.payload["facts"]["reason"]

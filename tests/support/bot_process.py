@@ -75,21 +75,26 @@ def bot_config(
     return config
 
 
-def pending_outbox(db_url: str) -> int:
-    """Outbox rows not yet delivered, read straight from the bot's database."""
-    sql = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one SQL query, read straight from the bot's database (SQLite or PostgreSQL)."""
     if db_url.startswith("sqlite://"):
         with sqlite3.connect(db_url.removeprefix("sqlite://")) as connection:
-            return int(connection.execute(sql).fetchone()[0])
+            return [tuple(row) for row in connection.execute(sql).fetchall()]
 
-    async def count() -> int:
+    async def rows() -> list[tuple[Any, ...]]:
         connection = await asyncpg.connect(db_url)
         try:
-            return int(await connection.fetchval(sql))
+            return [tuple(row) for row in await connection.fetch(sql)]
         finally:
             await connection.close()
 
-    return asyncio.run(count())
+    return asyncio.run(rows())
+
+
+def pending_outbox(db_url: str) -> int:
+    """Outbox rows not yet delivered."""
+    [(count,)] = query(db_url, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+    return int(count)
 
 
 def wait_outbox_drained(db_url: str, timeout: float = 20.0) -> None:
