@@ -34,6 +34,8 @@ async def save_attachments(
     raw mail in the database still has it. Inline parts (images
     a `cid:` link shows in the HTML) are attachments like any other, marked `is_inline`.
     """
+    if not parts:  # a mail without files touches no disk
+        return []
     directory = Path(policy.attachments_dir)
     saved: list[Attachment] = []
     room = await asyncio.to_thread(free_bytes, directory) - policy.attachment_min_free_bytes
