@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,12 @@ def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
         finally:
             await connection.close()
 
-    return asyncio.run(rows())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(rows())
+    with ThreadPoolExecutor(1) as pool:  # called from an async test: a loop of its own
+        return pool.submit(asyncio.run, rows()).result()
 
 
 def pending_outbox(db_url: str) -> int:
