@@ -19,28 +19,27 @@ def unflow(text: str, delsp: bool = False) -> str:
 
     A line ending in a space continues on the next line of the same quote
     depth; with delsp=yes that space is removed. "-- " stays a signature line.
+    A paragraph is gathered as a list of pieces and joined once, so a million
+    soft breaks cost a million appends, not a million copies of the paragraph.
     """
     out: list[str] = []
-    pending: str | None = None
-    pending_depth = 0
+    pieces: list[str] = []  # the paragraph being joined; empty when none is open
+    depth_open = 0
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         content = line[depth:]
         if content.startswith(" "):
             content = content[1:]  # space-stuffing
-        if pending is not None and depth != pending_depth:
-            out.append(_quote_prefix(pending_depth) + pending)
-            pending = None
-        if pending is None:
-            pending, pending_depth = content, depth
-        else:
-            pending += content
+        if pieces and depth != depth_open:
+            out.append(_quote_prefix(depth_open) + "".join(pieces))
+            pieces = []
+        depth_open = depth
         if content.endswith(" ") and content != "-- ":
-            if delsp:
-                pending = pending[:-1]
+            pieces.append(content[:-1] if delsp else content)
             continue
-        out.append(_quote_prefix(depth) + pending)
-        pending = None
-    if pending is not None:
-        out.append(_quote_prefix(pending_depth) + pending)
+        pieces.append(content)
+        out.append(_quote_prefix(depth) + "".join(pieces))
+        pieces = []
+    if pieces:
+        out.append(_quote_prefix(depth_open) + "".join(pieces))
     return "\n".join(out)

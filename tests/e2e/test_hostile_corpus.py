@@ -142,6 +142,8 @@ def check_ticket(slack: SlackEmulator, mail: HostileMail) -> Message:
     read_in_part = READ_IN_PART in block_text(card)
     if mail.expect in (Expect.TICKET_INCOMPLETE, Expect.STUB):
         assert read_in_part, f"{mail.file}: card does not say it was read in part"
+    else:  # read whole: no limit cut it, the parse did not run out of its budget
+        assert not read_in_part, f"{mail.file}: {block_text(card)[-600:]}"
     if mail.expect is Expect.STUB:
         assert "only its headers were read" in block_text(card), mail.file
     return card
@@ -166,6 +168,9 @@ def check_mail(
         ids = re.findall(r"<[^>]*>", str(m.message["References"] or ""))
         assert len(ids) <= checks.get("max_references", 100), mail.file
         assert all(len(i) <= 998 for i in [*ids, str(m.message["In-Reply-To"] or "")])
+    if "not_note_on" in checks:
+        target = cards_by_stem[checks["not_note_on"].removesuffix(".eml")]
+        assert not [t for t in thread_texts(slack, target) if "Delivery of a mail failed" in t]
     if card is None:
         return
     texts = shown_texts(slack, card)
