@@ -184,24 +184,30 @@ def _header_role(line: str) -> str | None:
     return _HEADER_ROLES.get(match.group(1).lower()) if match else None
 
 
-def _is_header_block(lines: Sequence[str], index: int) -> bool:
-    """A "From:" line followed by at least two of Sent/Date, To and Subject (Outlook's block)."""
-    if _header_role(lines[index]) != "from":
+def _is_header_block(lines: Sequence[str], index: int, roles: Sequence[str | None]) -> bool:
+    """A "From:" line followed by at least two of Sent/Date, To and Subject (Outlook's block).
+
+    `roles` holds each line's header role, classified once for the whole text rather than
+    once per window that covers a line.
+    """
+    if roles[index] != "from":
         return False
-    roles: set[str] = set()
+    found: set[str] = set()
     continuation = False
-    for line in lines[index + 1 : index + 1 + _HEADER_BLOCK_WINDOW]:
-        if not line.strip():
-            continue
-        role = _header_role(line)
+    for at in range(index + 1, min(len(lines), index + 1 + _HEADER_BLOCK_WINDOW)):
+        role = roles[at]
         if role is None:
+            if not lines[at].strip():
+                continue
             if continuation:  # a To: list may wrap onto one more line, not two
                 break
             continuation = True
             continue
+        if role == "from":  # another block starts: it is judged on its own
+            break
         continuation = False
-        roles.add(role)
-    return len(roles & {"date", "to", "subject"}) >= 2
+        found.add(role)
+    return len(found & {"date", "to", "subject"}) >= 2
 
 
 def _next_content(lines: Sequence[str], start: int) -> int | None:
@@ -219,6 +225,7 @@ def _find_history(lines: Sequence[str], removed: dict[int, TrimKind]) -> tuple[i
     later, since new text may follow them.
     """
     stacked: list[int] = []  # attribution lines with only blank lines below them so far
+    roles = [_header_role(line) for line in lines]
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -232,7 +239,7 @@ def _find_history(lines: Sequence[str], removed: dict[int, TrimKind]) -> tuple[i
             continue
         if _FORWARD.fullmatch(stripped):
             return index, "forward"
-        if _ORIGINAL_MESSAGE.fullmatch(stripped) or _is_header_block(lines, index):
+        if _ORIGINAL_MESSAGE.fullmatch(stripped) or _is_header_block(lines, index, roles):
             return index, "quote"
         span, dated = _attribution_length(lines, index)
         if not span:
