@@ -20,6 +20,7 @@ from tests.support.ticket_flow import (
     cards,
     close_ticket,
     new_ticket_card,
+    thread_texts,
     wait_card,
     wait_cards,
 )
@@ -28,10 +29,6 @@ from tests.support.tnef import build_tnef
 pytestmark = pytest.mark.e2e
 
 QUOTE = "On Tue, 24 Nov 2026 at 10:00, Support <support@ticketbot.example> wrote:"
-
-
-def thread_texts(slack: SlackEmulator, ts: str) -> list[str]:
-    return [block_text(m) + "\n" + m.text for m in slack.replies(SUPPORT_CHANNEL, ts)]
 
 
 def wait_thread(slack: SlackEmulator, ts: str, needle: str, timeout: float = 20) -> list[str]:

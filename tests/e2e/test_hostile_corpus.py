@@ -32,7 +32,7 @@ from tests.support.hostile_corpus import Expect, HostileMail, load_corpus
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.slack_signer import SlackDriver
 from tests.support.smtp_server import ReceivedMessage, SmtpServer
-from tests.support.ticket_flow import block_text, cards, customer_mail
+from tests.support.ticket_flow import block_text, cards, customer_mail, thread_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -121,12 +121,8 @@ def from_address(mail: HostileMail) -> str:
     return parseaddr(found.group(1).decode("ascii", "replace"))[1]
 
 
-def thread_texts(slack: SlackEmulator, card: Message) -> list[str]:
-    return [block_text(reply) or reply.text for reply in slack.replies(SUPPORT_CHANNEL, card.ts)]
-
-
 def shown_texts(slack: SlackEmulator, card: Message) -> list[str]:
-    return [card.text, block_text(card), *thread_texts(slack, card)]
+    return [card.text, block_text(card), *thread_texts(slack, card.ts)]
 
 
 def subject_and_customer(card: Message) -> list[str]:
@@ -170,7 +166,7 @@ def check_mail(
         assert all(len(i) <= 998 for i in [*ids, str(m.message["In-Reply-To"] or "")])
     if "not_note_on" in checks:
         target = cards_by_stem[checks["not_note_on"].removesuffix(".eml")]
-        assert not [t for t in thread_texts(slack, target) if "Delivery of a mail failed" in t]
+        assert not [t for t in thread_texts(slack, target.ts) if "Delivery of a mail failed" in t]
     if card is None:
         return
     texts = shown_texts(slack, card)

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import ALICE, SUPPORT_CHANNEL, SlackEmulator
+from tests.slack_emulator import ALICE, SlackEmulator
 from tests.support.bot_process import query, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
-    block_text,
     cards,
     customer_mail,
     new_ticket_card,
     number_of,
+    thread_texts,
     wait_cards,
 )
 
@@ -29,10 +29,6 @@ pytestmark = pytest.mark.e2e
 
 CUSTOMER = "customer1@customer.example"
 ATTACKER = "attacker@evil.example"
-
-
-def thread_texts(slack: SlackEmulator, ts: str) -> list[str]:
-    return [block_text(reply) or reply.text for reply in slack.replies(SUPPORT_CHANNEL, ts)]
 
 
 async def test_a_forged_reply_to_on_a_follow_up_is_flagged_and_answers_still_go_to_the_customer(

@@ -43,6 +43,11 @@ def block_text(message: Message) -> str:
     return "\n".join(walk_text(message.blocks))
 
 
+def thread_texts(slack: SlackEmulator, ts: str) -> list[str]:
+    """What each reply in a card's thread shows: its blocks' text and its fallback text."""
+    return [block_text(m) + "\n" + m.text for m in slack.replies(SUPPORT_CHANNEL, ts)]
+
+
 def card(slack: SlackEmulator, ts: str) -> Message:
     found = slack.message(SUPPORT_CHANNEL, ts)
     assert found is not None
