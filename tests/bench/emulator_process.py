@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import SUPPORT_CHANNEL, User
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import SUPPORT_CHANNEL, User
 
 AGENTS = 50
 

@@ -25,10 +25,10 @@ import aiohttp
 
 from bot.config import Settings, parse_settings
 from bot.runtime import Runtime
+from bot.sandbox.emulator.config import SUPPORT_CHANNEL, WorkspaceConfig
 from mail.imap import PolledMessage
 from models.article import InboundMessage
 from models.outbox import OutboxItem, OutboxStatus
-from tests.slack_emulator.config import SUPPORT_CHANNEL, WorkspaceConfig
 from tests.support.dovecot import DovecotServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]

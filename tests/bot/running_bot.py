@@ -21,6 +21,7 @@ from bot.delivery import SlackDelivery
 from bot.directory import ChannelMembers, People
 from bot.home import HomeTab
 from bot.http import build_web_app
+from bot.sandbox.emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
 from bot.services import Services
 from models import effects
 from models.article import Article, ArticleKind
@@ -28,7 +29,6 @@ from models.outbox import OutboxItem, OutboxStatus
 from models.outbox_worker import OutboxWorker
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket, TicketState
-from tests.slack_emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
 from tests.support.slack_fixtures import EVENTS_PATH, SIGNING_SECRET, serve_bolt_app
 
 SUPPORT = QueueRoute("Support", SUPPORT_CHANNEL, frozenset({"support@ticketbot.example"}))

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from bot import ids
 from bot.blocks import build_article_message, build_ticket_card, card_fallback
 from bot.mrkdwn import escape, escape_within, truncate
+from bot.sandbox.emulator.validation import validate_message_blocks
 from models.article import Article, ArticleKind
 from models.ticket import TicketState
 from models.views import TicketSummary
-from tests.slack_emulator.validation import validate_message_blocks
 
 CREATED = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 

@@ -17,13 +17,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import build_client
 from bot.config import SlackSettings
 from bot.delivery import POST_MARK, SlackDelivery, earlier_attempt_unknown
+from bot.sandbox.emulator import SUPPORT_CHANNEL, SlackEmulator
 from bot.slack_errors import may_have_landed
 from models import effects
 from models.article import Article, ArticleKind
 from models.outbox import OutboxItem, OutboxStatus
 from models.outbox_worker import OutboxWorker
 from models.ticket import Ticket
-from tests.slack_emulator import SUPPORT_CHANNEL, SlackEmulator
 from tests.support.clock import HandClock
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)

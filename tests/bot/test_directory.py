@@ -7,9 +7,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.directory import CannotCheck, ChannelMembers, People, Person
-from bot.services import Services
-from models.policy import Policy, QueueRoute
-from tests.slack_emulator import (
+from bot.sandbox.emulator import (
     ALICE,
     BILLING_CHANNEL,
     BOB,
@@ -26,6 +24,8 @@ from tests.slack_emulator import (
     SlackEmulator,
     User,
 )
+from bot.services import Services
+from models.policy import Policy, QueueRoute
 
 SUPPORT = QueueRoute("Support", SUPPORT_CHANNEL)
 BILLING = QueueRoute("Billing", BILLING_CHANNEL)

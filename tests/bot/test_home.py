@@ -12,12 +12,12 @@ from bot.blocks import Block
 from bot.directory import ChannelMembers, People
 from bot.home import HomeTab
 from bot.home_view import build_home_view
+from bot.sandbox.emulator import ALICE, BOB, CAROL, SUPPORT_CHANNEL, SlackEmulator
+from bot.sandbox.emulator.validation import validate_view
 from bot.services import Services
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket, TicketState
 from models.work import Agent, claim
-from tests.slack_emulator import ALICE, BOB, CAROL, SUPPORT_CHANNEL, SlackEmulator
-from tests.slack_emulator.validation import validate_view
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 

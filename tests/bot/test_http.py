@@ -15,10 +15,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import BOLT_VERIFICATION_LOGGER
 from bot.http import MAX_BODY_BYTES, RefusalLog, is_signed
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.signer import BAD_SIGNATURE, STALE, UNSIGNED, Tamper, signed_headers
 from tests.bot.running_bot import RunningBot, running_bot
-from tests.slack_emulator import SlackEmulator
 from tests.support.slack_fixtures import SIGNING_SECRET, DriverFactory
-from tests.support.slack_signer import BAD_SIGNATURE, STALE, UNSIGNED, Tamper, signed_headers
 
 MARKER = "FORGED-LOG-LINE"
 FORGED_LINE = f"\nINFO slack_bolt: {MARKER} admin logged in\n"

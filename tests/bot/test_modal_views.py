@@ -15,9 +15,9 @@ from bot.modal_views import (
     build_reply_modal,
     read_form,
 )
+from bot.sandbox.emulator.validation import validate_view
 from models.ticket import TicketState
 from models.views import TicketSummary
-from tests.slack_emulator.validation import validate_view
 
 SUMMARY = TicketSummary(
     id=42,

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.report_view import build_report_blocks, chart, duration
+from bot.sandbox.emulator.validation import validate_message_blocks
 from models.report import AgentLine, Durations, Period, Report
-from tests.slack_emulator.validation import validate_message_blocks
 
 START = datetime(2026, 10, 5, tzinfo=UTC)
 

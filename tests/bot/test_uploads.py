@@ -15,6 +15,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.sandbox.emulator import SUPPORT_CHANNEL, SlackEmulator
+from bot.sandbox.emulator.state import UploadedFile
 from bot.uploads import PENDING_FILE, FileUploads
 from mail.parsed import ParsedAttachment
 from models import effects
@@ -24,8 +26,6 @@ from models.outbox import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
 from models.outbox_worker import OutboxWorker
 from models.policy import Policy, QueueRoute
 from models.ticket import Ticket
-from tests.slack_emulator import SUPPORT_CHANNEL, SlackEmulator
-from tests.slack_emulator.state import UploadedFile
 from tests.support.clock import HandClock
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)

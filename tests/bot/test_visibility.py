@@ -16,12 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.modal_views import build_close_modal, build_note_modal, build_reply_modal
-from models.article import Article, ArticleKind
-from models.outbox import OutboxItem
-from models.ticket import Ticket, TicketState
-from models.views import ticket_summary
-from tests.bot.running_bot import BILLING, HOOK, SUPPORT, RunningBot, new_ticket, running_bot
-from tests.slack_emulator import (
+from bot.sandbox.emulator import (
     ALICE,
     BILLING_CHANNEL,
     BOB,
@@ -35,8 +30,13 @@ from tests.slack_emulator import (
     Message,
     SlackEmulator,
 )
+from bot.sandbox.signer import SlackDriver
+from models.article import Article, ArticleKind
+from models.outbox import OutboxItem
+from models.ticket import Ticket, TicketState
+from models.views import ticket_summary
+from tests.bot.running_bot import BILLING, HOOK, SUPPORT, RunningBot, new_ticket, running_bot
 from tests.support.slack_fixtures import DriverFactory
-from tests.support.slack_signer import SlackDriver
 
 NOT_AN_AGENT = (
     f"Only members of <#{SUPPORT_CHANNEL}> can work on its tickets, "

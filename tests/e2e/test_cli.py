@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.slack_emulator import SlackEmulator
+from bot.sandbox.emulator import SlackEmulator
 from tests.support.bot_process import bot_config
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.make_mail import make_mail

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import SUPPORT_CHANNEL
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import SUPPORT_CHANNEL
 from tests.support.bot_process import SUPPORT_ADDRESS
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import ALICE, SUPPORT_CHANNEL, SlackEmulator
-from tests.slack_emulator.state import Message
+from bot.sandbox.emulator import ALICE, SUPPORT_CHANNEL, SlackEmulator
+from bot.sandbox.emulator.state import Message
+from bot.sandbox.signer import SlackDriver
 from tests.support.bot_process import BotProcess, query, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.hostile_corpus import Expect, HostileMail, load_corpus
 from tests.support.slack_fixtures import SIGNING_SECRET
-from tests.support.slack_signer import SlackDriver
 from tests.support.smtp_server import ReceivedMessage, SmtpServer
 from tests.support.ticket_flow import block_text, cards, customer_mail, thread_texts
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import SlackEmulator
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.signer import BAD_SIGNATURE, STALE, signed_headers
 from tests.support.bot_process import SUPPORT_ADDRESS, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
 from tests.support.slack_fixtures import SIGNING_SECRET
-from tests.support.slack_signer import BAD_SIGNATURE, STALE, signed_headers
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     action_ids,

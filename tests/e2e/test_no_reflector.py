@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import ALICE, SlackEmulator
+from bot.sandbox.emulator import ALICE, SlackEmulator
 from tests.support.bot_process import query, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail

@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import ALICE, BOB
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import ALICE, BOB
 from tests.support.dovecot import DovecotServer
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (

@@ -1,7 +1,7 @@
 """Who may see what, end to end: signed requests to a real `ticketbot run` with two queues
 (Support, Billing) and a lead, mail through Dovecot, Slack through the emulator.
 
-The people (see tests/slack_emulator/config.py): a guest, a single-channel guest and a
+The people (see bot/sandbox/emulator/config.py): a guest, a single-channel guest and a
 Slack Connect member of another organisation, all in #support; Carol in no queue channel;
 Dave, an agent of Billing only; Lena, a lead in no queue channel; Alice and Bob, agents
 of Support. Plus the open endpoint itself: oversized and forged requests.
@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.slack_emulator import (
+from bot.sandbox.emulator import (
     ALICE,
     BILLING_CHANNEL,
     BOB,
@@ -29,10 +29,10 @@ from tests.slack_emulator import (
     SUPPORT_CHANNEL,
     SlackEmulator,
 )
+from bot.sandbox.signer import BAD_SIGNATURE, SlackDriver, signed_headers
 from tests.support.bot_process import SUPPORT_ADDRESS
 from tests.support.dovecot import DovecotServer
 from tests.support.slack_fixtures import SIGNING_SECRET
-from tests.support.slack_signer import BAD_SIGNATURE, SlackDriver, signed_headers
 from tests.support.ticket_flow import block_text, card, new_ticket_card, number_of, said_through
 
 pytestmark = pytest.mark.e2e

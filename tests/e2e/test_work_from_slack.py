@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import ALICE, BOB, CAROL, SUPPORT_CHANNEL
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import ALICE, BOB, CAROL, SUPPORT_CHANNEL
+from bot.sandbox.signer import BAD_SIGNATURE, STALE
 from tests.support.dovecot import DovecotServer
-from tests.support.slack_signer import BAD_SIGNATURE, STALE
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     action_ids,

@@ -25,8 +25,8 @@ import asyncpg
 import pytest
 import yaml
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import SUPPORT_CHANNEL
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import SUPPORT_CHANNEL
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.smtp_server import SmtpServer

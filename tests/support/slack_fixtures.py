@@ -17,8 +17,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.slack_emulator import SlackEmulator
-from tests.support.slack_signer import SlackDriver
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.signer import SlackDriver
 
 SIGNING_SECRET = "test-signing-secret"
 EVENTS_PATH = "/slack/events"

@@ -6,9 +6,9 @@ import re
 import sqlite3
 from typing import Any
 
-from tests.slack_emulator import SlackEmulator
-from tests.slack_emulator.config import ALICE, SUPPORT_CHANNEL
-from tests.slack_emulator.state import Message
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.emulator.config import ALICE, SUPPORT_CHANNEL
+from bot.sandbox.emulator.state import Message
 from tests.support.bot_process import SUPPORT_ADDRESS
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.slack_emulator.api import CallContext, Reply, method
-from tests.slack_emulator.config import JSON
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.state import SlackState, ViewRecord
-from tests.slack_emulator.validation import (
+from bot.sandbox.emulator.api import CallContext, Reply, method
+from bot.sandbox.emulator.config import JSON
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.state import SlackState, ViewRecord
+from bot.sandbox.emulator.validation import (
     invalid_arguments_messages,
     is_view_too_large,
     validate_view,

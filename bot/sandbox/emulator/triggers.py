@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.slack_emulator.errors import ApiError
+from bot.sandbox.emulator.errors import ApiError
 
 TRIGGER_TTL_SECONDS = 3.0
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.slack_emulator.config import JSON, Channel
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.faults import ChannelRateLimit
-from tests.slack_emulator.state import Message, SlackState
-from tests.slack_emulator.validation import (
+from bot.sandbox.emulator.config import JSON, Channel
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.faults import ChannelRateLimit
+from bot.sandbox.emulator.state import Message, SlackState
+from bot.sandbox.emulator.validation import (
     MAX_ATTACHMENTS,
     invalid_blocks_body,
     truncate_text,

@@ -10,18 +10,27 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import BodyPartReader, web
 from aiohttp.web_request import FileField
 
-from tests.slack_emulator import api_chat, api_files, api_history, api_misc, api_views  # noqa: F401
-from tests.slack_emulator.api import METHODS, CallContext, MethodSpec, RateLimited
-from tests.slack_emulator.config import JSON
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.faults import ChannelRateLimit, Fault, FaultInjector
-from tests.slack_emulator.respond import apply_response
-from tests.slack_emulator.state import ApiCall, SlackState
+from bot.sandbox.emulator import api_chat, api_files, api_history, api_misc, api_views  # noqa: F401
+from bot.sandbox.emulator.api import METHODS, CallContext, MethodSpec, RateLimited
+from bot.sandbox.emulator.config import JSON
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.faults import ChannelRateLimit, Fault, FaultInjector
+from bot.sandbox.emulator.respond import apply_response
+from bot.sandbox.emulator.state import ApiCall, SlackState
+
+
+class _Incoming(NamedTuple):
+    """One Web API request as the emulator records it."""
+
+    name: str
+    args: JSON
+    token: str | None
+    http_method: str
 
 
 class EmulatorServer:
@@ -58,35 +67,36 @@ class EmulatorServer:
         try:
             args, form_token = await _read_args(request)
         except ApiError as exc:
-            return self._answer(name, {}, token, request.method, exc.body())
+            return self._answer(_Incoming(name, {}, token, request.method), exc.body())
         token = token or form_token
+        incoming = _Incoming(name, args, token, request.method)
         fault = self.faults.take(name, args)
         if fault is not None and not fault.after_apply:
             faulted = await self._fault(request, fault)
             if faulted is not None:
-                self._record(name, args, token, request.method, faulted.status, None, True)
+                self._record(incoming, faulted.status, None, faulted=True)
                 return faulted
         spec = METHODS.get(name)
         if spec is None:
             body = {"ok": False, "error": "unknown_method", "req_method": name}
-            return self._answer(name, args, token, request.method, body)
+            return self._answer(incoming, body)
         with self.state.changed:
             try:
                 self._authorize(spec, token)
                 ctx = CallContext(self.state, args, token or "", self.root_url, self.rate_limit)
                 reply = spec.handler(ctx)
             except ApiError as exc:
-                return self._answer(name, args, token, request.method, exc.body())
+                return self._answer(incoming, exc.body())
             except RateLimited as limited:
-                self._record(name, args, token, request.method, 429, "ratelimited", False)
+                self._record(incoming, 429, "ratelimited")
                 return _ratelimited(limited.retry_after)
             body, headers = reply if isinstance(reply, tuple) else (reply, {})
             if fault is None or not fault.after_apply:
-                return self._answer(name, args, token, request.method, body, headers)
+                return self._answer(incoming, body, headers)
         faulted = await self._fault(request, fault)  # applied above; only the answer is lost
         if faulted is None:
-            return self._answer(name, args, token, request.method, body, headers)
-        self._record(name, args, token, request.method, faulted.status, None, True)
+            return self._answer(incoming, body, headers)
+        self._record(incoming, faulted.status, None, faulted=True)
         return faulted
 
     def _authorize(self, spec: MethodSpec, token: str | None) -> None:
@@ -104,35 +114,22 @@ class EmulatorServer:
             raise ApiError("missing_scope", needed=spec.scope, provided=",".join(state.scopes))
 
     def _answer(
-        self,
-        name: str,
-        args: JSON,
-        token: str | None,
-        http_method: str,
-        body: JSON,
-        headers: dict[str, str] | None = None,
+        self, incoming: _Incoming, body: JSON, headers: dict[str, str] | None = None
     ) -> web.Response:
         """Record the call and answer HTTP 200 JSON, as Slack does even for errors."""
         error = None if body.get("ok") else str(body.get("error"))
-        self._record(name, args, token, http_method, 200, error, False)
+        self._record(incoming, 200, error)
         return web.json_response(body, headers=headers)
 
     def _record(
-        self,
-        name: str,
-        args: JSON,
-        token: str | None,
-        http_method: str,
-        status: int,
-        error: str | None,
-        faulted: bool,
+        self, incoming: _Incoming, status: int, error: str | None, *, faulted: bool = False
     ) -> None:
         with self.state.changed:
             call = ApiCall(
-                method=name,
-                args=copy.deepcopy(args),
-                token=token,
-                http_method=http_method,
+                method=incoming.name,
+                args=copy.deepcopy(incoming.args),
+                token=incoming.token,
+                http_method=incoming.http_method,
                 time=self.state.clock(),
                 status=status,
                 ok=status == 200 and error is None,

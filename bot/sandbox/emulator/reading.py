@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from tests.slack_emulator.config import Channel, User
-from tests.slack_emulator.state import (
+from bot.sandbox.emulator.config import Channel, User
+from bot.sandbox.emulator.state import (
     ApiCall,
     Ephemeral,
     Message,
@@ -122,7 +122,10 @@ class StateReader:
         return result
 
     async def wait_for_async(
-        self, predicate: Callable[[], T], timeout: float = 10.0, what: str = ""
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for polling, not an I/O timeout
+        what: str = "",
     ) -> T:
         """Poll `predicate()` without blocking the caller's event loop (for in-process bots)."""
         deadline = time.monotonic() + timeout

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tests.slack_emulator.config import JSON, Channel, User, WorkspaceConfig
-from tests.slack_emulator.response_urls import ResponseUrlRegistry
-from tests.slack_emulator.triggers import TriggerRegistry
+from bot.sandbox.emulator.config import JSON, Channel, User, WorkspaceConfig
+from bot.sandbox.emulator.response_urls import ResponseUrlRegistry
+from bot.sandbox.emulator.triggers import TriggerRegistry
 
 Clock = Callable[[], float]
 

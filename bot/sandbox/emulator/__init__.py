@@ -1,11 +1,12 @@
-"""An offline Slack for tests: Web API, deliveries' counterparts and fault injection.
+"""An offline Slack for the tests and `ticketbot sandbox`: Web API, deliveries' counterparts and
+fault injection.
 
 Start with `SlackEmulator().start()` (or the `slack` / `slack_emulator` fixtures) and point
-`AsyncWebClient(base_url=emulator.base_url)` at it; `tests/support/slack_signer.py` delivers
+`AsyncWebClient(base_url=emulator.base_url)` at it; `bot/sandbox/signer.py` delivers
 signed events and interactions to the bot.
 """
 
-from tests.slack_emulator.config import (
+from bot.sandbox.emulator.config import (
     ALICE,
     APP_ID,
     BILLING_CHANNEL,
@@ -26,10 +27,10 @@ from tests.slack_emulator.config import (
     User,
     WorkspaceConfig,
 )
-from tests.slack_emulator.emulator import SlackEmulator
-from tests.slack_emulator.faults import Fault
-from tests.slack_emulator.response_urls import ResponseOrigin
-from tests.slack_emulator.state import (
+from bot.sandbox.emulator.emulator import SlackEmulator
+from bot.sandbox.emulator.faults import Fault
+from bot.sandbox.emulator.response_urls import ResponseOrigin
+from bot.sandbox.emulator.state import (
     ApiCall,
     Ephemeral,
     ManualClock,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator.validation import (
+from bot.sandbox.emulator.validation import (
     invalid_arguments_messages,
     invalid_blocks_body,
     is_view_too_large,

@@ -23,9 +23,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.slack_emulator import ALICE, BOT_ID, CAROL, SUPPORT_CHANNEL, SlackEmulator
-from tests.support.slack_fixtures import DriverFactory, serve_bolt_app
-from tests.support.slack_signer import (
+from bot.sandbox.emulator import ALICE, BOT_ID, CAROL, SUPPORT_CHANNEL, SlackEmulator
+from bot.sandbox.signer import (
     BAD_SIGNATURE,
     STALE,
     UNSIGNED,
@@ -35,6 +34,7 @@ from tests.support.slack_signer import (
     sign,
     signed_headers,
 )
+from tests.support.slack_fixtures import DriverFactory, serve_bolt_app
 
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DOC_BODY = (

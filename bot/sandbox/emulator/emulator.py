@@ -18,22 +18,22 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.slack_emulator import payloads
-from tests.slack_emulator.api import Content, bot_message
-from tests.slack_emulator.config import JSON, Channel, User, WorkspaceConfig
-from tests.slack_emulator.faults import ChannelRateLimit, FaultInjector
-from tests.slack_emulator.reading import StateReader
-from tests.slack_emulator.response_urls import ResponseOrigin
-from tests.slack_emulator.server import EmulatorServer
-from tests.slack_emulator.socket_mode import SocketAck, SocketModeHub
-from tests.slack_emulator.state import (
+from bot.sandbox.emulator import payloads
+from bot.sandbox.emulator.api import Content, bot_message
+from bot.sandbox.emulator.config import JSON, Channel, User, WorkspaceConfig
+from bot.sandbox.emulator.faults import ChannelRateLimit, FaultInjector
+from bot.sandbox.emulator.reading import StateReader
+from bot.sandbox.emulator.response_urls import ResponseOrigin
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.socket_mode import SocketAck, SocketModeHub
+from bot.sandbox.emulator.state import (
     Clock,
     Ephemeral,
     Message,
     SlackState,
     ViewRecord,
 )
-from tests.slack_emulator.validation import invalid_arguments_messages, validate_view
+from bot.sandbox.emulator.validation import invalid_arguments_messages, validate_view
 
 START_TIMEOUT = 10.0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import secrets
 
-from tests.slack_emulator.api import CallContext, Reply, find_channel, method
-from tests.slack_emulator.errors import ApiError
+from bot.sandbox.emulator.api import CallContext, Reply, find_channel, method
+from bot.sandbox.emulator.errors import ApiError
 
 MAX_PAGE = 1000
 
@@ -62,11 +62,12 @@ def offset_of(cursor: str | None) -> int:
         return 0
     try:
         kind, _, value = base64.b64decode(cursor, validate=True).decode().partition(":")
-        if kind != "offset":
-            raise ValueError(kind)
-        return int(value)
+        offset = int(value)
     except ValueError:
         raise ApiError("invalid_cursor") from None
+    if kind != "offset":
+        raise ApiError("invalid_cursor")
+    return offset
 
 
 def page_window(ctx: CallContext, maximum: int) -> tuple[int, int]:

@@ -6,7 +6,7 @@ holds the two Web API halves and `store_upload`, which the endpoint calls.
 
 from __future__ import annotations
 
-from tests.slack_emulator.api import (
+from bot.sandbox.emulator.api import (
     CallContext,
     Content,
     Reply,
@@ -15,8 +15,8 @@ from tests.slack_emulator.api import (
     thread_parent,
     writable_channel,
 )
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.state import SlackState, UploadedFile
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.state import SlackState, UploadedFile
 
 MAX_ALT_TXT = 1000
 MAX_SHARE_CHANNELS = 100

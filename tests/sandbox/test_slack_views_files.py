@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.slack_emulator import (
+from bot.sandbox.emulator import (
     ALICE,
     SUPPORT_CHANNEL,
     ManualClock,

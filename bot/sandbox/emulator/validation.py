@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from tests.slack_emulator.blockkit import (
+from bot.sandbox.emulator.blockkit import (
     ACCESSORY_ELEMENTS,
     ACTIONS_ELEMENTS,
     INPUT_ELEMENTS,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.slack_emulator.api import CallContext, Reply, find_channel, method
-from tests.slack_emulator.api_misc import cursor_for, page_window
-from tests.slack_emulator.config import Channel
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.state import Message
+from bot.sandbox.emulator.api import CallContext, Reply, find_channel, method
+from bot.sandbox.emulator.api_misc import cursor_for, page_window
+from bot.sandbox.emulator.config import Channel
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.state import Message
 
 MAX_LIMIT = 999
 
@@ -94,7 +94,7 @@ def conversations_replies(ctx: CallContext) -> Reply:
     thread = [
         m
         for m in ctx.state.messages.get(chan.id, [])
-        if not m.deleted and (m.ts == root or m.thread_ts == root) and within(m)
+        if not m.deleted and root in (m.ts, m.thread_ts) and within(m)
     ]
     thread.sort(key=lambda m: (m.ts != root, float(m.ts)))
     return _page(ctx, thread, "messages")

@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tests.slack_emulator.config import JSON, Channel, User, WorkspaceConfig
-from tests.slack_emulator.state import Message
+from bot.sandbox.emulator.config import JSON, Channel, User, WorkspaceConfig
+from bot.sandbox.emulator.state import Message
 
 INPUT_VALUE_KEYS = {
     "plain_text_input": "value",

@@ -10,10 +10,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.slack_emulator.api import Content, bot_message, check_content
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.response_urls import MAX_USES, TTL_SECONDS, ResponseOrigin
-from tests.slack_emulator.state import (
+from bot.sandbox.emulator.api import Content, bot_message, check_content
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.response_urls import MAX_USES, TTL_SECONDS, ResponseOrigin
+from bot.sandbox.emulator.state import (
     Ephemeral,
     Message,
     MessageVersion,

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.slack_emulator.config import JSON
-from tests.slack_emulator.state import SlackState
+from bot.sandbox.emulator.config import JSON
+from bot.sandbox.emulator.state import SlackState
 
 MAX_CONNECTIONS = 10
 

@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.slack_emulator import GENERAL_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
+from bot.sandbox.emulator import GENERAL_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
 
 MARK = {"event_type": "ticketbot_post", "event_payload": {"outbox_id": 7}}
 

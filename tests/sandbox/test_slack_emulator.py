@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.slack_emulator import (
+from bot.sandbox.emulator import (
     ALICE,
     BILLING_CHANNEL,
     BOB,

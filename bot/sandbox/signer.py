@@ -19,10 +19,10 @@ from typing import Any, Self
 
 import aiohttp
 
-from tests.slack_emulator import Ephemeral, Message, ResponseOrigin, SlackEmulator
-from tests.slack_emulator import payloads as pl
-from tests.slack_emulator.config import JSON
-from tests.slack_emulator.delivery import (
+from bot.sandbox.emulator import Ephemeral, Message, ResponseOrigin, SlackEmulator
+from bot.sandbox.emulator import payloads as pl
+from bot.sandbox.emulator.config import JSON
+from bot.sandbox.emulator.delivery import (
     BAD_SIGNATURE,
     STALE,
     UNSIGNED,

@@ -1,6 +1,6 @@
 """Signing and forging of deliveries, and what a delivery returns (used by the driver).
 
-Kept apart from `tests/support/slack_signer.py` so the pure parts — Slack's v0 signature and
+Kept apart from `bot/sandbox/signer.py` so the pure parts — Slack's v0 signature and
 the `Delivery` record — stay small and importable without aiohttp client code.
 """
 
@@ -27,13 +27,15 @@ def sign(signing_secret: str, timestamp: str | int, body: str | bytes) -> str:
     """
     if isinstance(body, bytes):
         try:
-            body = body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             basestring = f"v0:{timestamp}:".encode() + body
             digest = hmac.new(signing_secret.encode(), basestring, hashlib.sha256)
             return "v0=" + digest.hexdigest()
+    else:
+        text = body
     signature = SignatureVerifier(signing_secret).generate_signature(
-        timestamp=str(timestamp), body=body
+        timestamp=str(timestamp), body=text
     )
     assert signature is not None
     return signature

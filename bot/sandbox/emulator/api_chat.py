@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.slack_emulator.api import (
+from bot.sandbox.emulator.api import (
     CallContext,
     RateLimited,
     Reply,
@@ -15,8 +15,8 @@ from tests.slack_emulator.api import (
     thread_parent,
     writable_channel,
 )
-from tests.slack_emulator.errors import ApiError
-from tests.slack_emulator.state import Ephemeral, Message, MessageVersion
+from bot.sandbox.emulator.errors import ApiError
+from bot.sandbox.emulator.state import Ephemeral, Message, MessageVersion
 
 EMOJI_NAME = re.compile(r"^[a-z0-9_+\-']+(::skin-tone-[2-6])?$")
 
