@@ -1,17 +1,26 @@
-"""The `ticketbot` command: run, migrate, check, manifest, ingest."""
+"""The `ticketbot` command: run, migrate, check, manifest, ingest, sandbox."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import logging
 import os
 import sys
+import tomllib
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.config import (
+    VERB_NEEDS,
+    ConfigError,
+    Settings,
+    check_public_url,
+    config_path,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from mail.intake import MailIntake
@@ -22,7 +31,38 @@ EXIT_CONFIG = 2
 EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: an MTA keeps the mail and retries
 
 
+def package_version() -> str:
+    """The installed version; from pyproject.toml when run from a checkout without metadata."""
+    try:
+        return importlib.metadata.version("ticketbot")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        with (Path(__file__).resolve().parents[1] / "pyproject.toml").open("rb") as file:
+            return str(tomllib.load(file)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise argparse.ArgumentTypeError(
+            f"unknown log level {value!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        )
+    return level
+
+
+def _public_url(value: str) -> str:
+    try:
+        return check_public_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
+    # Options every verb takes, before or after it; SUPPRESS keeps a value given before
+    # the verb from being overwritten by the subparser's default.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -30,29 +70,46 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="config file (default: $TICKETBOT_CONFIG or ./app.yaml)",
     )
+    common.add_argument(
+        "--log-level",
+        type=_log_level,
+        metavar="LEVEL",
+        default=argparse.SUPPRESS,
+        help="DEBUG, INFO, WARNING… (default: $TICKETBOT_LOG_LEVEL, "
+        "else INFO for run and WARNING otherwise)",
+    )
     parser = argparse.ArgumentParser(
         prog="ticketbot", description="Email tickets, worked from Slack.", parents=[common]
     )
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("TICKETBOT_LOG_LEVEL"),
-        help="DEBUG, INFO, WARNING… (default: INFO for run, WARNING otherwise)",
-    )
+    parser.add_argument("--version", action="version", version=f"ticketbot {package_version()}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("run", parents=[common], help="start the bot (migrates first)")
     verbs.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     verbs.add_parser("check", parents=[common], help="check config, database, IMAP, SMTP, Slack")
     manifest = verbs.add_parser("manifest", parents=[common], help="print the Slack app manifest")
     manifest.add_argument(
-        "--url", help="public base URL of this bot, e.g. https://tickets.example.com"
+        "--url",
+        type=_public_url,
+        help="public base URL of this bot, e.g. https://tickets.example.com",
     )
     ingest = verbs.add_parser("ingest", parents=[common], help="ingest RFC 822 mail (MTA pipe)")
     ingest.add_argument("files", nargs="*", metavar="FILE", help="message files; none or - = stdin")
+    sandbox = verbs.add_parser(
+        "sandbox",
+        parents=[common],
+        help="try it in the browser: no Slack, no mail server, no config, no secret",
+    )
+    sandbox.add_argument("--port", type=int, default=8025, help="web page port (default 8025)")
+    sandbox.add_argument(
+        "--data", default="sandbox-data", metavar="DIR", help="where its SQLite database lives"
+    )
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(config_path(getattr(args, "config", None), os.environ))
+    """The settings this verb reads: an unset variable elsewhere is no error (VERB_NEEDS)."""
+    path = config_path(getattr(args, "config", None), os.environ)
+    return load_settings(path, needs=VERB_NEEDS.get(args.verb))
 
 
 async def _migrate(settings: Settings) -> int:
@@ -192,17 +249,32 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level or ("INFO" if args.verb == "run" else "WARNING")
+    level = (
+        getattr(args, "log_level", None)
+        or os.environ.get("TICKETBOT_LOG_LEVEL", "").upper()
+        or ("INFO" if args.verb == "run" else "WARNING")
+    )
+    if level not in logging.getLevelNamesMapping():
+        print(
+            f"ticketbot: config error: TICKETBOT_LOG_LEVEL: unknown log level {level!r}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     logging.basicConfig(
-        level=str(level).upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for chatty in ("aioimaplib", "apscheduler"):  # per-command / per-job INFO lines
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    if args.verb == "sandbox":  # needs no config: everything it talks to is built in
+        from bot.sandbox.app import run_sandbox
+
+        return run_loop(run_sandbox(port=args.port, data=Path(args.data)))
     try:
         settings = _settings(args)
     except ConfigError as exc:
-        print(f"ticketbot: config error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"ticketbot: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     path = config_path(getattr(args, "config", None), os.environ)
     try:

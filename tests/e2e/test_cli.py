@@ -1,20 +1,27 @@
-"""The CLI verbs `check` and `ingest`, run as a user would run them."""
+"""The CLI verbs, run as a user would run them."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot.cli import package_version
 from bot.sandbox.emulator import SlackEmulator
 from tests.support.bot_process import bot_config
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.make_mail import make_mail
 from tests.support.smtp_server import SmtpServer
+
+REPO = Path(__file__).resolve().parents[2]
+APP_YAML = REPO / "app.yaml"
 
 
 def write_config(path: Path, config: dict[str, Any]) -> Path:
@@ -122,3 +129,189 @@ def test_ingest_with_the_database_down_asks_the_mta_to_retry(
     result = ticketbot("ingest", "--config", str(path), stdin=make_mail())
     assert result.returncode == 75
     assert "database unavailable" in result.stderr
+
+
+# --- what each verb needs, from a scrubbed environment (issue 10) ---
+
+
+def ticketbot_env(
+    cwd: Path, *args: str, stdin: bytes | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`ticketbot ARGS` with the shipped app.yaml, in `cwd`, with only `env` (and PATH) set."""
+    raw = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO), **env},
+    )
+    result = subprocess.CompletedProcess(
+        raw.args, raw.returncode, raw.stdout.decode(), raw.stderr.decode()
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def shipped(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return ticketbot_env(cwd, *args, "--config", str(APP_YAML), **env)
+
+
+def test_manifest_needs_only_the_public_url(tmp_path: Path) -> None:
+    result = shipped(tmp_path, "manifest", TICKETBOT_PUBLIC_URL="https://tickets.example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    manifest = yaml.safe_load(result.stdout)
+    url = "https://tickets.example.com/slack/events"
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == url
+    assert manifest["features"]["slash_commands"][0] == {
+        **manifest["features"]["slash_commands"][0],
+        "command": "/ticket",
+        "url": url,
+    }
+
+
+def test_manifest_in_socket_mode_needs_only_the_app_token(tmp_path: Path) -> None:
+    result = shipped(tmp_path, "manifest", SLACK_APP_TOKEN="xapp-1-A1-x")
+    assert result.returncode == 0, result.stderr
+    manifest = yaml.safe_load(result.stdout)
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "http" not in result.stdout
+
+
+def test_migrate_needs_no_slack_or_mail_variables(tmp_path: Path) -> None:
+    result = shipped(tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "database schema is up to date (sqlite)\n"
+    database = tmp_path / "data" / "ticketbot.sqlite3"
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+    assert {"ticket", "article", "outbox"} <= tables
+
+
+def test_ingest_needs_neither_slack_nor_mail_servers(tmp_path: Path) -> None:
+    result = ticketbot_env(
+        tmp_path,
+        "ingest",
+        "--config",
+        str(APP_YAML),
+        stdin=make_mail(),
+        TICKETBOT_CHANNEL="C0123456789",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("-: new_ticket 20")
+
+
+RUN_WITH_NOTHING_SET = [
+    f"ticketbot: config error: {key}: environment variable {name} is not set"
+    for key, name in [
+        ("slack.bot_token", "SLACK_BOT_TOKEN"),
+        ("slack.signing_secret", "SLACK_SIGNING_SECRET"),
+        ("queues.0.channel", "TICKETBOT_CHANNEL"),
+        ("mail.imap.host", "IMAP_HOST"),
+        ("mail.imap.username", "IMAP_USERNAME"),
+        ("mail.imap.password", "IMAP_PASSWORD"),
+        ("mail.smtp.host", "SMTP_HOST"),
+    ]
+]
+
+
+@pytest.mark.parametrize("verb", ["run", "check"])
+def test_run_and_check_report_every_missing_variable_at_once(tmp_path: Path, verb: str) -> None:
+    result = shipped(tmp_path, verb)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == RUN_WITH_NOTHING_SET
+    assert not (tmp_path / "data").exists()  # nothing was started
+
+
+def test_version(tmp_path: Path) -> None:
+    with (REPO / "pyproject.toml").open("rb") as file:
+        version = tomllib.load(file)["project"]["version"]
+    assert importlib.metadata.version("ticketbot") == version
+    result = ticketbot_env(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout == f"ticketbot {version}\n"
+
+
+def test_version_without_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    with (REPO / "pyproject.toml").open("rb") as file:
+        assert package_version() == tomllib.load(file)["project"]["version"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--log-level", "DEBUG", "migrate", "--config", str(APP_YAML)),
+        ("migrate", "--config", str(APP_YAML), "--log-level", "debug"),
+        ("--config", str(APP_YAML), "migrate", "--log-level", "DEBUG"),
+    ],
+)
+def test_log_level_before_or_after_the_verb(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = ticketbot_env(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert " DEBUG " in result.stderr
+
+
+def test_log_level_default_and_environment(tmp_path: Path) -> None:
+    quiet = shipped(tmp_path, "migrate")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    loud = shipped(tmp_path, "migrate", TICKETBOT_LOG_LEVEL="debug")
+    assert loud.returncode == 0 and " DEBUG " in loud.stderr
+    bad = shipped(tmp_path, "migrate", TICKETBOT_LOG_LEVEL="chatty")
+    assert bad.returncode == 2
+    assert (
+        bad.stderr == "ticketbot: config error: TICKETBOT_LOG_LEVEL: unknown log level 'CHATTY'\n"
+    )
+    refused = shipped(tmp_path, "migrate", "--log-level", "chatty")
+    assert refused.returncode == 2
+    assert "argument --log-level: unknown log level 'chatty'" in refused.stderr
+
+
+def test_public_url_without_scheme_names_the_key(tmp_path: Path) -> None:
+    result = shipped(tmp_path, "manifest", TICKETBOT_PUBLIC_URL="tickets.example.com")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "ticketbot: config error: slack.public_url: "
+        "must be an http(s) URL such as https://tickets.example.com"
+    ]
+    result = shipped(tmp_path, "manifest", "--url", "tickets.example.com")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert (
+        "argument --url: must be an http(s) URL such as https://tickets.example.com"
+        in result.stderr
+    )
+
+
+def test_several_problems_are_one_line_each(tmp_path: Path) -> None:
+    document = yaml.safe_load(APP_YAML.read_text())
+    document["slack"]["bot_token"] = "xoxp-user"
+    document["slack"]["public_url"] = "tickets.example.com"
+    document["queues"][0]["channel"] = "#support"
+    document["mail"]["followup_on_closed"] = "ignore"
+    config = tmp_path / "app.yaml"
+    config.write_text(yaml.safe_dump(document, sort_keys=False))  # keep the file's order
+    result = ticketbot_env(tmp_path, "check", "--config", str(config), SMTP_HOST="smtp.example.com")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("ticketbot: config error: ") for line in lines)
+    keys = [line.removeprefix("ticketbot: config error: ").split(":")[0] for line in lines]
+    assert keys == [
+        "slack.signing_secret",
+        "mail.imap.host",
+        "mail.imap.username",
+        "mail.imap.password",
+        "slack.bot_token",
+        "slack.public_url",
+        "queues.0.channel",
+        "mail.followup_on_closed",
+    ]
