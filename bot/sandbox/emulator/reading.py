@@ -45,6 +45,10 @@ class StateReader:
             ]
         )
 
+    def channel_with_threads(self, channel: str) -> list[Message]:
+        """Every message of a channel with every thread reply, oldest first (one read)."""
+        return self._read(lambda s: [m for m in s.messages.get(channel, []) if not m.deleted])
+
     def replies(self, channel: str, thread_ts: str) -> list[Message]:
         """Replies in one thread, oldest first (the parent excluded)."""
         return self._read(
