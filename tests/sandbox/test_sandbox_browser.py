@@ -195,8 +195,16 @@ def test_the_whole_loop_in_the_browser(sandbox: Sandbox, browser: object, tmp_pa
     expect(bobs_card).to_contain_text("@Alice Agent")
     bob.screenshot(path=str(tmp_path / "screens" / "03b-bob-refused.png"))
 
-    # Alice answers by mail through the modal.
+    # Alice's App Home lists the ticket she holds.
     walk.be(ALICE)
+    page.click("#sb-home-button")
+    home = page.locator("#sb-home")
+    expect(home).to_contain_text("Printer on fire")
+    walk.shot("alice-app-home")
+    home.locator("[data-close=home]").click()
+    expect(home).to_be_hidden()
+
+    # Alice answers by mail through the modal.
     expect(page.locator("#sb-channel article.sb-ephemeral")).to_have_count(0)  # Bob's only
     card.get_by_role("button", name="Reply", exact=True).click()
     modal = page.locator("#sb-modal-form")
@@ -254,7 +262,7 @@ def test_the_whole_loop_in_the_browser(sandbox: Sandbox, browser: object, tmp_pa
 
     assert errors == []
     shots = sorted(p.name for p in (tmp_path / "screens").iterdir())
-    assert len(shots) == walk.step + 1 == 10
+    assert len(shots) == walk.step + 1 == 11
 
 
 def test_customer_text_cannot_run_script_ping_or_link(
