@@ -6,6 +6,7 @@ mail can ping @channel, mention a user or disguise a link.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot import ids
@@ -190,8 +191,11 @@ def attachment_list(files: list[Attachment], shown: int = 10) -> str:
     return truncate("\n".join(lines), SECTION_LIMIT)
 
 
-def build_article_message(article: Article) -> tuple[str, list[Block]]:
-    """A thread post for one article: heading, the (escaped, cut) text, its attachments."""
+def build_article_message(
+    article: Article, files: Sequence[Attachment] = ()
+) -> tuple[str, list[Block]]:
+    """A thread post for one article: heading, the (escaped, cut) text, its attachments
+    (given, not read from the article: a builder does no I/O)."""
     heading = article_heading(article)
     shown = article.display_text if article.display_text is not None else article.body
     body = shown.strip() or "(no text)"
@@ -208,9 +212,8 @@ def build_article_message(article: Article) -> tuple[str, list[Block]]:
                 ],
             }
         )
-    files = list(getattr(article, "attachments", []))
     if files:
-        blocks.append({"type": "context", "elements": [mrkdwn(attachment_list(files))]})
+        blocks.append({"type": "context", "elements": [mrkdwn(attachment_list(list(files)))]})
     fallback = escape_within(f"{one_line(article.author_name or 'Update')}: {one_line(body)}", 300)
     return fallback, blocks
 

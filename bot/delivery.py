@@ -166,7 +166,7 @@ class SlackDelivery:
             return
         ts = await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts)
         if ts is None:
-            text, blocks = build_article_message(article)
+            text, blocks = build_article_message(article, list(article.attachments))
             data = await self._call(
                 "chat.postMessage",
                 channel=ticket.slack_channel,
