@@ -7,11 +7,11 @@ import logging
 from mail.compose import Outgoing, build_message
 from mail.errors import SmtpPermanentError, SmtpTemporaryError
 from mail.smtp import SmtpSender
-from models.article import Article
 from models.clock import Clock, system_clock
 from models.effects import MAIL_SEND
-from models.outbox import OutboxItem, PermanentFailure, RetryLater
-from models.outbox_worker import Handler
+from models.outbox.items import OutboxItem, PermanentFailure, RetryLater
+from models.outbox.worker import Handler
+from models.store.article import Article
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from models.article import Article, Attachment
 from models.facts import AttachmentFacts
 from models.policy import Policy
-from models.storage import free_bytes, safe_filename, sha256_hex, store_attachment_async
+from models.store.article import Article, Attachment
+from models.store.blobs import free_bytes, safe_filename, sha256_hex, store_attachment_async
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from models import effects
 from models.policy import Policy
-from models.ticket import History, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 
 _PG_CLAIM = """
 WITH request AS (

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models.article import Article, ArticleKind
 from models.facts import MailFacts
 from models.followup import addresses, find_ticket_number, normalise_subject
 from models.policy import Policy
-from models.ticket import Ticket, TicketState
+from models.store.article import Article, ArticleKind
+from models.store.ticket import Ticket, TicketState
 
 SAME_REQUEST_CANDIDATES = 10
 MAX_REFERENCES = 100

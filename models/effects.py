@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from models.clock import Clock, system_clock
 from models.notices import Notice
-from models.outbox import OutboxItem, enqueue
+from models.outbox.items import OutboxItem, enqueue
 
 SLACK_CARD_POST = "slack.card.post"
 SLACK_CARD_UPDATE = "slack.card.update"

@@ -19,7 +19,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import effects
-from models.article import Article, ArticleKind, InboundMessage
 from models.attachments import save_attachments, uploadable
 from models.autoreply import (
     RecentAnswers,
@@ -34,7 +33,8 @@ from models.facts import MailFacts
 from models.notices import Notice
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article, ArticleKind, InboundMessage
+from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from models import effects
 from models.clock import Clock, system_clock
 from models.policy import Policy
-from models.ticket import History, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import effects
-from models.article import InboundMessage
 from models.clock import Clock, system_clock
 from models.policy import Policy
+from models.store.article import InboundMessage
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from models.article import Article
 from models.followup import normalise_subject
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article
+from models.store.ticket import History, Ticket, TicketState
 
 Filter = dict[str, object]
 

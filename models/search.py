@@ -10,8 +10,8 @@ from operator import and_
 
 from tortoise.expressions import Q, Subquery
 
-from models.article import Article
-from models.ticket import Ticket
+from models.store.article import Article
+from models.store.ticket import Ticket
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 100

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from tortoise.functions import Count
 
-from models.article import Article, ArticleKind, Attachment
-from models.ticket import Ticket, TicketState
+from models.store.article import Article, ArticleKind, Attachment
+from models.store.ticket import Ticket, TicketState
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import effects
-from models.article import Article, ArticleKind
 from models.autoreply import new_message_id
 from models.claiming import take_claim
 from models.clock import Clock, system_clock
 from models.numbers import reply_subject
 from models.policy import Policy
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """`ticketbot sandbox`: the real bot, an emulated Slack and a mail loop, behind one web page.
 
 Nothing to configure and no secret to hold: the signing secret is made up for this run
-and known only to the bot and the page's driver. The bot is `bot.runtime.Runtime`, as
+and known only to the bot and the page's driver. The bot is `bot.app.runtime.Runtime`, as
 `ticketbot run` starts it (Slack app, outbox worker, jobs), with SQLite in the data
 directory; Slack is `SlackEmulator` on a thread of its own; mail the bot sends goes over
 SMTP to a server on loopback, mail customers write goes to the bot's intake as piped
@@ -19,12 +19,13 @@ import secrets
 import shutil
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from bot.runtime import Runtime
+from bot.app.runtime import Runtime
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.mail_loop import CustomerMail, Inbox, build_mail, start_smtp
 from bot.sandbox.samples import SAMPLES
@@ -83,6 +84,12 @@ async def _wait_healthy(port: int, running: asyncio.Task[None]) -> None:
     raise SandboxError(f"the bot did not answer on {url} within {START_SECONDS:g} s")
 
 
+async def _send_samples(send_mail: Callable[[CustomerMail], Awaitable[str]]) -> None:
+    """The sample mails, after the page is up (it shows them as they arrive)."""
+    for sample in SAMPLES:
+        await send_mail(sample)
+
+
 async def run_sandbox(*, port: int, data: Path) -> int:
     """Serve the sandbox on 127.0.0.1:`port` until Ctrl-C; exit status."""
     try:
@@ -118,12 +125,12 @@ async def run_sandbox(*, port: int, data: Path) -> int:
     runner = web.AppRunner(
         SandboxPage(emulator, driver, inbox, send_mail, port).routes(), access_log=None
     )
+    samples: asyncio.Task[None] | None = None
     try:
         await _wait_healthy(http_port, running)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        for sample in SAMPLES:
-            await send_mail(sample)
+        samples = asyncio.create_task(_send_samples(send_mail), name="samples")
         print(f"ticketbot sandbox: open http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
         await running
     except (SandboxError, OSError) as exc:
@@ -132,7 +139,9 @@ async def run_sandbox(*, port: int, data: Path) -> int:
         return 1
     finally:
         runtime.stop()
-        await asyncio.gather(running, return_exceptions=True)
+        if samples is not None:  # stopped before the samples were in: they need not be
+            samples.cancel()
+        await asyncio.gather(running, *[samples] if samples else [], return_exceptions=True)
         await runner.cleanup()
         await driver.close()
         smtp.close()

@@ -278,7 +278,10 @@ class SandboxPage:
             in_reply_to=str(form.get("in_reply_to") or "").strip(),
             references=str(form.get("references") or "").strip(),
         )
-        outcome = await self.send_mail(mail)
+        try:
+            outcome = await self.send_mail(mail)
+        except RuntimeError:  # the parse pool closes while the sandbox shuts down
+            return web.json_response({"ok": False, "error": "The sandbox is stopping."})
         return web.json_response({"ok": True, "outcome": outcome})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Settings, parse_settings
+from bot.app.config import Settings, parse_settings
 from bot.sandbox.emulator.config import (
     ALICE,
     BOB,

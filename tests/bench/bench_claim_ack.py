@@ -34,14 +34,14 @@ import asyncpg
 import uvloop
 import yaml
 
-from bot.config import parse_settings
+from bot.app.config import parse_settings
+from bot.app.wiring import build_policy
 from bot.sandbox.emulator.config import SUPPORT_CHANNEL
 from bot.sandbox.emulator.delivery import signed_headers
-from bot.wiring import build_policy
 from mail.parse import parse_mail
-from models import db
 from models.intake import receive_mail
-from models.ticket import Ticket
+from models.store import db
+from models.store.ticket import Ticket
 from tests.bench.emulator_process import AGENTS, agent_id
 from tests.support.dovecot import free_port
 from tests.support.make_mail import make_mail

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import uvloop
 
-from models import db
-from models.article import Article, ArticleKind
 from models.report import build_report, parse_period
 from models.search import search_terms, search_tickets
-from models.ticket import History, Ticket, TicketState
+from models.store import db
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket, TicketState
 
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """How long the bot's event loop stalls while it ingests the hostile corpus.
 
-The real `bot.runtime.Runtime` (Slack app and HTTP listener, IMAP poller, parse pool,
+The real `bot.app.runtime.Runtime` (Slack app and HTTP listener, IMAP poller, parse pool,
 outbox worker, jobs) runs on this process's event loop, on SQLite in a temporary
 directory, against a Dovecot whose INBOX already holds every corpus mail, the Slack
 emulator and an SMTP sink, both in processes of their own so their work does not land
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.config import Settings, parse_settings
-from bot.runtime import Runtime
+from bot.app.config import Settings, parse_settings
+from bot.app.runtime import Runtime
 from bot.sandbox.emulator.config import SUPPORT_CHANNEL, WorkspaceConfig
 from mail.imap import PolledMessage
-from models.article import InboundMessage
-from models.outbox import OutboxItem, OutboxStatus
+from models.outbox.items import OutboxItem, OutboxStatus
+from models.store.article import InboundMessage
 from tests.support.dovecot import DovecotServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
-"""The real Slack side of ticketbot in the test's process: bot.app's bolt app behind
-bot.http's aiohttp server on a loopback port, its Services on the emulator, and the real
+"""The real Slack side of ticketbot in the test's process: bot.slack.app's bolt app behind
+bot.app.web's aiohttp server on a loopback port, its Services on the emulator, and the real
 outbox worker delivering cards when a test asks. Requests arrive signed through a
 SlackDriver, exactly as in `ticketbot run`, but everything runs on the test's loop."""
 
@@ -15,20 +15,20 @@ from aiohttp import web
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_app
-from bot.config import SlackSettings
-from bot.delivery import SlackDelivery
-from bot.directory import ChannelMembers, People
-from bot.home import HomeTab
-from bot.http import build_web_app
+from bot.app.config import SlackSettings
+from bot.app.web import build_web_app
+from bot.delivery.posts import SlackDelivery
 from bot.sandbox.emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
-from bot.services import Services
+from bot.slack.app import build_app
+from bot.slack.directory import ChannelMembers, People
+from bot.slack.home import HomeTab
+from bot.slack.services import Services
 from models import effects
-from models.article import Article, ArticleKind
-from models.outbox import OutboxItem, OutboxStatus
-from models.outbox_worker import OutboxWorker
+from models.outbox.items import OutboxItem, OutboxStatus
+from models.outbox.worker import OutboxWorker
 from models.policy import Policy, QueueRoute
-from models.ticket import Ticket, TicketState
+from models.store.article import Article, ArticleKind
+from models.store.ticket import Ticket, TicketState
 from tests.support.slack_fixtures import EVENTS_PATH, SIGNING_SECRET, serve_bolt_app
 
 SUPPORT = QueueRoute("Support", SUPPORT_CHANNEL, frozenset({"support@ticketbot.example"}))
@@ -66,7 +66,7 @@ async def running_bot(
     allow_guests: bool = False,
     verify_in_http: bool = True,
 ) -> AsyncIterator[RunningBot]:
-    """Serve the bot through bot.http; `verify_in_http` False serves the same app as bolt's
+    """Serve the bot through bot.app.web; `verify_in_http` False serves the same app as bolt's
     aiohttp adapter does instead, leaving the signature check to bolt itself."""
     settings = SlackSettings(
         bot_token=SecretStr(slack.bot_token),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.cli import package_version
+from bot.app.cli import package_version
 from bot.sandbox.emulator import SlackEmulator
 from tests.support.bot_process import bot_config
 from tests.support.dovecot import DovecotServer, free_port

@@ -11,13 +11,13 @@ import pytest
 from mail.intake import MailIntake, piped_identity
 from mail.limits import ParseLimits
 from mail.parse_pool import ParsePool
-from models import db
-from models.article import Article, ArticleKind, InboundMessage
 from models.effects import SLACK_CARD_POST, SLACK_QUARANTINE_POST
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.quarantine import MailAttempt, start_attempt
-from models.ticket import Ticket
+from models.store import db
+from models.store.article import Article, ArticleKind, InboundMessage
+from models.store.ticket import Ticket
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(

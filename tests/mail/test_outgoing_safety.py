@@ -4,9 +4,9 @@ from email import message_from_bytes
 
 from mail.delivery import MailDelivery
 from mail.smtp import SmtpConfig, SmtpSender
-from models.article import Article, ArticleKind
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
+from models.store.article import Article, ArticleKind
 from models.work import Agent, reply
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail

@@ -11,11 +11,11 @@ import pytest
 
 from mail.parse import parse_mail
 from mail.parsed import ParsedAttachment
-from models.article import Article, ArticleKind, Attachment
 from models.attachments import save_attachments, uploadable
 from models.policy import Policy, QueueRoute
-from models.storage import open_attachment
-from models.ticket import Ticket
+from models.store.article import Article, ArticleKind, Attachment
+from models.store.blobs import open_attachment
+from models.store.ticket import Ticket
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mail"

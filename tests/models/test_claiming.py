@@ -8,11 +8,11 @@ import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
-from models import db
 from models.claiming import batcher
 from models.effects import SLACK_CARD_UPDATE
-from models.outbox import OutboxItem
-from models.ticket import History, Ticket
+from models.outbox.items import OutboxItem
+from models.store import db
+from models.store.ticket import History, Ticket
 from models.work import Agent, ClaimResult, Refused, claim
 from tests.models.test_work import POLICY
 from tests.support.intake import ingest

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from models.article import Article, ArticleKind
 from models.effects import (
     MAIL_SEND,
     SLACK_CARD_POST,
@@ -14,9 +13,10 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket, TicketState
 from models.work import Agent, claim, close, reply
 from tests.support.clock import HandClock
 from tests.support.intake import ingest

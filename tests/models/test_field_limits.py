@@ -18,10 +18,10 @@ from tortoise.fields import Field
 from mail.field_limits import FIELD_LIMITS, FieldLimit, limit_violations
 from mail.parse import parse_mail
 from mail.parsed import ParsedMail
-from models.article import Article, ArticleKind, Attachment, InboundMessage
 from models.intake import receive_mail
 from models.policy import Policy, QueueRoute
-from models.ticket import History, Ticket
+from models.store.article import Article, ArticleKind, Attachment, InboundMessage
+from models.store.ticket import History, Ticket
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mail.parse import parse_mail
-from models.article import Article, ArticleKind, Attachment, InboundMessage
 from models.effects import (
     MAIL_SEND,
     SLACK_CARD_POST,
@@ -17,9 +16,10 @@ from models.effects import (
     slack_stream,
 )
 from models.numbers import is_valid_number
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article, ArticleKind, Attachment, InboundMessage
+from models.store.ticket import History, Ticket, TicketState
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
 

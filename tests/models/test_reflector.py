@@ -4,12 +4,12 @@ get nowhere (SPEC "Hostile mail"); on SQLite and PostgreSQL, with the real parse
 import tempfile
 from datetime import UTC, datetime, timedelta
 
-from models.article import Article, ArticleKind
 from models.effects import SLACK_THREAD_NOTICE
 from models.notices import Notice
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
-from models.ticket import History, Ticket
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket
 from models.work import Agent, reply
 from tests.support.clock import HandClock
 from tests.support.intake import ingest

@@ -11,7 +11,7 @@ import pytest
 
 from models.policy import Policy, QueueRoute
 from models.report import PeriodError, Report, build_report, parse_period, percentile
-from models.ticket import Ticket
+from models.store.ticket import Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.search import MAX_TERMS, search_terms, search_tickets
-from models.ticket import Ticket
+from models.store.ticket import Ticket
 from models.work import note
 from tests.models.test_work import ALICE, POLICY
 from tests.support.intake import ingest

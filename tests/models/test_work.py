@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models.article import Article, ArticleKind
 from models.effects import MAIL_SEND, SLACK_CARD_UPDATE, SLACK_REACTION, SLACK_THREAD_POST
 from models.jobs import release_idle_claims, remind_unclaimed
-from models.outbox import OutboxItem
+from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
-from models.ticket import History, Ticket, TicketState
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket, TicketState
 from models.work import Agent, Refused, claim, close, note, release, reopen, reply
 from tests.support.clock import HandClock
 from tests.support.intake import ingest

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from models import db
+from models.store import db
 
 PG_DSN = os.environ.get("TICKETBOT_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 _TEMPLATE = f"ticketbot_tpl_{os.getpid()}"

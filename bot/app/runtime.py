@@ -1,0 +1,213 @@
+"""`ticketbot run`: the Slack app, mail poller, outbox worker and jobs in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app.config import Settings
+from bot.app.web import Traffic, build_web_app
+from bot.app.wiring import build_policy, imap_config, parse_limits, smtp_config
+from bot.delivery.posts import SlackDelivery
+from bot.delivery.uploads import FileUploads
+from bot.slack.app import build_app, build_client
+from bot.slack.directory import ChannelMembers, People
+from bot.slack.home import HomeTab
+from bot.slack.services import Services
+from mail.delivery import MailDelivery
+from mail.imap import ImapPoller, PolledMessage
+from mail.intake import MailIntake
+from mail.parse_pool import ParsePool
+from mail.smtp import SmtpSender
+from models.jobs import release_idle_claims, remind_unclaimed
+from models.outbox.leases import dead_owner_detector, new_owner
+from models.outbox.worker import OutboxWorker
+from models.store import db
+from models.store.mailbox import DatabaseMailboxStore
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_SWEEP_SECONDS = 5
+JOB_SECONDS = 60
+HOME_REFRESH_SECONDS = 300  # keeps open Home tabs current without spending the rate limit
+# Deliveries wait while Slack requests are being answered, at most this long: a burst of
+# clicks gets its acks first, the card updates follow right after.
+MAX_DEFER_SECONDS = 10.0
+GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.policy = build_policy(settings)
+        self.owner = new_owner()
+        stale_owner = dead_owner_detector(self.owner)
+        # Bolt's client opens an HTTP session per call (bolt deep-copies it into lazy
+        # listeners, which a shared session cannot survive); the busy paths (outbox
+        # delivery, membership and name lookups) share one session instead.
+        self.session = aiohttp.ClientSession()
+        self.client = build_client(settings.slack)
+        self.worker_client = build_client(settings.slack, self.session)
+        delivery_client = build_client(
+            settings.slack, self.session, resend_on_connection_error=False
+        )
+        handlers = {
+            **SlackDelivery(delivery_client, settings.mail.ticket_hook).handlers(),
+            **FileUploads(delivery_client, self.policy.attachments_dir).handlers(),
+            **MailDelivery(
+                SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
+            ).handlers(),
+        }
+        self.traffic = Traffic()
+        self.outbox = OutboxWorker(
+            handlers,
+            owner=self.owner,
+            stale_owner=stale_owner,
+            busy=self.traffic.busy,
+            max_defer_seconds=MAX_DEFER_SECONDS,
+        )
+        self.services = Services(
+            policy=self.policy,
+            members=ChannelMembers(self.worker_client),
+            people=People(self.worker_client),
+            wake_outbox=self.outbox.wake,
+        )
+        self.home = HomeTab(self.worker_client, self.services, settings.slack.command)
+        self.app = build_app(settings.slack, self.client, self.services, self.home)
+        limits = parse_limits(settings)
+        self.parse_pool = ParsePool(limits)
+        self.intake = MailIntake(self.policy, self.parse_pool)
+        imap = imap_config(settings)
+        self.poller = (
+            ImapPoller(
+                imap,
+                DatabaseMailboxStore(stale_owner=stale_owner),
+                self.handle_mail,
+                owner=self.owner,
+                lease_seconds=max(3 * imap.poll_seconds, 10.0),
+                max_bytes=limits.max_message_bytes,
+            )
+            if imap
+            else None
+        )
+        self._stopped = asyncio.Event()
+
+    async def handle_mail(self, message: PolledMessage) -> None:
+        await self.intake.receive(
+            message.raw, source="imap", identity=message.identity, size=message.size
+        )
+        self.outbox.wake()
+
+    async def health(self) -> dict[str, str]:
+        return {"database": "ok" if await db.ping() else "unreachable"}
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.outbox.wake, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox_sweep"
+        )
+        scheduler.add_job(self._release_idle, "interval", seconds=JOB_SECONDS, id="lock_timeout")
+        scheduler.add_job(self._remind, "interval", seconds=JOB_SECONDS, id="first_response")
+        scheduler.add_job(
+            self.home.refresh, "interval", seconds=HOME_REFRESH_SECONDS, id="home_refresh"
+        )
+        if self.poller is not None and self.settings.mail.imap is not None:
+            scheduler.add_job(
+                self.poller.wake,
+                "interval",
+                seconds=self.settings.mail.imap.poll_seconds,
+                id="mail_poll",
+            )
+        return scheduler
+
+    async def _release_idle(self) -> None:
+        if await release_idle_claims(self.policy):
+            self.outbox.wake()
+
+    async def _remind(self) -> None:
+        if await remind_unclaimed(self.policy):
+            self.outbox.wake()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def run(self) -> None:
+        url = self.settings.database.url
+        await db.migrate(url)
+        await db.init(url)
+        await self.parse_pool.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        tasks = [asyncio.create_task(self.outbox.run(), name="outbox")]
+        if self.poller is not None:
+            tasks.append(asyncio.create_task(self.poller.run(), name="imap"))
+        scheduler = self._scheduler()
+        scheduler.start()
+        # Start-up objects (models, Slack SDK, config) live forever: keep them out of the
+        # collector's full scans, which otherwise show up as latency spikes under load.
+        gc.collect()
+        gc.freeze()
+        slack = self.settings.slack
+        runner: web.AppRunner | None = None
+        socket_handler: AsyncSocketModeHandler | None = None
+        try:
+            routes = build_web_app(
+                None if slack.socket_mode else self.app, slack.http.path, self.health, self.traffic
+            )
+            runner = web.AppRunner(routes, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, slack.http.host, slack.http.port).start()
+            if slack.socket_mode:
+                socket_handler = AsyncSocketModeHandler(
+                    self.app, slack.app_token.get_secret_value()
+                )
+                await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+                logger.info(
+                    "connected to Slack in Socket Mode; health on http://%s:%d/healthz",
+                    slack.http.host,
+                    slack.http.port,
+                )
+            else:
+                logger.info(
+                    "listening for Slack on http://%s:%d%s",
+                    slack.http.host,
+                    slack.http.port,
+                    slack.http.path,
+                )
+            await self._stopped.wait()
+        finally:
+            await self._shutdown(tasks, scheduler, runner, socket_handler)
+
+    async def _shutdown(
+        self,
+        tasks: list[asyncio.Task[None]],
+        scheduler: AsyncIOScheduler,
+        runner: web.AppRunner | None,
+        socket_handler: AsyncSocketModeHandler | None,
+    ) -> None:
+        """Stop taking work, let work in hand finish (briefly), then close connections."""
+        logger.info("shutting down")
+        scheduler.shutdown(wait=False)
+        if socket_handler is not None:
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        self.outbox.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+        _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS) if tasks else ((), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.services.settle(GRACE_SECONDS)
+        await self.parse_pool.close()
+        await self.session.close()
+        await db.close()

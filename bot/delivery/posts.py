@@ -1,0 +1,240 @@
+"""Outbox handlers for Slack: post and re-render ticket cards, post into their threads.
+
+Slack has no idempotency key, and an attempt whose answer is lost (a 5xx, a
+timeout, a crash before we recorded the result) may have posted anyway. So every
+post carries its outbox id in the message's metadata, and a retry that cannot
+rule out an earlier success first looks for that post in the channel (or the
+thread) and adopts it instead of posting a second card or reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery.errors import may_have_landed, not_sent, to_outbox_error
+from bot.render.blocks import (
+    build_article_message,
+    build_quarantine_card,
+    build_ticket_card,
+    card_fallback,
+    notice_text,
+)
+from models.effects import (
+    SLACK_CARD_POST,
+    SLACK_CARD_UPDATE,
+    SLACK_QUARANTINE_POST,
+    SLACK_REACTION,
+    SLACK_THREAD_NOTICE,
+    SLACK_THREAD_POST,
+)
+from models.notices import Notice
+from models.outbox.items import OutboxItem
+from models.outbox.worker import Handler
+from models.store.article import Article
+from models.store.ticket import Ticket
+from models.views import ticket_summary
+
+logger = logging.getLogger(__name__)
+
+POST_MARK = "ticketbot_post"  # metadata event_type of every message the outbox posts
+LOOKBACK_SECONDS = 60  # clock skew allowance when searching for an earlier attempt's post
+LOOKUP_PAGES = 10  # at most this many pages of 200 messages are searched
+
+
+def post_marker(item: OutboxItem) -> dict[str, Any]:
+    return {"event_type": POST_MARK, "event_payload": {"outbox_id": item.id}}
+
+
+def earlier_attempt_unknown(item: OutboxItem) -> bool:
+    """True when an earlier attempt of `item` may have posted: it failed in a way that
+    leaves that open, or its worker died mid-attempt (the lease it held was never released)."""
+    return bool(item.lease_owner) or (item.attempts > 0 and may_have_landed(item.last_error))
+
+
+def is_marked(message: dict[str, Any], item: OutboxItem) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return bool(metadata.get("event_type") == POST_MARK and payload.get("outbox_id") == item.id)
+
+
+class SlackDelivery:
+    def __init__(self, client: AsyncWebClient, hook: str) -> None:
+        self._client = client
+        self._hook = hook
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            SLACK_CARD_POST: self.post_card,
+            SLACK_CARD_UPDATE: self.update_card,
+            SLACK_THREAD_POST: self.post_thread,
+            SLACK_THREAD_NOTICE: self.post_notice,
+            SLACK_REACTION: self.add_reaction,
+            SLACK_QUARANTINE_POST: self.post_quarantine,
+        }
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._client.api_call(method, json=kwargs)
+        except Exception as exc:
+            raise to_outbox_error(exc) from exc
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+    async def _posted_earlier(
+        self, item: OutboxItem, channel: str, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of this item's post if an earlier attempt made it, else None."""
+        if not earlier_attempt_unknown(item):
+            return None
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{item.created_at.timestamp() - LOOKBACK_SECONDS:.6f}",
+            "limit": 200,
+            "include_all_metadata": True,
+        }
+        method = "conversations.history"
+        if thread_ts:
+            method, args["ts"] = "conversations.replies", thread_ts
+        for _ in range(LOOKUP_PAGES):
+            try:  # GET with a query string: Slack's read methods take no JSON body
+                response = await self._client.api_call(method, http_verb="GET", params=args)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "missing_scope":
+                    logger.warning("%s: cannot read the channel to rule out a double post", item)
+                    return None
+                raise to_outbox_error(exc) from exc
+            except Exception as exc:
+                raise to_outbox_error(exc) from exc
+            data = response.data if isinstance(response.data, dict) else {}
+            for message in data.get("messages", []):
+                if is_marked(message, item):
+                    logger.info("%s was posted by an earlier attempt; adopting it", item)
+                    return str(message["ts"])
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+            args["cursor"] = cursor
+        return None
+
+    async def post_card(self, item: OutboxItem) -> None:
+        summary = await ticket_summary(int(item.payload["ticket_id"]))
+        if summary.slack_ts:  # posted by an earlier attempt that got through: just refresh it
+            await self.update_card(item)
+            return
+        earlier = await self._posted_earlier(item, summary.slack_channel)
+        if earlier is not None:  # adopt it, and show the ticket as it is now
+            await Ticket.filter(id=summary.id).update(slack_ts=earlier)
+            await self.update_card(item)
+            return
+        data = await self._call(
+            "chat.postMessage",
+            channel=summary.slack_channel,
+            text=card_fallback(summary, self._hook),
+            blocks=build_ticket_card(summary, self._hook),
+            metadata=post_marker(item),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        await Ticket.filter(id=summary.id).update(
+            slack_ts=data["ts"], slack_channel=data.get("channel", summary.slack_channel)
+        )
+
+    async def update_card(self, item: OutboxItem) -> None:
+        summary = await ticket_summary(int(item.payload["ticket_id"]))
+        if not summary.slack_ts:
+            raise not_sent("card not posted yet")
+        await self._call(
+            "chat.update",
+            channel=summary.slack_channel,
+            ts=summary.slack_ts,
+            text=card_fallback(summary, self._hook),
+            blocks=build_ticket_card(summary, self._hook),
+        )
+
+    async def post_thread(self, item: OutboxItem) -> None:
+        ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
+        if not ticket.slack_ts:
+            raise not_sent("card not posted yet")
+        article = await Article.get(id=int(item.payload["article_id"])).prefetch_related(
+            "attachments"
+        )
+        if article.slack_ts:
+            return
+        ts = await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts)
+        if ts is None:
+            text, blocks = build_article_message(article, list(article.attachments))
+            data = await self._call(
+                "chat.postMessage",
+                channel=ticket.slack_channel,
+                thread_ts=ticket.slack_ts,
+                text=text,
+                blocks=blocks,
+                metadata=post_marker(item),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            ts = str(data["ts"])
+        await Article.filter(id=article.id).update(slack_ts=ts)
+
+    async def post_notice(self, item: OutboxItem) -> None:
+        ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
+        if not ticket.slack_ts:
+            raise not_sent("card not posted yet")
+        if await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts):
+            return
+        payload = item.payload
+        text = (
+            notice_text(Notice(payload["notice"]), dict(payload.get("facts") or {}))
+            if "notice" in payload
+            else str(payload["text"])
+        )
+        await self._call(
+            "chat.postMessage",
+            channel=ticket.slack_channel,
+            thread_ts=ticket.slack_ts,
+            text=text,
+            metadata=post_marker(item),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def post_quarantine(self, item: OutboxItem) -> None:
+        """The card of a mail set aside after failing every attempt (no ticket behind it)."""
+        payload = item.payload
+        channel = str(payload["channel"])
+        if await self._posted_earlier(item, channel):
+            return
+        headers = [(str(name), str(value)) for name, value in payload.get("headers", [])]
+        text, blocks = build_quarantine_card(
+            headers,
+            str(payload.get("error", "")),
+            int(payload.get("attempts", 0)),
+            int(payload.get("size", 0)),
+            int(payload["inbound_id"]),
+        )
+        await self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            metadata=post_marker(item),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def add_reaction(self, item: OutboxItem) -> None:
+        payload = item.payload
+        try:
+            await self._client.reactions_add(
+                channel=payload["channel"], timestamp=payload["ts"], name=payload["name"]
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("already_reacted", "message_not_found"):
+                return
+            raise to_outbox_error(exc) from exc
+        except Exception as exc:
+            raise to_outbox_error(exc) from exc

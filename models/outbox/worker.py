@@ -1,0 +1,211 @@
+"""Deliver outbox items: claim by lease, run the handler for their kind, retry with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Min
+
+from models.clock import Clock, system_clock
+from models.outbox.items import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
+from models.outbox.leases import StaleOwner, never_stale
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxItem], Awaitable[None]]
+DEFER_STEP = 0.01
+HEADS_PER_PASS = 100
+
+
+def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
+    """1, 2, 4, … seconds, capped, with jitter so many items don't retry in lock-step."""
+    base: float = min(cap, 2.0 ** max(0, attempt - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+async def _unknown_kind(item: OutboxItem) -> None:
+    raise PermanentFailure(f"no handler for outbox kind {item.kind!r}")
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        owner: str,
+        clock: Clock = system_clock,
+        max_attempts: int = 15,
+        lease_seconds: float = 120.0,
+        concurrency: int = 4,
+        idle_seconds: float = 5.0,
+        stale_owner: StaleOwner = never_stale,
+        busy: Callable[[], bool] = lambda: False,
+        max_defer_seconds: float = 2.0,
+    ) -> None:
+        self._handlers = dict(handlers)
+        self._owner = owner
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease_seconds)
+        self._concurrency = concurrency
+        self._idle_seconds = idle_seconds
+        self._stale_owner = stale_owner
+        self._busy = busy
+        self._max_defer = max_defer_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def due(self) -> list[OutboxItem]:
+        """Heads of their streams that are due and not leased by a live worker.
+
+        The heads are chosen in SQL before anything else: picking the oldest due rows
+        first would let one stream with hundreds of rows behind a head in backoff fill
+        the batch, and every other ticket's card and mail would wait behind it.
+        """
+        now = self._clock()
+        heads = (
+            OutboxItem.filter(status=OutboxStatus.PENDING)
+            .annotate(head=Min("id"))
+            .group_by("stream")
+            .values("head")
+        )
+        candidates = (
+            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
+            .filter(
+                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+                if self._stale_owner is never_stale
+                else Q()
+            )
+            .order_by("id")
+            .limit(HEADS_PER_PASS)
+        )
+        return [
+            item
+            for item in candidates
+            if item.status == OutboxStatus.PENDING
+            and (
+                not item.lease_owner
+                or item.lease_until is None
+                or item.lease_until < now
+                or self._stale_owner(item.lease_owner)
+            )
+        ]
+
+    async def _claim(self, item: OutboxItem) -> bool:
+        """Compare-and-set on what we saw: nobody else claimed or finished it meanwhile."""
+        claimed = await OutboxItem.filter(
+            id=item.id,
+            status=OutboxStatus.PENDING,
+            lease_owner=item.lease_owner,
+            attempts=item.attempts,
+        ).update(lease_owner=self._owner, lease_until=self._clock() + self._lease)
+        return claimed == 1
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        handler = self._handlers.get(item.kind, _unknown_kind)
+        attempts = item.attempts + 1
+        try:
+            await handler(item)
+        except RetryLater as exc:
+            await self._reschedule(item, attempts, str(exc), exc.after)
+        except PermanentFailure as exc:
+            await self._bury(item, attempts, str(exc))
+        except Exception as exc:
+            logger.exception("outbox item %s failed unexpectedly", item)
+            await self._reschedule(item, attempts, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await OutboxItem.filter(id=item.id).update(
+                status=OutboxStatus.DONE,
+                attempts=attempts,
+                done_at=self._clock(),
+                lease_owner="",
+                lease_until=None,
+                last_error="",
+            )
+
+    async def _reschedule(
+        self, item: OutboxItem, attempts: int, error: str, after: float | None
+    ) -> None:
+        if attempts >= self._max_attempts:
+            await self._bury(item, attempts, error)
+            return
+        delay = after if after is not None else backoff_seconds(attempts)
+        logger.info("outbox item %s: %s; retry %d in %.1fs", item, error, attempts, delay)
+        await OutboxItem.filter(id=item.id).update(
+            attempts=attempts,
+            next_attempt_at=self._clock() + timedelta(seconds=delay),
+            lease_owner="",
+            lease_until=None,
+            last_error=error[:2000],
+        )
+
+    async def _bury(self, item: OutboxItem, attempts: int, error: str) -> None:
+        logger.error("outbox item %s given up after %d attempts: %s", item, attempts, error)
+        await OutboxItem.filter(id=item.id).update(
+            status=OutboxStatus.DEAD,
+            attempts=attempts,
+            lease_owner="",
+            lease_until=None,
+            last_error=error[:2000],
+        )
+
+    async def drain_once(self) -> int:
+        """Deliver what is due now, several streams at a time; returns how many were tried."""
+        tried = 0
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def one(item: OutboxItem) -> None:
+            async with semaphore:
+                await self._make_way()
+                await self._deliver(item)
+
+        while not self._stopping:
+            await self._make_way()
+            due = (await self.due())[: self._concurrency * 2]
+            batch = [item for item in due if await self._claim(item)]
+            if not batch:
+                return tried
+            await asyncio.gather(*(one(item) for item in batch))
+            tried += len(batch)
+        return tried
+
+    async def _make_way(self) -> None:
+        """Let time-critical work (Slack's 3-second acks) go first, but never starve."""
+        deferred = 0.0
+        while self._busy() and deferred < self._max_defer and not self._stopping:
+            await asyncio.sleep(DEFER_STEP)
+            deferred += DEFER_STEP
+
+    async def _next_due_in(self) -> float:
+        upcoming = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING).order_by("next_attempt_at").first()
+        )
+        if upcoming is None:
+            return self._idle_seconds
+        wait = (upcoming.next_attempt_at - self._clock()).total_seconds()
+        return max(0.05, min(self._idle_seconds, wait))
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.drain_once()
+                timeout = await self._next_due_in()
+            except Exception:
+                logger.exception("outbox worker pass failed; retrying")
+                timeout = self._idle_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()

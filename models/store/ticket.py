@@ -1,0 +1,85 @@
+"""Tickets, their states and their history."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.store.article import Article
+
+
+class TicketState(StrEnum):
+    """new → open (claimed) → pending (answered) → closed; a customer reply reopens."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    CLOSED = "closed"
+
+
+class Ticket(Model):
+    id = fields.BigIntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    queue = fields.CharField(max_length=100, db_index=True)
+    subject = fields.TextField()
+    customer_email = fields.CharField(max_length=320, db_index=True)
+    customer_name = fields.CharField(max_length=200, default="")
+    # Where agents' replies go when not to customer_email: the first mail's single Reply-To.
+    reply_address = fields.CharField(max_length=320, default="", db_default="")
+    state = fields.CharEnumField(TicketState, max_length=16, default=TicketState.NEW, db_index=True)
+    owner_id = fields.CharField(max_length=32, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    owner_active_at = fields.DatetimeField(null=True)
+    last_activity_at = fields.DatetimeField()
+    first_response_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    escalated_at = fields.DatetimeField(null=True)
+    slack_channel = fields.CharField(max_length=32, default="")
+    slack_ts = fields.CharField(max_length=32, null=True)
+    linked_ticket: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "ticketbot.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    linked_ticket_id: int | None
+    link_reason = fields.CharField(max_length=40, default="", db_default="")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    articles: fields.ReverseRelation[Article]
+    history: fields.ReverseRelation[History]
+
+    class Meta:
+        table = "ticket"
+        indexes = (("state", "created_at"),)
+
+    def __str__(self) -> str:
+        return f"Ticket#{self.number}"
+
+
+class History(Model):
+    """What happened to a ticket, by whom and when. Rows are never updated or deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "ticketbot.Ticket", related_name="history", on_delete=fields.CASCADE
+    )
+    event = fields.CharField(max_length=40, db_index=True)
+    actor = fields.CharField(max_length=320, default="system")
+    detail: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "ticket_history"
+
+
+class TicketCounter(Model):
+    """The daily counter behind ticket numbers, bumped atomically in SQL."""
+
+    day = fields.CharField(max_length=8, primary_key=True)
+    value = fields.IntField(default=0)
+
+    class Meta:
+        table = "ticket_counter"
