@@ -23,6 +23,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import effects
+from models.events import HistoryEvent
 from models.policy import Policy
 from models.store.ticket import History, Ticket, TicketState
 
@@ -198,7 +199,7 @@ async def take_claim(
         await Ticket.filter(id=ticket_id, state=TicketState.NEW).update(state=TicketState.OPEN)
         await History.create(
             ticket_id=ticket_id,
-            event="claimed",
+            event=HistoryEvent.CLAIMED,
             actor=user_id,
             detail={"previous_owner": previous} if previous else {},
             created_at=now,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from models.events import MatchReason
 from models.facts import MailFacts
 from models.followup import addresses, find_ticket_number, normalise_subject
 from models.policy import Policy
@@ -30,7 +31,7 @@ class Target:
     ticket: Ticket | None
     append: bool
     linked: Ticket | None = None
-    reason: str = ""
+    reason: MatchReason = MatchReason.NONE
 
 
 NEW = Target(None, False)
@@ -64,8 +65,8 @@ async def find_target(mail: MailFacts, policy: Policy, now: datetime) -> Target:
         named = await Ticket.get_or_none(number=number)
         if named is not None:
             if await may_join(named, sender, references, policy):
-                return Target(named, True, reason="hook")
-            return Target(None, False, named, "claimed_number")
+                return Target(named, True, reason=MatchReason.HOOK)
+            return Target(None, False, named, MatchReason.CLAIMED_NUMBER)
 
     if references:
         # The newest ids come last; a mail may claim thousands, a query takes a bounded few.
@@ -78,8 +79,8 @@ async def find_target(mail: MailFacts, policy: Policy, now: datetime) -> Target:
         )
         if known is not None:
             if await may_join(known.ticket, sender, references, policy):
-                return Target(known.ticket, True, reason="references")
-            return Target(None, False, known.ticket, "claimed_reference")
+                return Target(known.ticket, True, reason=MatchReason.REFERENCES)
+            return Target(None, False, known.ticket, MatchReason.CLAIMED_REFERENCE)
 
     return await same_request(mail, sender, policy, now)
 
@@ -105,5 +106,5 @@ async def same_request(mail: MailFacts, sender: str, policy: Policy, now: dateti
             ticket_id=ticket.id, kind=ArticleKind.EMAIL_IN, sender=sender, created_at__gte=since
         ).exists()
         if asked:
-            return Target(ticket, True, reason="same_request")
+            return Target(ticket, True, reason=MatchReason.SAME_REQUEST)
     return NEW

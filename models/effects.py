@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from models.clock import Clock, system_clock
-from models.notices import Notice
+from models.events import NOTICE_FACTS, Notice
 from models.outbox.items import OutboxItem, enqueue
 
 SLACK_CARD_POST = "slack.card.post"
@@ -52,20 +52,17 @@ async def post_article(ticket_id: int, article_id: int, clock: Clock = system_cl
     )
 
 
-async def post_notice(ticket_id: int, text: str, clock: Clock = system_clock) -> OutboxItem:
-    """A short line of our own (trusted mrkdwn) in the ticket's thread."""
-    return await enqueue(
-        SLACK_THREAD_NOTICE,
-        {"ticket_id": ticket_id, "text": text},
-        stream=slack_stream(ticket_id),
-        clock=clock,
-    )
-
-
-async def post_fact_notice(
-    ticket_id: int, notice: Notice, facts: dict[str, str], clock: Clock = system_clock
+async def post_notice(
+    ticket_id: int,
+    notice: Notice,
+    facts: dict[str, str] | None = None,
+    clock: Clock = system_clock,
 ) -> OutboxItem:
-    """A notice in the ticket's thread given as facts; the Slack side words and escapes it."""
+    """A notice in the ticket's thread as its kind and facts (`NOTICE_FACTS`); the Slack
+    side words and escapes it."""
+    facts = facts or {}
+    if set(facts) != NOTICE_FACTS[notice]:
+        raise ValueError(f"{notice} takes {sorted(NOTICE_FACTS[notice])}, not {sorted(facts)}")
     return await enqueue(
         SLACK_THREAD_NOTICE,
         {"ticket_id": ticket_id, "notice": notice.value, "facts": facts},

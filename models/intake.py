@@ -29,8 +29,8 @@ from models.autoreply import (
 )
 from models.clock import Clock, system_clock
 from models.conversation import Target, find_target
+from models.events import HistoryEvent, MatchReason, Notice
 from models.facts import MailFacts
-from models.notices import Notice
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
 from models.store.article import Article, ArticleKind, InboundMessage
@@ -108,7 +108,7 @@ async def receive_mail(
             if clash and result.ticket_id is not None:
                 await History.create(
                     ticket_id=result.ticket_id,
-                    event="message_id_clash",
+                    event=HistoryEvent.MESSAGE_ID_CLASH,
                     detail={"message_id": key_id, "note": "same Message-ID, different content"},
                     created_at=now,
                 )
@@ -148,7 +148,7 @@ class _Intake:
                 if mode == "reject":
                     return await self.reject(target.ticket)
                 if mode == "new_ticket":
-                    target = Target(None, False, target.ticket, "followup_to_closed")
+                    target = Target(None, False, target.ticket, MatchReason.FOLLOWUP_TO_CLOSED)
                     return await self.open_ticket(connection, target)
             return await self.append(target)
         return await self.open_ticket(connection, target)
@@ -196,7 +196,7 @@ class _Intake:
         """
         await self.post_to_thread(ticket, article)
         if article.incomplete:
-            await effects.post_fact_notice(
+            await effects.post_notice(
                 ticket.id, Notice.READ_IN_PART, {"reason": article.incomplete}, self.clock
             )
 
@@ -230,7 +230,7 @@ class _Intake:
             detail |= {"linked": target.linked.number, "reason": target.reason}
         await History.create(
             ticket=ticket,
-            event="created",
+            event=HistoryEvent.CREATED,
             actor=customer_email or "unknown sender",
             detail=detail,
             created_at=now,
@@ -256,7 +256,7 @@ class _Intake:
         )
         await History.create(
             ticket=ticket,
-            event="followup",
+            event=HistoryEvent.FOLLOWUP,
             actor=article.sender or "unknown sender",
             detail={"article_id": article.id, "matched_by": target.reason},
             created_at=now,
@@ -264,22 +264,16 @@ class _Intake:
         if state:
             await History.create(
                 ticket=ticket,
-                event="reopened",
+                event=HistoryEvent.REOPENED,
                 actor="customer",
                 detail={"from": ticket.state.value, "state": state.value},
                 created_at=now,
             )
         if state and ticket.state == TicketState.CLOSED:
-            text = ":arrows_counterclockwise: Reopened: the customer wrote again."
-            await effects.post_notice(ticket.id, text, self.clock)
-        if target.reason == "same_request":
-            window = f"{self.policy.same_request_window_hours:g}"
-            await effects.post_notice(
-                ticket.id,
-                ":repeat: The customer wrote again with the same subject within "
-                f"{window} hours; added here instead of opening a new ticket.",
-                self.clock,
-            )
+            await effects.post_notice(ticket.id, Notice.REOPENED_BY_CUSTOMER, clock=self.clock)
+        if target.reason == MatchReason.SAME_REQUEST:
+            hours = f"{self.policy.same_request_window_hours:g}"
+            await effects.post_notice(ticket.id, Notice.SAME_REQUEST, {"hours": hours}, self.clock)
         await self.post_followup(ticket, article)
         await self.flag_reply_to(ticket)
         await effects.update_card(ticket.id, self.clock)
@@ -292,7 +286,7 @@ class _Intake:
         answers_go_to = (ticket.reply_address or ticket.customer_email).lower()
         if not wanted or wanted in (answers_go_to, ticket.customer_email.lower()):
             return
-        await effects.post_fact_notice(
+        await effects.post_notice(
             ticket.id,
             Notice.REPLY_TO_IGNORED,
             {"address": wanted, "customer": answers_go_to},
@@ -305,17 +299,12 @@ class _Intake:
         await InboundMessage.filter(id=self.inbound.id).update(outcome="rejected")
         await History.create(
             ticket=ticket,
-            event="followup_rejected",
+            event=HistoryEvent.FOLLOWUP_REJECTED,
             actor=article.sender or "unknown sender",
             detail={"article_id": article.id},
             created_at=self.now,
         )
-        await effects.post_notice(
-            ticket.id,
-            ":no_entry: The customer wrote to this closed ticket; they were asked to "
-            "write a new mail (`mail.followup_on_closed: reject`).",
-            self.clock,
-        )
+        await effects.post_notice(ticket.id, Notice.FOLLOWUP_REJECTED, clock=self.clock)
         await self.post_followup(ticket, article)
         queued, note = await self.acknowledge(ticket, closed=True)
         return IntakeResult(
@@ -344,7 +333,7 @@ class _Intake:
             logger.info("ticket %s: no automatic answer: %s", ticket.number, refusal)
             await History.create(
                 ticket=ticket,
-                event="autoreply_suppressed",
+                event=HistoryEvent.AUTOREPLY_SUPPRESSED,
                 detail={"reason": refusal},
                 created_at=now,
             )
@@ -429,7 +418,10 @@ async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime
         ticket_id=ticket.id, article_id=note.id, outcome="bounce_note"
     )
     await History.create(
-        ticket=ticket, event="bounce", detail={"original": original.message_id}, created_at=now
+        ticket=ticket,
+        event=HistoryEvent.BOUNCE,
+        detail={"original": original.message_id},
+        created_at=now,
     )
     await effects.post_article(ticket.id, note.id)
     return IntakeResult("bounce_note", ticket.id, ticket.number)

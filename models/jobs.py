@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from models import effects
 from models.clock import Clock, system_clock
+from models.events import HistoryEvent, Notice
 from models.policy import Policy
 from models.store.ticket import History, Ticket, TicketState
 
@@ -39,17 +40,13 @@ async def release_idle_claims(policy: Policy, clock: Clock = system_clock) -> li
                 continue
             await History.create(
                 ticket_id=ticket_id,
-                event="released",
+                event=HistoryEvent.RELEASED,
                 actor="system",
                 detail={"owner": owner, "reason": "lock timeout"},
                 created_at=now,
             )
-            await effects.post_notice(
-                ticket_id,
-                f":unlock: Released: <@{owner}> had not worked on it for "
-                f"{policy.lock_timeout_minutes} minutes. Anyone can claim it now.",
-                clock,
-            )
+            facts = {"owner": owner, "minutes": str(policy.lock_timeout_minutes)}
+            await effects.post_notice(ticket_id, Notice.RELEASED_IDLE, facts, clock)
             await effects.update_card(ticket_id, clock)
         released.append(ticket_id)
     if released:
@@ -78,17 +75,13 @@ async def remind_unclaimed(policy: Policy, clock: Clock = system_clock) -> list[
                 continue
             await History.create(
                 ticket_id=ticket_id,
-                event="escalated",
+                event=HistoryEvent.ESCALATED,
                 actor="system",
                 detail={"after_minutes": policy.first_response_minutes},
                 created_at=now,
             )
-            await effects.post_notice(
-                ticket_id,
-                f":alarm_clock: No one has taken this ticket for {policy.first_response_minutes}"
-                " minutes. Can someone claim it?",
-                clock,
-            )
+            facts = {"minutes": str(policy.first_response_minutes)}
+            await effects.post_notice(ticket_id, Notice.UNCLAIMED_REMINDER, facts, clock)
         reminded.append(ticket_id)
     if reminded:
         logger.info("reminded the channel of %d unclaimed ticket(s)", len(reminded))

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from models.events import HistoryEvent
 from models.followup import normalise_subject
 from models.store.article import Article
 from models.store.ticket import History, Ticket, TicketState
@@ -153,7 +154,7 @@ async def build_report(period: Period, *, hook: str, queues: Sequence[str] | Non
     events = await History.filter(
         created_at__gte=start,
         created_at__lt=end,
-        event__in=["claimed", "replied", "closed"],
+        event__in=[HistoryEvent.CLAIMED, HistoryEvent.REPLIED, HistoryEvent.CLOSED],
         **_of_queues(queues, "ticket__"),
     ).values("ticket_id", "event", "actor", "created_at", opened_at="ticket__created_at")
     minutes = await Article.filter(
@@ -169,7 +170,7 @@ async def build_report(period: Period, *, hook: str, queues: Sequence[str] | Non
     )
     last_close: dict[int, tuple[datetime, datetime]] = {}  # ticket → (closed, created)
     for event in events:
-        if event["event"] == "closed":
+        if event["event"] == HistoryEvent.CLOSED:
             ticket_id, closed = event["ticket_id"], event["created_at"]
             if ticket_id not in last_close or last_close[ticket_id][0] < closed:
                 last_close[ticket_id] = (closed, event["opened_at"])
@@ -179,7 +180,7 @@ async def build_report(period: Period, *, hook: str, queues: Sequence[str] | Non
     return Report(
         period=period,
         created=len(created),
-        closed=sum(1 for e in events if e["event"] == "closed"),
+        closed=sum(1 for e in events if e["event"] == HistoryEvent.CLOSED),
         reopened=await _reopened(period, queues),
         backlog=await _backlog(period, queues),
         unanswered=len(created) - len(answered),
@@ -203,7 +204,7 @@ async def _reopened(period: Period, queues: Sequence[str] | None) -> int:
     """Closed tickets opened again (by an agent or a customer's mail); a customer's answer
     to a pending ticket is the normal flow, recorded as "reopened" from pending, not counted."""
     details = await History.filter(
-        event="reopened",
+        event=HistoryEvent.REOPENED,
         created_at__gte=period.start,
         created_at__lt=period.end,
         **_of_queues(queues, "ticket__"),
@@ -222,7 +223,7 @@ async def _backlog(period: Period, queues: Sequence[str] | None) -> int:
     last: dict[int, str] = {}
     for ticket_id, event in (
         await History.filter(
-            event__in=["closed", "reopened"],
+            event__in=[HistoryEvent.CLOSED, HistoryEvent.REOPENED],
             created_at__lt=period.end,
             **_of_queues(queues, "ticket__"),
         )
@@ -230,7 +231,7 @@ async def _backlog(period: Period, queues: Sequence[str] | None) -> int:
         .values_list("ticket_id", "event")
     ):
         last[ticket_id] = event
-    return existing - sum(1 for event in last.values() if event == "closed")
+    return existing - sum(1 for event in last.values() if event == HistoryEvent.CLOSED)
 
 
 def _agents(events: list[dict[str, object]], minutes: list[dict[str, object]]) -> list[AgentLine]:
@@ -243,11 +244,11 @@ def _agents(events: list[dict[str, object]], minutes: list[dict[str, object]]) -
         actor, kind = str(event["actor"]), event["event"]
         if not actor.startswith(("U", "W")):
             continue  # "system", customers' addresses: not agents
-        if kind == "claimed":
+        if kind == HistoryEvent.CLAIMED:
             line(actor).claims += 1
-        elif kind == "replied":
+        elif kind == HistoryEvent.REPLIED:
             line(actor).replies += 1
-        elif kind == "closed":
+        elif kind == HistoryEvent.CLOSED:
             line(actor).closes += 1
     for row in minutes:
         author = str(row["author"])
@@ -293,7 +294,7 @@ def _daily(
         made[at.astimezone(zone).date()] += 1
     for event in events:
         at = event["created_at"]
-        if event["event"] == "closed" and isinstance(at, datetime):
+        if event["event"] == HistoryEvent.CLOSED and isinstance(at, datetime):
             shut[at.astimezone(zone).date()] += 1
     days = []
     day = period.start.date()

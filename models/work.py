@@ -19,6 +19,7 @@ from models import effects
 from models.autoreply import new_message_id
 from models.claiming import take_claim
 from models.clock import Clock, system_clock
+from models.events import REFUSAL_FACTS, HistoryEvent, Notice, Refusal
 from models.numbers import reply_subject
 from models.policy import Policy
 from models.store.article import Article, ArticleKind
@@ -31,7 +32,15 @@ MAX_MINUTES = 24 * 60
 
 
 class Refused(Exception):
-    """The agent may not do this now; the message says why, in Slack mrkdwn."""
+    """The agent may not do this now: a `Refusal` and its facts (`REFUSAL_FACTS`); the Slack
+    side words it."""
+
+    def __init__(self, reason: Refusal, **facts: str) -> None:
+        if set(facts) != REFUSAL_FACTS[reason]:
+            raise ValueError(f"{reason} takes {sorted(REFUSAL_FACTS[reason])}, not {sorted(facts)}")
+        self.reason = reason
+        self.facts = facts
+        super().__init__(reason.value, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +56,15 @@ class ClaimResult:
     changed: bool
 
 
-def holder_text(ticket: Ticket) -> str:
-    return f"Ticket {ticket.number} is claimed by <@{ticket.owner_id}>."
+def held(ticket: Ticket, reason: Refusal = Refusal.HELD) -> Refused:
+    """Someone else holds the ticket: who, so the agent can talk to them."""
+    return Refused(reason, number=ticket.number, owner=ticket.owner_id or "")
 
 
 async def _get(ticket_id: int) -> Ticket:
     ticket = await Ticket.get_or_none(id=ticket_id)
     if ticket is None:
-        raise Refused("That ticket does not exist (any more).")
+        raise Refused(Refusal.NO_TICKET)
     return ticket
 
 
@@ -91,13 +101,13 @@ async def claim(
         return ClaimResult(ticket_id, changed=True)
     current = await _get(ticket_id)
     if channel and current.slack_channel != channel:
-        raise Refused("That ticket belongs to another channel.")
+        raise Refused(Refusal.OTHER_CHANNEL)
     if current.owner_id == agent.user_id:
         await Ticket.filter(id=ticket_id, owner_id=agent.user_id).update(owner_active_at=now)
         return ClaimResult(ticket_id, changed=False)
     if current.state == TicketState.CLOSED:
-        raise Refused(f"Ticket {current.number} is closed; reopen it first.")
-    raise Refused(holder_text(current))
+        raise Refused(Refusal.CLOSED, number=current.number)
+    raise held(current)
 
 
 async def release(
@@ -107,27 +117,24 @@ async def release(
         now = clock()
         ticket = await _get(ticket_id)
         if ticket.owner_id is None:
-            raise Refused(f"Ticket {ticket.number} is not claimed.")
+            raise Refused(Refusal.NOT_CLAIMED, number=ticket.number)
         if ticket.owner_id != agent.user_id and not agent.is_lead:
-            raise Refused(holder_text(ticket) + " Only they or a lead can release it.")
+            raise held(ticket, Refusal.HELD_NO_RELEASE)
         released = await Ticket.filter(id=ticket_id, owner_id=ticket.owner_id).update(
             owner_id=None, owner_active_at=None, updated_at=now
         )
         if not released:
-            raise Refused("Someone changed the ticket at the same moment; try again.")
+            raise Refused(Refusal.RACE)
         await History.create(
             ticket_id=ticket_id,
-            event="released",
+            event=HistoryEvent.RELEASED,
             actor=agent.user_id,
             detail={"owner": ticket.owner_id, **({"reason": reason} if reason else {})},
             created_at=now,
         )
         if ticket.owner_id != agent.user_id:
-            await effects.post_notice(
-                ticket_id,
-                f":unlock: <@{agent.user_id}> released <@{ticket.owner_id}>'s claim.",
-                clock,
-            )
+            facts = {"agent": agent.user_id, "owner": ticket.owner_id}
+            await effects.post_notice(ticket_id, Notice.RELEASED_BY, facts, clock)
         await effects.update_card(ticket_id, clock)
         return await _get(ticket_id)
 
@@ -138,10 +145,14 @@ async def _claim_for_work(ticket: Ticket, agent: Agent, policy: Policy, now: dat
         await Ticket.filter(id=ticket.id).update(owner_active_at=now)
         return
     if not await _take(ticket.id, agent, policy, now):
-        raise Refused(holder_text(await _get(ticket.id)))
+        raise held(await _get(ticket.id))
     await Ticket.filter(id=ticket.id).update(claimed_at=now)
     await History.create(
-        ticket_id=ticket.id, event="claimed", actor=agent.user_id, detail={}, created_at=now
+        ticket_id=ticket.id,
+        event=HistoryEvent.CLAIMED,
+        actor=agent.user_id,
+        detail={},
+        created_at=now,
     )
 
 
@@ -174,7 +185,7 @@ async def reply(
     """Email the customer; claims an unclaimed ticket; state → pending (or closed)."""
     body = text.strip()
     if not body:
-        raise Refused("Write something to send.")
+        raise Refused(Refusal.EMPTY_REPLY)
     check_minutes(minutes)
     async with in_transaction():
         now = clock()
@@ -187,7 +198,7 @@ async def reply(
         )
         recipient = reply_recipient(ticket)
         if not recipient:
-            raise Refused("This ticket has no customer address to reply to.")
+            raise Refused(Refusal.NO_CUSTOMER)
         references = [*latest.references, latest.message_id] if latest and latest.message_id else []
         queue = policy.queue(ticket.queue)
         sender = min(queue.addresses) if queue.addresses else policy.address
@@ -217,14 +228,18 @@ async def reply(
         await Ticket.filter(id=ticket_id, first_response_at=None).update(first_response_at=now)
         await History.create(
             ticket_id=ticket_id,
-            event="replied",
+            event=HistoryEvent.REPLIED,
             actor=agent.user_id,
             detail={"article_id": article.id, "minutes": minutes, "state": state.value},
             created_at=now,
         )
         if close_after:
             await History.create(
-                ticket_id=ticket_id, event="closed", actor=agent.user_id, detail={}, created_at=now
+                ticket_id=ticket_id,
+                event=HistoryEvent.CLOSED,
+                actor=agent.user_id,
+                detail={},
+                created_at=now,
             )
         await effects.send_mail(ticket_id, article.id, clock)
         await effects.post_article(ticket_id, article.id, clock)
@@ -246,7 +261,7 @@ async def note(
     with a reaction instead of a repost; the same message delivered twice is one note."""
     body = text.strip()
     if not body:
-        raise Refused("Write something to save.")
+        raise Refused(Refusal.EMPTY_NOTE)
     check_minutes(minutes)
     async with in_transaction():
         now = clock()
@@ -268,7 +283,7 @@ async def note(
         await Ticket.filter(id=ticket_id).update(last_activity_at=now, updated_at=now)
         await History.create(
             ticket_id=ticket_id,
-            event="noted",
+            event=HistoryEvent.NOTED,
             actor=agent.user_id,
             detail={"article_id": article.id, "minutes": minutes},
             created_at=now,
@@ -294,14 +309,14 @@ async def close(
         now = clock()
         ticket = await _get(ticket_id)
         if ticket.state == TicketState.CLOSED:
-            raise Refused(f"Ticket {ticket.number} is already closed.")
+            raise Refused(Refusal.ALREADY_CLOSED, number=ticket.number)
         if ticket.owner_id and ticket.owner_id != agent.user_id and not agent.is_lead:
-            raise Refused(holder_text(ticket))
+            raise held(ticket)
         closed = await Ticket.filter(id=ticket_id, state=ticket.state).update(
             state=TicketState.CLOSED, closed_at=now, updated_at=now, last_activity_at=now
         )
         if not closed:
-            raise Refused("Someone changed the ticket at the same moment; try again.")
+            raise Refused(Refusal.RACE)
         if text.strip() or minutes:
             article = await Article.create(
                 ticket_id=ticket_id,
@@ -315,14 +330,12 @@ async def close(
             await effects.post_article(ticket_id, article.id, clock)
         await History.create(
             ticket_id=ticket_id,
-            event="closed",
+            event=HistoryEvent.CLOSED,
             actor=agent.user_id,
             detail={"from": ticket.state.value, "minutes": minutes},
             created_at=now,
         )
-        await effects.post_notice(
-            ticket_id, f":white_check_mark: Closed by <@{agent.user_id}>.", clock
-        )
+        await effects.post_notice(ticket_id, Notice.CLOSED_BY, {"agent": agent.user_id}, clock)
         await effects.update_card(ticket_id, clock)
         return await _get(ticket_id)
 
@@ -332,22 +345,20 @@ async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> T
         now = clock()
         ticket = await _get(ticket_id)
         if ticket.state != TicketState.CLOSED:
-            raise Refused(f"Ticket {ticket.number} is not closed.")
+            raise Refused(Refusal.NOT_CLOSED, number=ticket.number)
         state = TicketState.OPEN if ticket.owner_id else TicketState.NEW
         reopened = await Ticket.filter(id=ticket_id, state=TicketState.CLOSED).update(
             state=state, closed_at=None, updated_at=now, last_activity_at=now
         )
         if not reopened:
-            raise Refused("Someone changed the ticket at the same moment; try again.")
+            raise Refused(Refusal.RACE)
         await History.create(
             ticket_id=ticket_id,
-            event="reopened",
+            event=HistoryEvent.REOPENED,
             actor=agent.user_id,
             detail={"state": state.value},
             created_at=now,
         )
-        await effects.post_notice(
-            ticket_id, f":arrows_counterclockwise: Reopened by <@{agent.user_id}>.", clock
-        )
+        await effects.post_notice(ticket_id, Notice.REOPENED_BY, {"agent": agent.user_id}, clock)
         await effects.update_card(ticket_id, clock)
         return await _get(ticket_id)

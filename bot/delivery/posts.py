@@ -21,8 +21,8 @@ from bot.render.blocks import (
     build_quarantine_card,
     build_ticket_card,
     card_fallback,
-    notice_text,
 )
+from bot.render.notices import notice_text
 from models.effects import (
     SLACK_CARD_POST,
     SLACK_CARD_UPDATE,
@@ -31,7 +31,7 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
-from models.notices import Notice
+from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.outbox.worker import Handler
 from models.store.article import Article
@@ -190,7 +190,7 @@ class SlackDelivery:
         text = (
             notice_text(Notice(payload["notice"]), dict(payload.get("facts") or {}))
             if "notice" in payload
-            else str(payload["text"])
+            else str(payload["text"])  # a row queued before notices were facts
         )
         await self._call(
             "chat.postMessage",

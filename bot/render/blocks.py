@@ -11,7 +11,6 @@ from typing import Any
 
 from bot.render.mrkdwn import escape_within, one_line, truncate
 from bot.slack import ids
-from models.notices import Notice
 from models.store.article import Article, ArticleKind, Attachment
 from models.store.ticket import Ticket, TicketState
 from models.views import TicketSummary
@@ -250,27 +249,6 @@ def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Bloc
         {"type": "section", "text": mrkdwn(f"*{title}*")},
         {"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))},
     ]
-
-
-NOTICE_TEXTS = {
-    Notice.REPLY_TO_IGNORED: ":warning: This mail asks for answers to go to {address} (Reply-To),"
-    " which is not this ticket's customer. Replies still go to {customer}.",
-    Notice.READ_IN_PART: ":warning: A mail of this ticket could not be read fully: {reason}."
-    " Its raw source is kept.",
-}
-
-
-class _Facts(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "(unknown)"  # a fact an older row lacks
-
-
-def notice_text(notice: Notice, facts: dict[str, str]) -> str:
-    """A domain notice in words; every fact came from a mail and is escaped."""
-    escaped = _Facts(
-        {key: escape_within(one_line(str(value)), 500) for key, value in facts.items()}
-    )
-    return NOTICE_TEXTS[notice].format_map(escaped)
 
 
 def build_quarantine_card(

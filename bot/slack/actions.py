@@ -20,10 +20,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.forms import build_close_modal, build_note_modal, build_reply_modal
+from bot.render.notices import refusal_text
 from bot.slack import ids
 from bot.slack.guards import may_act, may_act_in, tell, ticket_or_none
 from bot.slack.services import Services
 from models import work
+from models.events import Refusal
 from models.store.ticket import Ticket
 from models.views import TicketSummary, ticket_summary
 
@@ -72,7 +74,7 @@ class CardActions:
                     channel=channel,
                 )
             except work.Refused as refused:
-                refusal = str(refused)
+                refusal = refusal_text(refused)
         await ack()
         if refusal is None:
             services.work_done(user)
@@ -86,7 +88,7 @@ class CardActions:
         user = body["user"]["id"]
         ticket = await ticket_or_none(ticket_id_of(body))
         if ticket is None:
-            return None, "That ticket does not exist (any more)."
+            return None, refusal_text(work.Refused(Refusal.NO_TICKET))
         refusal = await may_act(self.services, ticket, user)
         if refusal:
             return None, refusal
@@ -102,7 +104,7 @@ class CardActions:
                 try:
                     await operation(*checked)
                 except work.Refused as refused:
-                    refusal = str(refused)
+                    refusal = refusal_text(refused)
             await ack()
             if refusal:
                 self.refuse(respond, client, body, refusal)
@@ -119,7 +121,7 @@ class CardActions:
             if checked is not None:
                 ticket, agent = checked
                 if ticket.owner_id not in (None, agent.user_id) and not claim_rule(agent):
-                    refusal = work.holder_text(ticket)
+                    refusal = refusal_text(work.held(ticket))
             await ack()
             if refusal or checked is None:
                 self.refuse(respond, client, body, refusal or "")

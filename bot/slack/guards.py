@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -15,9 +14,6 @@ from models.store.ticket import Ticket
 
 logger = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
-_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
-
 
 async def ticket_or_none(ticket_id: int) -> Ticket | None:
     return await Ticket.get_or_none(id=ticket_id)
@@ -26,28 +22,34 @@ async def ticket_or_none(ticket_id: int) -> Ticket | None:
 CANNOT_CHECK_WORK = "I cannot check who may work on this ticket right now; please try again."
 
 
-async def may_act(services: Services, ticket: Ticket, user: str) -> str | None:
-    """None when `user` may work on `ticket`, else the refusal to show them."""
-    return await may_act_in(services, ticket.slack_channel, user)
+async def may_act(
+    services: Services, ticket: Ticket, user: str, *, plain: bool = False
+) -> str | None:
+    """None when `user` may work on `ticket`, else the refusal to show them (as plain text
+    for a modal's errors)."""
+    return await may_act_in(services, ticket.slack_channel, user, plain=plain)
 
 
-async def may_act_in(services: Services, channel: str, user: str) -> str | None:
+async def may_act_in(
+    services: Services, channel: str, user: str, *, plain: bool = False
+) -> str | None:
     """None when `user` is an agent of the queue that `channel` belongs to, else why not."""
     try:
         allowed = await services.may_work_in(channel, user)
     except CannotCheck:
         return CANNOT_CHECK_WORK
-    return None if allowed else not_an_agent_text(services, channel)
+    return None if allowed else not_an_agent_text(services, channel, plain=plain)
 
 
-def not_an_agent_text(services: Services, channel: str) -> str:
+def not_an_agent_text(services: Services, channel: str, *, plain: bool = False) -> str:
     """One answer for every reason (not a member, a guest, another workspace's member)."""
     who = (
         "people of this workspace"
         if services.policy.allow_guests
         else ("people of this workspace who are not guests")
     )
-    return f"Only members of <#{channel}> can work on its tickets, and only {who}."
+    where = "the ticket's channel" if plain else f"<#{channel}>"
+    return f"Only members of {where} can work on its tickets, and only {who}."
 
 
 async def tell(
@@ -70,17 +72,3 @@ async def tell(
             await client.chat_postMessage(channel=user, text=text)
     except Exception:
         logger.exception("could not tell %s: %s", body.get("user", {}).get("id"), text)
-
-
-async def plain_mentions(services: Services, text: str) -> str:
-    """Modal errors are plain text: `<@U123>` would show raw, so name the person instead
-    (and a channel by its name when known, else as "the ticket's channel")."""
-    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}" if m.group(1) else "the ticket's channel", text)
-    parts: list[str] = []
-    last = 0
-    for match in _MENTION.finditer(text):
-        parts.append(text[last : match.start()])
-        parts.append("@" + await services.people.name(match.group(1)))
-        last = match.end()
-    parts.append(text[last:])
-    return "".join(parts)

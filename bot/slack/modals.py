@@ -15,10 +15,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.render.forms import TEXT_BLOCK, FormAnswer, read_form
+from bot.render.notices import refusal_text, user_facts
 from bot.slack import ids
-from bot.slack.guards import may_act, plain_mentions, ticket_or_none
+from bot.slack.guards import may_act, ticket_or_none
 from bot.slack.services import Services
 from models import work
+from models.events import Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +31,14 @@ class Forms:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def refuse(self, ack: AsyncAck, message: str) -> None:
-        """Inline, under the text field; modal errors are plain text, so mentions become names."""
-        text = await plain_mentions(self.services, message)
+    async def refuse(self, ack: AsyncAck, text: str) -> None:
+        """Inline, under the text field (plain text: Slack shows no markup there)."""
         await ack(response_action="errors", errors={TEXT_BLOCK: text})
+
+    async def refused(self, ack: AsyncAck, refused: work.Refused) -> None:
+        """A domain refusal in plain words: the people it names by their names."""
+        names = {user: await self.services.people.name(user) for user in user_facts(refused)}
+        await self.refuse(ack, refusal_text(refused, names))
 
     def handler(self, submit: Submission) -> Callable[[AsyncAck, dict[str, Any]], Awaitable[None]]:
         async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -40,9 +46,9 @@ class Forms:
             user = body["user"]["id"]
             ticket = await ticket_or_none(form.ticket_id)
             if ticket is None:
-                await self.refuse(ack, "That ticket does not exist (any more).")
+                await self.refused(ack, work.Refused(Refusal.NO_TICKET))
                 return
-            refusal = await may_act(self.services, ticket, user)
+            refusal = await may_act(self.services, ticket, user, plain=True)
             if refusal:
                 await self.refuse(ack, refusal)
                 return
@@ -53,7 +59,7 @@ class Forms:
             try:
                 await submit(form, self.services.agent(user, name))
             except work.Refused as refused:
-                await self.refuse(ack, str(refused))
+                await self.refused(ack, refused)
                 return
             await ack()
             self.services.work_done(user)

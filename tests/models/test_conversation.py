@@ -13,6 +13,7 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
+from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind
@@ -112,7 +113,8 @@ async def test_a_customer_reply_reopens_a_pending_ticket(database: str) -> None:
     events = [h.event for h in await History.filter(ticket_id=ticket.id).order_by("id")]
     assert events[-2:] == ["followup", "reopened"]
     notices = await OutboxItem.filter(kind=SLACK_THREAD_NOTICE).values_list("payload", flat=True)
-    assert not any("Reopened" in p["text"] for p in notices)  # the normal flow: no notice
+    kinds = [p["notice"] for p in notices]  # the normal flow: no notice
+    assert Notice.REOPENED_BY_CUSTOMER not in kinds
 
 
 async def test_closed_tickets_reopen_by_default(database: str) -> None:
@@ -123,7 +125,7 @@ async def test_closed_tickets_reopen_by_default(database: str) -> None:
     fresh = await Ticket.get(id=ticket.id)
     assert fresh.state == TicketState.NEW and fresh.closed_at is None  # nobody holds it
     notices = await OutboxItem.filter(kind=SLACK_THREAD_NOTICE).values_list("payload", flat=True)
-    assert [p["text"] for p in notices][-1].endswith("Reopened: the customer wrote again.")
+    assert [p["notice"] for p in notices][-1] == Notice.REOPENED_BY_CUSTOMER
 
 
 async def test_reject_mode_keeps_the_mail_and_answers_politely(database: str) -> None:

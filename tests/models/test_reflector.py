@@ -5,7 +5,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 
 from models.effects import SLACK_THREAD_NOTICE
-from models.notices import Notice
+from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind

@@ -2,11 +2,14 @@
 
 import asyncio
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 
 from models.effects import MAIL_SEND, SLACK_CARD_UPDATE, SLACK_REACTION, SLACK_THREAD_POST
+from models.events import Refusal
 from models.jobs import release_idle_claims, remind_unclaimed
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
@@ -48,6 +51,15 @@ async def ticket(database: str) -> Ticket:
     return await Ticket.get(id=result.ticket_id)
 
 
+@contextmanager
+def refused(reason: Refusal, **facts: str) -> Iterator[None]:
+    """The block must be refused for `reason`, naming at least `facts`."""
+    with pytest.raises(Refused) as caught:
+        yield
+    assert caught.value.reason is reason, caught.value
+    assert facts.items() <= caught.value.facts.items(), caught.value.facts
+
+
 async def kinds() -> list[str]:
     return [o.kind for o in await OutboxItem.all().order_by("id")]
 
@@ -64,7 +76,7 @@ async def test_claim_takes_a_new_ticket_and_opens_it(ticket: Ticket) -> None:
     assert await kinds() == [SLACK_CARD_UPDATE]
     again = await claim(ticket.id, ALICE, POLICY)
     assert not again.changed
-    with pytest.raises(Refused, match="claimed by <@U0ALICE>"):
+    with refused(Refusal.HELD, owner="U0ALICE"):
         await claim(ticket.id, BOB, POLICY)
     assert await events(ticket) == ["created", "claimed"]
 
@@ -80,18 +92,18 @@ async def test_concurrent_claims_have_exactly_one_winner(ticket: Ticket) -> None
         assert len(winners) == 1 and len(losers) == 3, results
         owner = (await Ticket.get(id=ticket.id)).owner_id
         assert owner in {a.user_id for a in agents}
-        assert all(f"<@{owner}>" in str(loser) for loser in losers)
+        assert all(loser.facts["owner"] == owner for loser in losers)
         await release(ticket.id, Agent(owner or ""))
 
 
 async def test_only_the_owner_or_a_lead_releases(ticket: Ticket) -> None:
     await claim(ticket.id, ALICE, POLICY)
-    with pytest.raises(Refused, match="Only they or a lead"):
+    with refused(Refusal.HELD_NO_RELEASE, owner="U0ALICE"):
         await release(ticket.id, BOB)
     released = await release(ticket.id, LEAD)
     assert released.owner_id is None
     assert released.state == TicketState.OPEN
-    with pytest.raises(Refused, match="not claimed"):
+    with refused(Refusal.NOT_CLAIMED):
         await release(ticket.id, ALICE)
 
 
@@ -113,9 +125,9 @@ async def test_reply_claims_mails_the_customer_and_waits(ticket: Ticket) -> None
 
 async def test_reply_refused_while_someone_else_holds_it(ticket: Ticket) -> None:
     await claim(ticket.id, ALICE, POLICY)
-    with pytest.raises(Refused, match="claimed by <@U0ALICE>"):
+    with refused(Refusal.HELD, owner="U0ALICE"):
         await reply(ticket.id, BOB, "hello", POLICY)
-    with pytest.raises(Refused, match="Write something"):
+    with refused(Refusal.EMPTY_REPLY):
         await reply(ticket.id, ALICE, "   \n ", POLICY)
     assert not await Article.filter(
         ticket_id=ticket.id, kind=ArticleKind.EMAIL_OUT, author="U0BOB"
@@ -149,11 +161,11 @@ async def test_close_and_reopen_round_trip(ticket: Ticket) -> None:
         await close(ticket.id, BOB, POLICY)
     closed = await close(ticket.id, ALICE, POLICY, text="Fixed the fuser", minutes=20)
     assert closed.state == TicketState.CLOSED
-    with pytest.raises(Refused, match="already closed"):
+    with refused(Refusal.ALREADY_CLOSED):
         await close(ticket.id, ALICE, POLICY)
     reopened = await reopen(ticket.id, BOB)
     assert reopened.state == TicketState.OPEN and reopened.closed_at is None
-    with pytest.raises(Refused, match="not closed"):
+    with refused(Refusal.NOT_CLOSED):
         await reopen(ticket.id, BOB)
     assert await events(ticket) == ["created", "claimed", "closed", "reopened"]
     closing_note = await Article.get(ticket_id=ticket.id, kind=ArticleKind.NOTE)

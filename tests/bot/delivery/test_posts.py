@@ -20,6 +20,7 @@ from bot.delivery.posts import POST_MARK, SlackDelivery, earlier_attempt_unknown
 from bot.sandbox.emulator import SUPPORT_CHANNEL, SlackEmulator
 from bot.slack.app import build_client
 from models import effects
+from models.events import Notice
 from models.outbox.items import OutboxItem, OutboxStatus
 from models.outbox.worker import OutboxWorker
 from models.store.article import Article, ArticleKind
@@ -158,13 +159,14 @@ async def test_a_thread_reply_whose_answer_was_lost_is_not_posted_twice(
         created_at=NOW,
     )
     await effects.post_article(ticket.id, article.id, clock)
-    await effects.post_notice(ticket.id, "Released after 60 minutes idle.", clock)
+    facts = {"owner": "U0ALICE001", "minutes": "60"}
+    await effects.post_notice(ticket.id, Notice.RELEASED_IDLE, facts, clock)
     slack.faults.add("chat.postMessage", status=503, after_apply=True, times=2)
 
     await drain(worker(slack_client, clock), clock)
 
     replies = slack.replies(SUPPORT_CHANNEL, str(card["ts"]))
-    assert [m.text.startswith("Released") for m in replies] == [False, True]
+    assert [":unlock: Released" in m.text for m in replies] == [False, True]
     assert (await Article.get(id=article.id)).slack_ts == replies[0].ts
     assert len(slack.calls("conversations.replies")) == 2
 

@@ -1,0 +1,116 @@
+"""The domain's vocabulary, as values that are stored, queued and compared.
+
+What a ticket's history records (`HistoryEvent`), why a mail went where it went
+(`MatchReason`), what a thread is told (`Notice`, with the facts each carries) and
+why an agent is refused (`Refusal`, likewise). The domain states the kind and the
+facts; `bot/render/` words them for Slack and escapes every fact that came from a
+mail, so the domain never writes Slack markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class HistoryEvent(StrEnum):
+    """One row of a ticket's history (`History.event`)."""
+
+    CREATED = "created"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    REPLIED = "replied"
+    NOTED = "noted"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    FOLLOWUP = "followup"
+    FOLLOWUP_REJECTED = "followup_rejected"
+    ESCALATED = "escalated"
+    BOUNCE = "bounce"
+    AUTOREPLY_SUPPRESSED = "autoreply_suppressed"
+    MESSAGE_ID_CLASH = "message_id_clash"
+
+
+class MatchReason(StrEnum):
+    """Why a mail joined a ticket, or why a new ticket is linked to another."""
+
+    NONE = ""
+    #: Joined: the ticket hook in the subject.
+    HOOK = "hook"
+    #: Joined: In-Reply-To/References name a mail of the ticket.
+    REFERENCES = "references"
+    #: Joined: the same sender asked the same again while the ticket was open.
+    SAME_REQUEST = "same_request"
+    #: Linked: the subject named a ticket the sender is no part of.
+    CLAIMED_NUMBER = "claimed_number"
+    #: Linked: the mail referred to a ticket the sender is no part of.
+    CLAIMED_REFERENCE = "claimed_reference"
+    #: Linked: a follow-up to a closed ticket, with `mail.followup_on_closed: new_ticket`.
+    FOLLOWUP_TO_CLOSED = "followup_to_closed"
+
+
+class Notice(StrEnum):
+    """A line in a ticket's thread; its facts are listed in `NOTICE_FACTS`."""
+
+    REPLY_TO_IGNORED = "reply_to_ignored"
+    READ_IN_PART = "read_in_part"
+    REOPENED_BY_CUSTOMER = "reopened_by_customer"
+    SAME_REQUEST = "same_request"
+    FOLLOWUP_REJECTED = "followup_rejected"
+    RELEASED_IDLE = "released_idle"
+    UNCLAIMED_REMINDER = "unclaimed_reminder"
+    RELEASED_BY = "released_by"
+    CLOSED_BY = "closed_by"
+    REOPENED_BY = "reopened_by"
+
+
+#: The facts each notice carries. `agent` and `owner` are Slack user ids; `address`,
+#: `customer` and `reason` may come from a mail (the renderer escapes all of them).
+NOTICE_FACTS: Mapping[Notice, frozenset[str]] = {
+    Notice.REPLY_TO_IGNORED: frozenset({"address", "customer"}),
+    Notice.READ_IN_PART: frozenset({"reason"}),
+    Notice.REOPENED_BY_CUSTOMER: frozenset(),
+    Notice.SAME_REQUEST: frozenset({"hours"}),
+    Notice.FOLLOWUP_REJECTED: frozenset(),
+    Notice.RELEASED_IDLE: frozenset({"owner", "minutes"}),
+    Notice.UNCLAIMED_REMINDER: frozenset({"minutes"}),
+    Notice.RELEASED_BY: frozenset({"agent", "owner"}),
+    Notice.CLOSED_BY: frozenset({"agent"}),
+    Notice.REOPENED_BY: frozenset({"agent"}),
+}
+
+#: Facts that are Slack user ids: shown as mentions in mrkdwn, as names in plain text.
+USER_FACTS = frozenset({"agent", "owner"})
+
+
+class Refusal(StrEnum):
+    """Why an agent may not do this now; its facts are listed in `REFUSAL_FACTS`."""
+
+    NO_TICKET = "no_ticket"
+    OTHER_CHANNEL = "other_channel"
+    CLOSED = "closed"
+    HELD = "held"
+    HELD_NO_RELEASE = "held_no_release"
+    NOT_CLAIMED = "not_claimed"
+    ALREADY_CLOSED = "already_closed"
+    NOT_CLOSED = "not_closed"
+    RACE = "race"
+    EMPTY_REPLY = "empty_reply"
+    EMPTY_NOTE = "empty_note"
+    NO_CUSTOMER = "no_customer"
+
+
+REFUSAL_FACTS: Mapping[Refusal, frozenset[str]] = {
+    Refusal.NO_TICKET: frozenset(),
+    Refusal.OTHER_CHANNEL: frozenset(),
+    Refusal.CLOSED: frozenset({"number"}),
+    Refusal.HELD: frozenset({"number", "owner"}),
+    Refusal.HELD_NO_RELEASE: frozenset({"number", "owner"}),
+    Refusal.NOT_CLAIMED: frozenset({"number"}),
+    Refusal.ALREADY_CLOSED: frozenset({"number"}),
+    Refusal.NOT_CLOSED: frozenset({"number"}),
+    Refusal.RACE: frozenset(),
+    Refusal.EMPTY_REPLY: frozenset(),
+    Refusal.EMPTY_NOTE: frozenset(),
+    Refusal.NO_CUSTOMER: frozenset(),
+}
