@@ -24,37 +24,39 @@ from tortoise.transactions import in_transaction
 
 from models import effects
 from models.events import HistoryEvent
+from models.lifecycle import Move, allowed, claim_state_sql, claimable_states, next_state
 from models.policy import Policy
 from models.store.ticket import History, Ticket, TicketState
 
-_PG_CLAIM = """
+_PG_CLAIM = f"""
 WITH request AS (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],
-                         $4::timestamptz[], $5::timestamptz[])
-                  AS r(ticket_id, user_id, channel, at, expiry)
+                         $4::timestamptz[], $5::timestamptz[], $7::text[])
+                  AS r(ticket_id, user_id, channel, at, expiry, stream)
 ), previous AS (
     SELECT ticket.id, ticket.owner_id FROM ticket JOIN request ON ticket.id = request.ticket_id
 ), claimed AS (
     UPDATE ticket
        SET owner_id = request.user_id, owner_active_at = request.at,
            claimed_at = request.at, updated_at = request.at, last_activity_at = request.at,
-           state = CASE WHEN ticket.state = 'new' THEN 'open' ELSE ticket.state END
+           state = {claim_state_sql("ticket.state")}
       FROM request
-     WHERE ticket.id = request.ticket_id AND ticket.state <> 'closed'
+     WHERE ticket.id = request.ticket_id
+       AND ticket.state IN ({", ".join(f"'{s.value}'" for s in claimable_states())})
        AND (request.channel = '' OR ticket.slack_channel = request.channel)
        AND (ticket.owner_id IS NULL OR ticket.owner_active_at < request.expiry)
- RETURNING ticket.id, request.user_id, request.at
+ RETURNING ticket.id, request.user_id, request.at, request.stream
 ), history AS (
     INSERT INTO ticket_history (ticket_id, event, actor, detail, created_at)
-    SELECT claimed.id, 'claimed', claimed.user_id,
-           CASE WHEN previous.owner_id IS NULL THEN '{}'::jsonb
+    SELECT claimed.id, '{HistoryEvent.CLAIMED.value}', claimed.user_id,
+           CASE WHEN previous.owner_id IS NULL THEN '{{}}'::jsonb
                 ELSE jsonb_build_object('previous_owner', previous.owner_id) END,
            claimed.at
       FROM claimed JOIN previous ON previous.id = claimed.id
 ), effect AS (
     INSERT INTO outbox (kind, stream, payload, status, attempts, next_attempt_at,
                         lease_owner, last_error, created_at)
-    SELECT $6, 'slack:' || claimed.id, jsonb_build_object('ticket_id', claimed.id),
+    SELECT $6, claimed.stream, jsonb_build_object('ticket_id', claimed.id),
            'pending', 0, claimed.at, '', '', claimed.at
       FROM claimed
 )
@@ -129,6 +131,7 @@ class ClaimBatcher:
                     [c.at for c in batch],
                     [c.expiry for c in batch],
                     effects.SLACK_CARD_UPDATE,
+                    [effects.slack_stream(c.ticket_id) for c in batch],
                 ],
             )
             won = {row["id"] for row in rows}
@@ -162,6 +165,14 @@ def batcher() -> ClaimBatcher:
     return found
 
 
+def claimable(ticket_id: int, expiry: datetime) -> Q:
+    """The claim's condition (the PostgreSQL statement spells the same): in a state a claim
+    may start from, and free or idle past the lock timeout (`expiry`)."""
+    return Q(id=ticket_id, state__in=claimable_states()) & (
+        Q(owner_id=None) | Q(owner_active_at__lt=expiry)
+    )
+
+
 async def take_claim(
     ticket_id: int, user_id: str, channel: str, policy: Policy, now: datetime
 ) -> bool:
@@ -180,12 +191,11 @@ async def take_claim(
         )
         return await batcher().claim(click)
     async with in_transaction():
-        previous = await Ticket.get_or_none(id=ticket_id).values_list("owner_id", flat=True)
-        query = (
-            Ticket.filter(id=ticket_id)
-            .exclude(state=TicketState.CLOSED)
-            .filter(Q(owner_id=None) | Q(owner_active_at__lt=expiry))
-        )
+        before = await Ticket.get_or_none(id=ticket_id).values("owner_id", "state")
+        if before is None or not allowed(Move.CLAIM, TicketState(before["state"])):
+            return False
+        state = TicketState(before["state"])
+        query = Ticket.filter(claimable(ticket_id, expiry), state=state)
         if channel:
             query = query.filter(slack_channel=channel)
         if not await query.update(
@@ -194,9 +204,10 @@ async def take_claim(
             claimed_at=now,
             updated_at=now,
             last_activity_at=now,
+            state=next_state(Move.CLAIM, state, owned=True),
         ):
             return False
-        await Ticket.filter(id=ticket_id, state=TicketState.NEW).update(state=TicketState.OPEN)
+        previous = before["owner_id"]
         await History.create(
             ticket_id=ticket_id,
             event=HistoryEvent.CLAIMED,

@@ -31,6 +31,7 @@ from models.clock import Clock, system_clock
 from models.conversation import Target, find_target
 from models.events import HistoryEvent, MatchReason, Notice
 from models.facts import MailFacts
+from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
 from models.store.article import Article, ArticleKind, InboundMessage
@@ -247,8 +248,9 @@ class _Intake:
         ticket, now = target.ticket, self.now
         article = await self.store_article(ticket)
         await InboundMessage.filter(id=self.inbound.id).update(outcome="followup")
-        reopened = ticket.state in (TicketState.PENDING, TicketState.CLOSED)
-        state = (TicketState.OPEN if ticket.owner_id else TicketState.NEW) if reopened else None
+        after = next_state(Move.CUSTOMER_WROTE, ticket.state, owned=bool(ticket.owner_id))
+        # Waiting or done tickets are reopened; a new or open one just gets the mail.
+        state = after if ticket.state in (TicketState.PENDING, TicketState.CLOSED) else None
         await Ticket.filter(id=ticket.id).update(
             last_activity_at=now,
             updated_at=now,

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from models import effects
 from models.clock import Clock, system_clock
 from models.events import HistoryEvent, Notice
+from models.lifecycle import Move, next_state
 from models.policy import Policy
 from models.store.ticket import History, Ticket, TicketState
 
@@ -34,8 +35,13 @@ async def release_idle_claims(policy: Policy, clock: Clock = system_clock) -> li
     for ticket_id, owner in idle:
         async with in_transaction():
             done = await Ticket.filter(
-                id=ticket_id, owner_id=owner, owner_active_at__lt=cutoff
-            ).update(owner_id=None, owner_active_at=None, updated_at=now)
+                id=ticket_id, owner_id=owner, owner_active_at__lt=cutoff, state=TicketState.OPEN
+            ).update(
+                owner_id=None,
+                owner_active_at=None,
+                updated_at=now,
+                state=next_state(Move.LOCK_TIMEOUT, TicketState.OPEN, owned=False),
+            )
             if not done:
                 continue
             await History.create(

@@ -12,14 +12,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import effects
 from models.autoreply import new_message_id
-from models.claiming import take_claim
+from models.claiming import claimable, take_claim
 from models.clock import Clock, system_clock
 from models.events import REFUSAL_FACTS, HistoryEvent, Notice, Refusal
+from models.lifecycle import Move, allowed, next_state
 from models.numbers import reply_subject
 from models.policy import Policy
 from models.store.article import Article, ArticleKind
@@ -73,16 +73,10 @@ def _lock_expiry(policy: Policy, now: datetime) -> datetime:
 
 
 async def _take(ticket_id: int, agent: Agent, policy: Policy, now: datetime) -> bool:
-    """The compare-and-set: free, ours, or idle past the lock timeout → ours."""
-    taken = (
-        await Ticket.filter(id=ticket_id)
-        .exclude(state=TicketState.CLOSED)
-        .filter(
-            Q(owner_id=None)
-            | Q(owner_active_at__lt=_lock_expiry(policy, now))
-            | Q(owner_id=agent.user_id)
-        )
-        .update(owner_id=agent.user_id, owner_active_at=now, updated_at=now)
+    """The claim's compare-and-set inside the caller's transaction (`claimable`: the same
+    condition as a Claim click); the caller sets the state its own move leads to."""
+    taken = await Ticket.filter(claimable(ticket_id, _lock_expiry(policy, now))).update(
+        owner_id=agent.user_id, owner_active_at=now, updated_at=now
     )
     return taken == 1
 
@@ -120,9 +114,12 @@ async def release(
             raise Refused(Refusal.NOT_CLAIMED, number=ticket.number)
         if ticket.owner_id != agent.user_id and not agent.is_lead:
             raise held(ticket, Refusal.HELD_NO_RELEASE)
-        released = await Ticket.filter(id=ticket_id, owner_id=ticket.owner_id).update(
-            owner_id=None, owner_active_at=None, updated_at=now
-        )
+        state = ticket.state
+        if allowed(Move.RELEASE, state):  # open means held: a released open ticket is new
+            state = next_state(Move.RELEASE, state, owned=False)
+        released = await Ticket.filter(
+            id=ticket_id, owner_id=ticket.owner_id, state=ticket.state
+        ).update(owner_id=None, owner_active_at=None, updated_at=now, state=state)
         if not released:
             raise Refused(Refusal.RACE)
         await History.create(
@@ -218,7 +215,8 @@ async def reply(
             minutes_spent=minutes,
             created_at=now,
         )
-        state = TicketState.CLOSED if close_after else TicketState.PENDING
+        move = Move.REPLY_AND_CLOSE if close_after else Move.REPLY
+        state = next_state(move, ticket.state, owned=True)
         await Ticket.filter(id=ticket_id).update(
             state=state,
             updated_at=now,
@@ -308,12 +306,15 @@ async def close(
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
-        if ticket.state == TicketState.CLOSED:
+        if not allowed(Move.CLOSE, ticket.state):
             raise Refused(Refusal.ALREADY_CLOSED, number=ticket.number)
         if ticket.owner_id and ticket.owner_id != agent.user_id and not agent.is_lead:
             raise held(ticket)
         closed = await Ticket.filter(id=ticket_id, state=ticket.state).update(
-            state=TicketState.CLOSED, closed_at=now, updated_at=now, last_activity_at=now
+            state=next_state(Move.CLOSE, ticket.state, owned=bool(ticket.owner_id)),
+            closed_at=now,
+            updated_at=now,
+            last_activity_at=now,
         )
         if not closed:
             raise Refused(Refusal.RACE)
@@ -344,9 +345,9 @@ async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> T
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
-        if ticket.state != TicketState.CLOSED:
+        if not allowed(Move.REOPEN, ticket.state):
             raise Refused(Refusal.NOT_CLOSED, number=ticket.number)
-        state = TicketState.OPEN if ticket.owner_id else TicketState.NEW
+        state = next_state(Move.REOPEN, ticket.state, owned=bool(ticket.owner_id))
         reopened = await Ticket.filter(id=ticket_id, state=TicketState.CLOSED).update(
             state=state, closed_at=None, updated_at=now, last_activity_at=now
         )
