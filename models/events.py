@@ -87,7 +87,6 @@ class Refusal(StrEnum):
     """Why an agent may not do this now; its facts are listed in `REFUSAL_FACTS`."""
 
     NO_TICKET = "no_ticket"
-    OTHER_CHANNEL = "other_channel"
     CLOSED = "closed"
     HELD = "held"
     HELD_NO_RELEASE = "held_no_release"
@@ -102,7 +101,6 @@ class Refusal(StrEnum):
 
 REFUSAL_FACTS: Mapping[Refusal, frozenset[str]] = {
     Refusal.NO_TICKET: frozenset(),
-    Refusal.OTHER_CHANNEL: frozenset(),
     Refusal.CLOSED: frozenset({"number"}),
     Refusal.HELD: frozenset({"number", "owner"}),
     Refusal.HELD_NO_RELEASE: frozenset({"number", "owner"}),

@@ -94,8 +94,8 @@ async def claim(
     if await take_claim(ticket_id, agent.user_id, channel, policy, now):
         return ClaimResult(ticket_id, changed=True)
     current = await _get(ticket_id)
-    if channel and current.slack_channel != channel:
-        raise Refused(Refusal.OTHER_CHANNEL)
+    if channel and current.slack_channel != channel:  # as if missing: tells nothing of it
+        raise Refused(Refusal.NO_TICKET)
     if current.owner_id == agent.user_id:
         await Ticket.filter(id=ticket_id, owner_id=agent.user_id).update(owner_active_at=now)
         return ClaimResult(ticket_id, changed=False)

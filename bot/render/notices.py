@@ -38,7 +38,6 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
 
 REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
     Refusal.NO_TICKET: "That ticket does not exist (any more).",
-    Refusal.OTHER_CHANNEL: "That ticket belongs to another channel.",
     Refusal.CLOSED: "Ticket {number} is closed; reopen it first.",
     Refusal.HELD: "Ticket {number} is claimed by {owner}.",
     Refusal.HELD_NO_RELEASE: "Ticket {number} is claimed by {owner}. Only they or a lead can"

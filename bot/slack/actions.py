@@ -87,7 +87,10 @@ class CardActions:
         """(ticket, acting agent), or None and the reason they may not act."""
         user = body["user"]["id"]
         ticket = await ticket_or_none(ticket_id_of(body))
-        if ticket is None:
+        channel = channel_of(body)
+        if ticket is None or (channel and ticket.slack_channel != channel):
+            # A value naming another channel's ticket is answered as a missing one: the
+            # answer must not tell that it exists, nor where.
             return None, refusal_text(work.Refused(Refusal.NO_TICKET))
         refusal = await may_act(self.services, ticket, user)
         if refusal:

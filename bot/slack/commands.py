@@ -88,7 +88,9 @@ class TicketCommand:
     async def show(self, ack: AsyncAck, raw_number: str, user: str) -> None:
         """One query for "exists and is yours to see", so a ticket of another queue and no
         ticket at all get the same answer (and the same work)."""
-        number = raw_number.strip("[]").removeprefix(self.hook)
+        number = raw_number.strip("[]")
+        if number.lower().startswith(self.hook.lower()):  # as in subjects, any case
+            number = number[len(self.hook) :]
         channels = await self.services.visible_channels(user)
         ticket = await Ticket.get_or_none(number=number, slack_channel__in=channels)
         if ticket is None:

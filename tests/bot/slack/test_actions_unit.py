@@ -190,5 +190,7 @@ async def test_a_button_value_naming_another_queues_ticket_changes_nothing(
     refused = await click(world, getattr(world, card), action, BOB, value=str(world.billing.id))
     [told] = answers(slack, refused.response_url)
     assert world.billing.subject not in told and world.billing.number not in told
+    # The same answer as for no ticket at all: that it exists, or where, is not told.
+    assert told == "That ticket does not exist (any more)."
     assert await snapshot() == before
     assert slack.calls("views.open") == []

@@ -84,10 +84,11 @@ async def test_help_and_anything_unknown_get_the_list_of_verbs(
     assert only_answer(slack).source == "ack"
 
 
+@pytest.mark.parametrize("hook", [HOOK, HOOK.lower(), HOOK.upper()])
 async def test_show_takes_the_number_as_a_mail_subject_writes_it(
-    world: World, slack: SlackEmulator
+    world: World, slack: SlackEmulator, hook: str
 ) -> None:
-    await slash(world, f"show [{HOOK}{world.waiting.number}]", ALICE, SUPPORT_CHANNEL)
+    await slash(world, f"show [{hook}{world.waiting.number}]", ALICE, SUPPORT_CHANNEL)
     answer = only_answer(slack)
     assert answer.text == f"{HOOK}{world.waiting.number}"
     assert world.waiting.subject in str(answer.blocks)
