@@ -96,7 +96,7 @@ async def receive_mail(
                 received_at=now,
             )
             if mail.is_bounce:
-                result = await _record_bounce(mail, inbound, now)
+                result = await _record_bounce(mail, inbound, now, clock)
             else:
                 intake = _Intake(
                     mail, inbound, policy, display_text=display_text, clock=clock, now=now
@@ -386,7 +386,9 @@ async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
     )
 
 
-async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime) -> IntakeResult:
+async def _record_bounce(
+    mail: MailFacts, inbound: InboundMessage, now: datetime, clock: Clock
+) -> IntakeResult:
     """A bounce becomes a note on the ticket whose mail bounced, never a new ticket."""
     original = None
     if mail.bounce_message_ids:
@@ -425,5 +427,5 @@ async def _record_bounce(mail: MailFacts, inbound: InboundMessage, now: datetime
         detail={"original": original.message_id},
         created_at=now,
     )
-    await effects.post_article(ticket.id, note.id)
+    await effects.post_article(ticket.id, note.id, clock)
     return IntakeResult("bounce_note", ticket.id, ticket.number)

@@ -72,6 +72,24 @@ def summarise(
     )
 
 
+async def ticket_of_card(channel: str, ts: str) -> Ticket | None:
+    """The ticket whose card is the message `ts` in `channel` (a thread's parent)."""
+    return await Ticket.get_or_none(slack_channel=channel, slack_ts=ts)
+
+
+async def visible_ticket(number: str, channels: Collection[str]) -> Ticket | None:
+    """The ticket numbered `number` if it lives in one of `channels`: one query, so a ticket
+    of another queue and no ticket at all are the same answer (and the same work)."""
+    if not channels:
+        return None
+    return await Ticket.get_or_none(number=number, slack_channel__in=list(channels))
+
+
+async def conversation_of(ticket_id: int) -> list[Article]:
+    """Every article of a ticket, oldest first (mails, replies, notes)."""
+    return await Article.filter(ticket_id=ticket_id).order_by("id")
+
+
 async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:

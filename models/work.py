@@ -18,7 +18,8 @@ from models import effects
 from models.autoreply import new_message_id
 from models.claiming import claimable, take_claim
 from models.clock import Clock, system_clock
-from models.events import REFUSAL_FACTS, HistoryEvent, Notice, Refusal
+from models.errors import MinutesOutOfRange, Refused
+from models.events import HistoryEvent, Notice, Refusal
 from models.lifecycle import Move, allowed, next_state
 from models.numbers import reply_subject
 from models.policy import Policy
@@ -27,20 +28,7 @@ from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 
-MAX_TEXT = 3000
 MAX_MINUTES = 24 * 60
-
-
-class Refused(Exception):
-    """The agent may not do this now: a `Refusal` and its facts (`REFUSAL_FACTS`); the Slack
-    side words it."""
-
-    def __init__(self, reason: Refusal, **facts: str) -> None:
-        if set(facts) != REFUSAL_FACTS[reason]:
-            raise ValueError(f"{reason} takes {sorted(REFUSAL_FACTS[reason])}, not {sorted(facts)}")
-        self.reason = reason
-        self.facts = facts
-        super().__init__(reason.value, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +143,7 @@ async def _claim_for_work(ticket: Ticket, agent: Agent, policy: Policy, now: dat
 
 def check_minutes(minutes: int) -> int:
     if not 0 <= minutes <= MAX_MINUTES:
-        raise ValueError(f"minutes must be between 0 and {MAX_MINUTES}")
+        raise MinutesOutOfRange(minutes, MAX_MINUTES)
     return minutes
 
 

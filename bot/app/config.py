@@ -309,16 +309,6 @@ class Settings(_Section):
             raise ValueError("queues: queue names must be unique")
         return self
 
-    @property
-    def default_queue(self) -> QueueSettings:
-        return self.queues[0]
-
-    def queue_named(self, name: str) -> QueueSettings:
-        for queue in self.queues:
-            if queue.name == name:
-                return queue
-        return self.default_queue
-
 
 @dataclass(frozen=True)
 class _Unset:

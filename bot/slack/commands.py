@@ -19,9 +19,13 @@ from bot.slack.directory import CannotCheck
 from bot.slack.services import Services
 from models.report import PeriodError, build_report, parse_period
 from models.search import search_terms, search_tickets
-from models.store.article import Article
-from models.store.ticket import Ticket
-from models.views import open_tickets_of, ticket_summary, unclaimed_in
+from models.views import (
+    conversation_of,
+    open_tickets_of,
+    ticket_summary,
+    unclaimed_in,
+    visible_ticket,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +96,11 @@ class TicketCommand:
         if number.lower().startswith(self.hook.lower()):  # as in subjects, any case
             number = number[len(self.hook) :]
         channels = await self.services.visible_channels(user)
-        ticket = await Ticket.get_or_none(number=number, slack_channel__in=channels)
+        ticket = await visible_ticket(number, channels)
         if ticket is None:
             await ack(text=no_such_ticket(number), response_type="ephemeral")
             return
-        articles = await Article.filter(ticket_id=ticket.id).order_by("id")
+        articles = await conversation_of(ticket.id)
         blocks = build_ticket_details(await ticket_summary(ticket.id), articles, self.hook)
         await ack(text=f"{self.hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
 

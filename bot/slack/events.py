@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.directory import CannotCheck
 from bot.slack.services import Services
 from models import work
-from models.store.ticket import Ticket
+from models.views import ticket_of_card
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.after_ack(save_note(event, client))
 
     async def save_note(event: dict[str, Any], client: AsyncWebClient) -> None:
-        ticket = await Ticket.get_or_none(
-            slack_channel=event.get("channel", ""), slack_ts=event["thread_ts"]
-        )
+        ticket = await ticket_of_card(event.get("channel", ""), event["thread_ts"])
         if ticket is None:
             return
         user = event["user"]

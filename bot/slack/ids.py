@@ -9,7 +9,6 @@ NOTE = "ticket_note"
 CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
 
-CARD_ACTIONS = (CLAIM, RELEASE, REPLY, NOTE, CLOSE, REOPEN)
 
 REPLY_VIEW = "ticket_reply"
 NOTE_VIEW = "ticket_note"

@@ -16,8 +16,10 @@ from models.policy import Policy, QueueRoute
 from models.work import Agent
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Services:
+    """Shared by every listener of one app; holds the running follow-ups and watchers."""
+
     policy: Policy
     members: ChannelMembers
     people: People

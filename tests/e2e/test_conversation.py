@@ -10,9 +10,10 @@ import pytest
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.config import SUPPORT_CHANNEL
-from tests.support.bot_process import SUPPORT_ADDRESS
+from tests.support.bot_process import SUPPORT_ADDRESS, BotFactory
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
+from tests.support.slack_fixtures import DriverFactory
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     block_text,
@@ -57,7 +58,7 @@ def customer_reply(n: int, subject: str, body: str, **overrides: Any) -> bytes:
 
 def test_replies_land_in_the_right_thread_trimmed(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -93,10 +94,10 @@ def test_replies_land_in_the_right_thread_trimmed(
 
 async def test_a_reply_to_a_closed_ticket_reopens_it(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     ticket = new_ticket_card(slack, imap_server, 1)
@@ -110,11 +111,11 @@ async def test_a_reply_to_a_closed_ticket_reopens_it(
 
 async def test_reject_mode_answers_and_keeps_it_closed(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite, mail__followup_on_closed="reject")
     ticket = new_ticket_card(slack, imap_server, 1)
@@ -130,7 +131,7 @@ async def test_reject_mode_answers_and_keeps_it_closed(
 
 
 def test_a_stranger_quoting_a_ticket_number_gets_a_new_ticket(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+    db_url_sqlite: str, bot_factory: BotFactory, slack: SlackEmulator, imap_server: DovecotServer
 ) -> None:
     bot_factory(db_url_sqlite)
     victim = new_ticket_card(slack, imap_server, 1, subject="Invoice question")
@@ -153,7 +154,7 @@ def test_a_stranger_quoting_a_ticket_number_gets_a_new_ticket(
 def test_attachments_are_uploaded_listed_and_stored_safely(
     tmp_path: Path,
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
 ) -> None:
@@ -198,7 +199,7 @@ def test_attachments_are_uploaded_listed_and_stored_safely(
 def test_files_inside_an_outlook_winmail_dat_reach_the_thread(
     tmp_path: Path,
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
 ) -> None:

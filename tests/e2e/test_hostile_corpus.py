@@ -27,7 +27,7 @@ import pytest
 from bot.sandbox.emulator import ALICE, SUPPORT_CHANNEL, SlackEmulator
 from bot.sandbox.emulator.state import Message
 from bot.sandbox.signer import SlackDriver
-from tests.support.bot_process import BotProcess, query, wait_outbox_drained
+from tests.support.bot_process import BotFactory, BotProcess, query, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.hostile_corpus import Expect, HostileMail, load_corpus
 from tests.support.slack_fixtures import SIGNING_SECRET
@@ -215,7 +215,7 @@ def hostile_outcomes(db_url: str) -> dict[str, int]:
 
 def test_no_hostile_mail_stops_stalls_or_abuses_the_running_bot(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,

@@ -7,13 +7,12 @@ import re
 import time
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.signer import BAD_SIGNATURE, STALE, signed_headers
-from tests.support.bot_process import SUPPORT_ADDRESS, wait_outbox_drained
+from tests.support.bot_process import SUPPORT_ADDRESS, BotFactory, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
 from tests.support.slack_fixtures import SIGNING_SECRET
@@ -40,7 +39,7 @@ def sentinel(imap: DovecotServer, slack: SlackEmulator, expected_cards: int) -> 
 
 def test_a_customer_mail_becomes_one_card_one_acknowledgement_and_is_seen(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -84,7 +83,7 @@ def _wait_seen(imap: DovecotServer, uid: int) -> set[str]:
 
 def test_the_same_message_appended_twice_is_one_ticket(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -102,7 +101,7 @@ def test_the_same_message_appended_twice_is_one_ticket(
 
 def test_automatic_mail_gets_no_acknowledgement(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -129,7 +128,7 @@ def test_automatic_mail_gets_no_acknowledgement(
 
 
 def test_customer_text_cannot_ping_or_disguise_links(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+    db_url_sqlite: str, bot_factory: BotFactory, slack: SlackEmulator, imap_server: DovecotServer
 ) -> None:
     bot_factory(db_url_sqlite)
     imap_server.append(
@@ -148,7 +147,7 @@ def test_customer_text_cannot_ping_or_disguise_links(
 
 
 def test_rate_limited_card_posts_arrive_exactly_once(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+    db_url_sqlite: str, bot_factory: BotFactory, slack: SlackEmulator, imap_server: DovecotServer
 ) -> None:
     fault = slack.faults.add(method="chat.postMessage", status=429, retry_after=1, times=3)
     bot_factory(db_url_sqlite)
@@ -162,7 +161,7 @@ def test_rate_limited_card_posts_arrive_exactly_once(
 
 
 def test_a_card_whose_answer_was_lost_arrives_exactly_once(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+    db_url_sqlite: str, bot_factory: BotFactory, slack: SlackEmulator, imap_server: DovecotServer
 ) -> None:
     """Slack posted the card but answered 500, then a dropped connection: the bot finds
     its card in the channel instead of posting another."""
@@ -183,7 +182,7 @@ def test_a_card_whose_answer_was_lost_arrives_exactly_once(
 
 def test_killed_and_restarted_bot_loses_and_repeats_nothing(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -210,7 +209,9 @@ def test_killed_and_restarted_bot_loses_and_repeats_nothing(
     assert recipients == sorted({f"customer{n}@customer.example" for n in (1, 2, 3, 999)})
 
 
-def test_forged_requests_get_401_and_health_answers(db_url_sqlite: str, bot_factory: Any) -> None:
+def test_forged_requests_get_401_and_health_answers(
+    db_url_sqlite: str, bot_factory: BotFactory
+) -> None:
     bot = bot_factory(db_url_sqlite)
     body = json.dumps({"type": "url_verification", "challenge": "abc", "token": "t"}).encode()
 
@@ -236,7 +237,7 @@ def test_forged_requests_get_401_and_health_answers(db_url_sqlite: str, bot_fact
 
 
 def test_socket_mode_connects_and_still_ingests(
-    db_url_sqlite: str, bot_factory: Any, slack: SlackEmulator, imap_server: DovecotServer
+    db_url_sqlite: str, bot_factory: BotFactory, slack: SlackEmulator, imap_server: DovecotServer
 ) -> None:
     bot_factory(db_url_sqlite, slack__app_token="xapp-1-A0APP00001-test")
     slack.wait_for(lambda: slack.socket_connections() >= 1, timeout=20, what="socket connection")

@@ -7,14 +7,13 @@ attacker's mail that follows, and what the agent then sends.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.sandbox.emulator import ALICE, SlackEmulator
-from tests.support.bot_process import query, wait_outbox_drained
+from tests.support.bot_process import BotFactory, query, wait_outbox_drained
 from tests.support.dovecot import DovecotServer
 from tests.support.make_mail import make_mail
+from tests.support.slack_fixtures import DriverFactory
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     cards,
@@ -33,11 +32,11 @@ ATTACKER = "attacker@evil.example"
 
 async def test_a_forged_reply_to_on_a_follow_up_is_flagged_and_answers_still_go_to_the_customer(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url)
     driver = await slack_driver_factory(bot.events_url)
@@ -80,7 +79,7 @@ async def test_a_forged_reply_to_on_a_follow_up_is_flagged_and_answers_still_go_
 
 async def test_a_forged_bounce_of_the_customers_own_mail_is_no_note_but_a_real_one_is(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
@@ -125,7 +124,7 @@ async def test_a_forged_bounce_of_the_customers_own_mail_is_no_note_but_a_real_o
 
 async def test_acknowledgements_are_capped_per_domain_and_in_all_and_go_to_one_address(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,

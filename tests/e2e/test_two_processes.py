@@ -8,14 +8,15 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.config import ALICE, BOB
+from tests.support.bot_process import BotFactory
 from tests.support.dovecot import DovecotServer
+from tests.support.slack_fixtures import DriverFactory
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     block_text,
@@ -49,11 +50,11 @@ async def outbox_drained(db_url: str, timeout: float = 30) -> None:
 async def test_two_processes_share_the_work_and_do_nothing_twice(
     tmp_path: Path,
     db_url_postgres: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     shared = {"mail__attachments__directory": str(tmp_path / "attachments")}
     bots = [bot_factory(db_url_postgres, **shared) for _ in range(2)]

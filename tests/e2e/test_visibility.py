@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 import aiohttp
 import pytest
@@ -30,9 +29,9 @@ from bot.sandbox.emulator import (
     SlackEmulator,
 )
 from bot.sandbox.signer import BAD_SIGNATURE, SlackDriver, signed_headers
-from tests.support.bot_process import SUPPORT_ADDRESS
+from tests.support.bot_process import SUPPORT_ADDRESS, BotFactory
 from tests.support.dovecot import DovecotServer
-from tests.support.slack_fixtures import SIGNING_SECRET
+from tests.support.slack_fixtures import SIGNING_SECRET, DriverFactory
 from tests.support.ticket_flow import block_text, card, new_ticket_card, number_of, said_through
 
 pytestmark = pytest.mark.e2e
@@ -76,10 +75,10 @@ async def command(driver: SlackDriver, slack: SlackEmulator, text: str, user: st
 
 async def test_nobody_but_a_queues_agents_sees_or_works_its_tickets(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url, queues=QUEUES, slack__leads=[LENA])
     driver = await slack_driver_factory(bot.events_url)
@@ -167,10 +166,10 @@ async def raw_post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 async def test_oversized_and_forged_requests_are_refused_and_never_logged(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)

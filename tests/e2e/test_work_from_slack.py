@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.config import ALICE, BOB, CAROL, SUPPORT_CHANNEL
 from bot.sandbox.signer import BAD_SIGNATURE, STALE
+from tests.support.bot_process import BotFactory
 from tests.support.dovecot import DovecotServer
+from tests.support.slack_fixtures import DriverFactory
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
     action_ids,
@@ -38,10 +39,10 @@ def ephemerals_to(slack: SlackEmulator, text: str) -> list[str]:
 
 async def test_concurrent_claims_have_one_winner_each_round(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url)
     driver = await slack_driver_factory(bot.events_url)
@@ -74,10 +75,10 @@ async def test_concurrent_claims_have_one_winner_each_round(
 
 async def test_outsiders_and_forgers_change_nothing(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)
@@ -109,11 +110,11 @@ async def test_outsiders_and_forgers_change_nothing(
 
 async def test_reply_through_the_modal_mails_the_customer(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)
@@ -164,11 +165,11 @@ async def test_reply_through_the_modal_mails_the_customer(
 
 async def test_thread_messages_become_notes_but_bot_posts_do_not(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)
@@ -216,10 +217,10 @@ async def test_thread_messages_become_notes_but_bot_posts_do_not(
 
 async def test_close_then_reopen_round_trips(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)
@@ -246,10 +247,10 @@ async def test_close_then_reopen_round_trips(
 
 async def test_search_answers_members_with_matching_tickets_only(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url)
     driver = await slack_driver_factory(bot.events_url)
@@ -279,10 +280,10 @@ async def test_search_answers_members_with_matching_tickets_only(
 
 async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)
@@ -314,10 +315,10 @@ async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
 
 async def test_a_lead_gets_the_report_and_nobody_else_does(
     db_url: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url, slack__leads=[ALICE])
     driver = await slack_driver_factory(bot.events_url)
@@ -358,10 +359,10 @@ async def test_a_lead_gets_the_report_and_nobody_else_does(
 
 async def test_the_queue_lists_unclaimed_tickets_to_agents_only(
     db_url_sqlite: str,
-    bot_factory: Any,
+    bot_factory: BotFactory,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: Any,
+    slack_driver_factory: DriverFactory,
 ) -> None:
     bot = bot_factory(db_url_sqlite)
     driver = await slack_driver_factory(bot.events_url)

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import pytest
@@ -179,14 +179,21 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+class BotFactory(Protocol):
+    """`bot_factory(db_url, start=True, **overrides)`: a `ticketbot run` on that database;
+    `overrides` set config keys by path, `mail__autoreply={...}`."""
+
+    def __call__(self, db_url: str, *, start: bool = True, **overrides: Any) -> BotProcess: ...
+
+
 @pytest.fixture
 def bot_factory(
     tmp_path: Path,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-) -> Iterator[Any]:
-    """`bot_factory(db_url, **overrides)` → a started BotProcess; stopped after the test."""
+) -> Iterator[BotFactory]:
+    """A `BotFactory`; every bot it started is stopped (cleanly) after the test."""
     bots: list[BotProcess] = []
 
     def make(db_url: str, *, start: bool = True, **overrides: Any) -> BotProcess:
