@@ -8,7 +8,8 @@ import pytest
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.config import ALICE, BOB, CAROL, SUPPORT_CHANNEL
-from bot.sandbox.signer import BAD_SIGNATURE, STALE
+from bot.sandbox.emulator.state import Message
+from bot.sandbox.signer import BAD_SIGNATURE, STALE, SlackDriver
 from tests.support.bot_process import BotFactory
 from tests.support.dovecot import DovecotServer
 from tests.support.slack_fixtures import DriverFactory
@@ -35,6 +36,22 @@ def ephemerals_to(slack: SlackEmulator, text: str) -> list[str]:
         for post in slack.response_posts()
         if text in str(post.body.get("text", ""))
     ]
+
+
+@pytest.fixture
+async def driver(
+    db_url_sqlite: str, bot_factory: BotFactory, slack_driver_factory: DriverFactory
+) -> SlackDriver:
+    """Signed requests to a `ticketbot run` on SQLite (most tests here need one database)."""
+    return await slack_driver_factory(bot_factory(db_url_sqlite).events_url)
+
+
+async def claim_and_wait(
+    driver: SlackDriver, slack: SlackEmulator, card: Message, user: str
+) -> None:
+    """`user` claims the card; returns once the card shows an owner."""
+    assert (await driver.click(card, "ticket_claim", user=user)).status == 200
+    wait_card(slack, card.ts, lambda m: "_unclaimed_" not in block_text(m), f"{user}'s claim")
 
 
 async def test_concurrent_claims_have_one_winner_each_round(
@@ -75,13 +92,10 @@ async def test_concurrent_claims_have_one_winner_each_round(
 
 async def test_outsiders_and_forgers_change_nothing(
     db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     ticket = new_ticket_card(slack, imap_server, 1)
     updates_before = len(slack.calls("chat.update"))
 
@@ -109,15 +123,11 @@ async def test_outsiders_and_forgers_change_nothing(
 
 
 async def test_reply_through_the_modal_mails_the_customer(
-    db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     ticket = new_ticket_card(
         slack, imap_server, 1, subject="Printer on fire", references="<earlier@customer.example>"
     )
@@ -164,15 +174,11 @@ async def test_reply_through_the_modal_mails_the_customer(
 
 
 async def test_thread_messages_become_notes_but_bot_posts_do_not(
-    db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
     smtp_server: SmtpServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     ticket = new_ticket_card(slack, imap_server, 1)
     number = block_text(ticket).split("Ticket#", 1)[1][:16]
 
@@ -217,13 +223,10 @@ async def test_thread_messages_become_notes_but_bot_posts_do_not(
 
 async def test_close_then_reopen_round_trips(
     db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     ticket = new_ticket_card(slack, imap_server, 1)
 
     done = await close_ticket(
@@ -279,18 +282,13 @@ async def test_search_answers_members_with_matching_tickets_only(
 
 
 async def test_opening_the_home_tab_shows_the_agents_tickets_and_the_backlog(
-    db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     mine = new_ticket_card(slack, imap_server, 1)
     new_ticket_card(slack, imap_server, 2)
-    assert (await driver.click(mine, "ticket_claim", user=ALICE)).status == 200
-    wait_card(slack, mine.ts, lambda m: "_unclaimed_" not in block_text(m), "Alice's claim")
+    await claim_and_wait(driver, slack, mine, ALICE)
 
     delivery = await driver.app_home_opened(ALICE)
     assert delivery.status == 200 and delivery.acked_in_time
@@ -324,8 +322,7 @@ async def test_a_lead_gets_the_report_and_nobody_else_does(
     driver = await slack_driver_factory(bot.events_url)
     first = new_ticket_card(slack, imap_server, 1)
     new_ticket_card(slack, imap_server, 2)
-    assert (await driver.click(first, "ticket_claim", user=BOB)).status == 200
-    wait_card(slack, first.ts, lambda m: "_unclaimed_" not in block_text(m), "Bob's claim")
+    await claim_and_wait(driver, slack, first, BOB)
 
     def reports() -> list[str]:
         return [
@@ -358,18 +355,13 @@ async def test_a_lead_gets_the_report_and_nobody_else_does(
 
 
 async def test_the_queue_lists_unclaimed_tickets_to_agents_only(
-    db_url_sqlite: str,
-    bot_factory: BotFactory,
+    driver: SlackDriver,
     slack: SlackEmulator,
     imap_server: DovecotServer,
-    slack_driver_factory: DriverFactory,
 ) -> None:
-    bot = bot_factory(db_url_sqlite)
-    driver = await slack_driver_factory(bot.events_url)
     first = new_ticket_card(slack, imap_server, 1)
     new_ticket_card(slack, imap_server, 2)
-    assert (await driver.click(first, "ticket_claim", user=BOB)).status == 200
-    wait_card(slack, first.ts, lambda m: "_unclaimed_" not in block_text(m), "Bob's claim")
+    await claim_and_wait(driver, slack, first, BOB)
 
     agent = await driver.slash_command("queue", user=ALICE, channel=SUPPORT_CHANNEL)
     shown = str(agent.json()["blocks"])
