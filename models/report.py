@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
 from models.events import HistoryEvent
 from models.followup import normalise_subject
 from models.store.article import Article
@@ -36,10 +37,6 @@ Filter = dict[str, object]
 MAX_DAYS = 400
 TOP = 5
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
-
-
-class PeriodError(ValueError):
-    """The period argument cannot be understood; the message says what is accepted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from models import effects
 from models.autoreply import new_message_id
 from models.claiming import claimable, take_claim
 from models.clock import Clock, system_clock
-from models.errors import MinutesOutOfRange, Refused
+from models.errors import MinutesOutOfRange
+from models.errors import Refused as Refused  # noqa: PLC0414 (re-exported: work.Refused)
 from models.events import HistoryEvent, Notice, Refusal
 from models.lifecycle import Move, allowed, next_state
 from models.numbers import reply_subject

@@ -1,4 +1,9 @@
-"""Translate slack_sdk and transport failures into outbox retry decisions, in one place."""
+"""Translate slack_sdk and transport failures into outbox retry decisions, in one place.
+
+Each decision also says whether the failed call may have been done by Slack anyway
+(`RetryLater.maybe_delivered`); the worker stores it as the row's `outcome`, and a retry
+that could post twice reads it (`may_have_landed`) before it posts.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from models.outbox.items import PermanentFailure, RetryLater
+from models.errors import PermanentFailure, RetryLater
+from models.outbox.items import OutboxItem, Outcome
 
 # Errors that only a code change can fix: retrying would send the same bad request again.
 PERMANENT_ERRORS = frozenset(
@@ -27,43 +33,54 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-RATE_LIMITED = "slack rate limited"
-ANSWERED_ERROR = "slack error:"
-NOT_SENT = "not sent:"
+# Slack's answer to a call over its rate limit (with HTTP 429, or on its own).
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
 
 
 def not_sent(reason: str) -> RetryLater:
     """Retry later; nothing went to Slack in this attempt."""
-    return RetryLater(f"{NOT_SENT} {reason}")
+    return RetryLater(f"not sent: {reason}", maybe_delivered=False)
 
 
-def may_have_landed(last_error: str) -> bool:
-    """Could the failed attempt that recorded `last_error` have been done by Slack anyway?
+def may_have_landed(item: OutboxItem) -> bool:
+    """Could an earlier attempt of `item` have been done by Slack anyway?
 
-    Only a Slack answer (a rate limit, an error) or a failure before any call proves
-    that it was not; a 5xx, a timeout, a dropped connection or our own failure after
-    the call (the database, say) leave it open.
+    Yes when its worker died mid-attempt (the lease it held was never released), or when
+    the last attempt ended `maybe_delivered` (a 5xx, a timeout, a dropped connection, our
+    own failure after the call). A row attempted before the outcome was recorded
+    (`pending` with attempts) cannot say, so it counts as maybe delivered too: looking
+    first costs one read, posting twice is what this prevents.
     """
-    return not last_error.startswith((RATE_LIMITED, ANSWERED_ERROR, NOT_SENT))
+    if item.lease_owner:
+        return True
+    if item.outcome == Outcome.PENDING:
+        return item.attempts > 0
+    return item.outcome == Outcome.MAYBE_DELIVERED
 
 
 def to_outbox_error(exc: BaseException) -> RetryLater | PermanentFailure:
-    """The single mapping from a failed Slack call to what the outbox should do next."""
+    """The single mapping from a failed Slack call to what the outbox should do next.
+
+    Only Slack's own answer proves the call was not done (a rate limit, an error it names);
+    everything else leaves it open.
+    """
     if isinstance(exc, SlackApiError):
         response = exc.response
         status = response.status_code
         error = str(response.get("error", "") or "") if isinstance(response.data, dict) else ""
-        if status == 429 or error in ("ratelimited", "rate_limited"):
+        if status == 429 or error in RATE_LIMIT_ERRORS:
             retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
             after = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
-            return RetryLater(f"{RATE_LIMITED} ({error or status})", after=after)
+            return RetryLater(
+                f"slack rate limited ({error or status})", after=after, maybe_delivered=False
+            )
         if status >= 500:
-            return RetryLater(f"slack server error {status}")
+            return RetryLater(f"slack server error {status}", maybe_delivered=True)
         if error in PERMANENT_ERRORS:
             return PermanentFailure(f"slack refused the call: {error}")
-        return RetryLater(f"{ANSWERED_ERROR} {error or status}")
+        return RetryLater(f"slack error: {error or status}", maybe_delivered=False)
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | TimeoutError | OSError):
-        return RetryLater(f"cannot reach slack: {type(exc).__name__}: {exc}")
+        return RetryLater(f"cannot reach slack: {type(exc).__name__}: {exc}", maybe_delivered=True)
     if isinstance(exc, SlackClientError):
-        return RetryLater(f"slack client error: {exc}")
-    return RetryLater(f"unexpected {type(exc).__name__}: {exc}")
+        return RetryLater(f"slack client error: {exc}", maybe_delivered=True)
+    return RetryLater(f"unexpected {type(exc).__name__}: {exc}", maybe_delivered=True)

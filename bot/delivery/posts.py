@@ -23,6 +23,7 @@ from bot.render.blocks import (
     card_fallback,
 )
 from bot.render.notices import notice_text
+from models.delivery_records import article_posted, card_posted
 from models.effects import (
     SLACK_CARD_POST,
     SLACK_CARD_UPDATE,
@@ -47,12 +48,6 @@ LOOKUP_PAGES = 10  # at most this many pages of 200 messages are searched
 
 def post_marker(item: OutboxItem) -> dict[str, Any]:
     return {"event_type": POST_MARK, "event_payload": {"outbox_id": item.id}}
-
-
-def earlier_attempt_unknown(item: OutboxItem) -> bool:
-    """True when an earlier attempt of `item` may have posted: it failed in a way that
-    leaves that open, or its worker died mid-attempt (the lease it held was never released)."""
-    return bool(item.lease_owner) or (item.attempts > 0 and may_have_landed(item.last_error))
 
 
 def is_marked(message: dict[str, Any], item: OutboxItem) -> bool:
@@ -88,7 +83,7 @@ class SlackDelivery:
         self, item: OutboxItem, channel: str, thread_ts: str | None = None
     ) -> str | None:
         """The ts of this item's post if an earlier attempt made it, else None."""
-        if not earlier_attempt_unknown(item):
+        if not may_have_landed(item):
             return None
         args: dict[str, Any] = {
             "channel": channel,
@@ -127,7 +122,7 @@ class SlackDelivery:
             return
         earlier = await self._posted_earlier(item, summary.slack_channel)
         if earlier is not None:  # adopt it, and show the ticket as it is now
-            await Ticket.filter(id=summary.id).update(slack_ts=earlier)
+            await card_posted(summary.id, earlier)
             await self.update_card(item)
             return
         data = await self._call(
@@ -139,9 +134,8 @@ class SlackDelivery:
             unfurl_links=False,
             unfurl_media=False,
         )
-        await Ticket.filter(id=summary.id).update(
-            slack_ts=data["ts"], slack_channel=data.get("channel", summary.slack_channel)
-        )
+        channel = str(data.get("channel", summary.slack_channel))
+        await card_posted(summary.id, str(data["ts"]), channel=channel)
 
     async def update_card(self, item: OutboxItem) -> None:
         summary = await ticket_summary(int(item.payload["ticket_id"]))
@@ -178,7 +172,7 @@ class SlackDelivery:
                 unfurl_media=False,
             )
             ts = str(data["ts"])
-        await Article.filter(id=article.id).update(slack_ts=ts)
+        await article_posted(article.id, ts)
 
     async def post_notice(self, item: OutboxItem) -> None:
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))

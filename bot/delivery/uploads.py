@@ -22,11 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.errors import not_sent, to_outbox_error
 from models.attachments import uploadable
+from models.delivery_records import file_shared
 from models.effects import SLACK_FILE_UPLOAD
-from models.outbox.items import OutboxItem, PermanentFailure, RetryLater
+from models.errors import PermanentFailure, RetryLater, StorageError
+from models.outbox.items import OutboxItem, remember
 from models.outbox.worker import Handler
 from models.store.article import Attachment
-from models.store.blobs import StorageError, open_attachment_async
+from models.store.blobs import open_attachment_async
 from models.store.ticket import Ticket
 
 logger = logging.getLogger(__name__)
@@ -58,10 +60,9 @@ class FileUploads:
         file_id = str(item.payload.get(PENDING_FILE) or "")
         if not file_id:
             file_id = await self._send(attachment)
-            item.payload = {**item.payload, PENDING_FILE: file_id}
-            await OutboxItem.filter(id=item.id).update(payload=item.payload)
+            await remember(item, {PENDING_FILE: file_id})
         await self._share(file_id, attachment, ticket)
-        await Attachment.filter(id=attachment.id).update(slack_file_id=file_id)
+        await file_shared(attachment.id, file_id)
 
     async def _send(self, attachment: Attachment) -> str:
         """Steps 1 and 2: reserve a file id and upload the bytes; returns the file id."""
@@ -107,6 +108,7 @@ class FileUploads:
             raise RetryLater(
                 f"slack upload step answered HTTP {response.status}",
                 after=float(retry_after) if retry_after.isdigit() else None,
+                maybe_delivered=response.status >= 500,
             )
 
     async def _share(self, file_id: str, attachment: Attachment, ticket: Ticket) -> None:

@@ -15,11 +15,34 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.clock import Clock, system_clock
+from models.errors import PermanentFailure as PermanentFailure  # noqa: PLC0414 (re-exported)
+from models.errors import RetryLater as RetryLater  # noqa: PLC0414 (re-exported)
 
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
+    DEAD = "dead"
+
+
+class Outcome(StrEnum):
+    """How the last attempt to deliver an item ended; the worker writes it with every attempt
+    (`last_error` keeps the words, for people).
+
+    PENDING: not attempted yet (and rows last attempted before this column existed).
+    DELIVERED: done.
+    RETRY: failed, and certainly not done: the other side answered with a refusal or a rate
+    limit, or the attempt failed before it sent anything.
+    MAYBE_DELIVERED: failed after the call may have happened: a 5xx, a timeout, a dropped
+    connection, our own failure after the call. (A worker that dies mid-call writes nothing:
+    the lease it leaves behind says the same.)
+    DEAD: given up: a permanent failure, or out of attempts.
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    MAYBE_DELIVERED = "maybe_delivered"
     DEAD = "dead"
 
 
@@ -34,6 +57,9 @@ class OutboxItem(Model):
     lease_owner = fields.CharField(max_length=200, default="")
     lease_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
+    outcome = fields.CharEnumField(
+        Outcome, max_length=16, default=Outcome.PENDING, db_default=Outcome.PENDING.value
+    )
     created_at = fields.DatetimeField()
     done_at = fields.DatetimeField(null=True)
 
@@ -55,13 +81,7 @@ async def enqueue(
     )
 
 
-class RetryLater(Exception):
-    """The delivery failed for now; try again after `after` seconds (or the usual backoff)."""
-
-    def __init__(self, reason: str, after: float | None = None) -> None:
-        super().__init__(reason)
-        self.after = after
-
-
-class PermanentFailure(Exception):
-    """Retrying cannot help (e.g. the message was rejected as invalid)."""
+async def remember(item: OutboxItem, facts: dict[str, Any]) -> None:
+    """Keep `facts` in the item's payload for its next attempts (e.g. what Slack already has)."""
+    item.payload = {**item.payload, **facts}
+    await OutboxItem.filter(id=item.id).update(payload=item.payload)

@@ -13,7 +13,8 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
 from models.clock import Clock, system_clock
-from models.outbox.items import OutboxItem, OutboxStatus, PermanentFailure, RetryLater
+from models.errors import PermanentFailure, RetryLater
+from models.outbox.items import OutboxItem, OutboxStatus, Outcome
 from models.outbox.leases import StaleOwner, never_stale
 
 logger = logging.getLogger(__name__)
@@ -116,12 +117,14 @@ class OutboxWorker:
         try:
             await handler(item)
         except RetryLater as exc:
-            await self._reschedule(item, attempts, str(exc), exc.after)
+            outcome = Outcome.MAYBE_DELIVERED if exc.maybe_delivered else Outcome.RETRY
+            await self._reschedule(item, attempts, str(exc), exc.after, outcome)
         except PermanentFailure as exc:
             await self._bury(item, attempts, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # ours, perhaps after the call went out: it may have landed
             logger.exception("outbox item %s failed unexpectedly", item)
-            await self._reschedule(item, attempts, f"{type(exc).__name__}: {exc}", None)
+            error = f"{type(exc).__name__}: {exc}"
+            await self._reschedule(item, attempts, error, None, Outcome.MAYBE_DELIVERED)
         else:
             await OutboxItem.filter(id=item.id).update(
                 status=OutboxStatus.DONE,
@@ -130,10 +133,16 @@ class OutboxWorker:
                 lease_owner="",
                 lease_until=None,
                 last_error="",
+                outcome=Outcome.DELIVERED,
             )
 
     async def _reschedule(
-        self, item: OutboxItem, attempts: int, error: str, after: float | None
+        self,
+        item: OutboxItem,
+        attempts: int,
+        error: str,
+        after: float | None,
+        outcome: Outcome,
     ) -> None:
         if attempts >= self._max_attempts:
             await self._bury(item, attempts, error)
@@ -146,6 +155,7 @@ class OutboxWorker:
             lease_owner="",
             lease_until=None,
             last_error=error[:2000],
+            outcome=outcome,
         )
 
     async def _bury(self, item: OutboxItem, attempts: int, error: str) -> None:
@@ -156,6 +166,7 @@ class OutboxWorker:
             lease_owner="",
             lease_until=None,
             last_error=error[:2000],
+            outcome=Outcome.DEAD,
         )
 
     async def drain_once(self) -> int:

@@ -5,11 +5,9 @@ digest alone, never from the sender's file name, so no name can steer a write
 outside the directory, and the same file mailed twice is stored once. The
 sender's name is only ever shown (and uploaded under) after `safe_filename`.
 
-Errors::
-
-    StorageError
-    ├── UnsafePath    a path that would leave the directory, or a symlink in the way
-    └── CorruptBlob   a stored file whose bytes no longer match its digest
+Errors: `StorageError` and its subclasses `UnsafePath` (a path that would leave the
+directory, or a symlink in the way) and `CorruptBlob` (a stored file whose bytes no longer
+match its digest), defined in `models.errors` and re-exported here.
 """
 
 from __future__ import annotations
@@ -25,6 +23,10 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from models.errors import CorruptBlob as CorruptBlob  # noqa: PLC0414 (re-exported)
+from models.errors import StorageError as StorageError  # noqa: PLC0414 (re-exported)
+from models.errors import UnsafePath as UnsafePath  # noqa: PLC0414 (re-exported)
 
 MAX_NAME_BYTES = 255  # what ext4, APFS and NTFS allow per name, and the Attachment column
 MAX_EXTENSION_CHARS = 16  # longer "extensions" are part of the name, not a type hint
@@ -52,18 +54,6 @@ _EXTENSIONS = {
 _MIME_TYPES = mimetypes.MimeTypes()
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
-
-
-class StorageError(Exception):
-    """Base of the attachment storage errors."""
-
-
-class UnsafePath(StorageError):
-    """The path would leave the storage directory (or a symlink points somewhere else)."""
-
-
-class CorruptBlob(StorageError):
-    """A stored file's bytes no longer hash to its name."""
 
 
 @dataclass(frozen=True, slots=True)

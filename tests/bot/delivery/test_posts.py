@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.config import SlackSettings
+from bot.delivery import posts
 from bot.delivery.errors import may_have_landed
-from bot.delivery.posts import POST_MARK, SlackDelivery, earlier_attempt_unknown
+from bot.delivery.posts import POST_MARK, SlackDelivery
 from bot.sandbox.emulator import SUPPORT_CHANNEL, SlackEmulator
 from bot.slack.app import build_client
 from models import effects
 from models.events import Notice
-from models.outbox.items import OutboxItem, OutboxStatus
+from models.outbox.items import OutboxItem, OutboxStatus, Outcome
 from models.outbox.worker import OutboxWorker
 from models.store.article import Article, ArticleKind
 from models.store.ticket import Ticket
@@ -44,8 +46,12 @@ async def new_ticket() -> Ticket:
     )
 
 
-def worker(client: AsyncWebClient, clock: HandClock, owner: str = "w") -> OutboxWorker:
-    return OutboxWorker(SlackDelivery(client, "Ticket#").handlers(), owner=owner, clock=clock)
+def worker(
+    client: AsyncWebClient, clock: HandClock, owner: str = "w", **options: Any
+) -> OutboxWorker:
+    return OutboxWorker(
+        SlackDelivery(client, "Ticket#").handlers(), owner=owner, clock=clock, **options
+    )
 
 
 async def drain(work: OutboxWorker, clock: HandClock, rounds: int = 5) -> None:
@@ -132,7 +138,10 @@ async def test_a_card_posted_by_a_worker_that_died_mid_call_is_adopted(
     dying.cancel()
     with pytest.raises(asyncio.CancelledError):
         await dying
-    assert (await OutboxItem.get()).lease_owner == "dead"
+    left = await OutboxItem.get()
+    assert left.lease_owner == "dead"
+    assert (left.outcome, left.attempts) == (Outcome.PENDING, 0)  # it never wrote one
+    assert may_have_landed(left)  # the lease it left says so
 
     clock.advance(3600)  # past the dead worker's lease
     await drain(worker(slack_client, clock, owner="alive"), clock)
@@ -192,21 +201,164 @@ async def test_without_the_history_scope_a_retry_posts_and_says_why(
     assert "cannot read the channel" in caplog.text
 
 
+def no_resend_client(slack: SlackEmulator, timeout: float = 15) -> AsyncWebClient:
+    """The outbox's own client: slack_sdk does not re-send a call whose connection dropped."""
+    settings = SlackSettings(bot_token=slack.bot_token, signing_secret="s", api_url=slack.base_url)
+    client = build_client(settings, resend_on_connection_error=False)
+    client.timeout = timeout
+    return client
+
+
 @pytest.mark.parametrize(
-    ("last_error", "landed"),
+    ("fault", "outcome", "says"),
     [
-        ("slack rate limited (ratelimited)", False),
-        ("slack error: channel_not_found", False),
-        ("not sent: card not posted yet", False),
-        ("slack server error 500", True),
-        ("cannot reach slack: TimeoutError: ", True),
-        ("OperationalError: database is locked", True),
-        ("unexpected KeyError: 'ts'", True),
+        pytest.param(
+            {"status": 429, "retry_after": 3}, Outcome.RETRY, "slack rate limited", id="429"
+        ),
+        pytest.param(
+            {"status": 200, "error": "channel_not_found"},
+            Outcome.RETRY,
+            "slack error: channel_not_found",
+            id="slack-answered-an-error",
+        ),
+        pytest.param({"status": 500}, Outcome.MAYBE_DELIVERED, "slack server error 500", id="500"),
+        pytest.param(
+            {"status": 502, "body": "Bad Gateway", "after_apply": True},
+            Outcome.MAYBE_DELIVERED,
+            "slack server error 502",
+            id="502-after-the-post",
+        ),
+        pytest.param(
+            {"disconnect": True, "after_apply": True},
+            Outcome.MAYBE_DELIVERED,
+            "cannot reach slack: ",
+            id="dropped-connection-after-the-post",
+        ),
+        pytest.param(
+            {"status": None, "delay": 1.0, "after_apply": True},
+            Outcome.MAYBE_DELIVERED,
+            "cannot reach slack: ",
+            id="timeout-after-the-post",
+        ),
     ],
 )
-def test_which_failures_leave_a_post_open(last_error: str, landed: bool) -> None:
-    assert may_have_landed(last_error) is landed
-    item = OutboxItem(attempts=1, last_error=last_error, lease_owner="")
-    assert earlier_attempt_unknown(item) is landed
-    assert earlier_attempt_unknown(OutboxItem(attempts=0, last_error="", lease_owner="")) is False
-    assert earlier_attempt_unknown(OutboxItem(attempts=0, last_error="", lease_owner="x")) is True
+async def test_each_kind_of_failed_post_records_its_outcome(
+    database: str,
+    slack: SlackEmulator,
+    fault: dict[str, Any],
+    outcome: Outcome,
+    says: str,
+) -> None:
+    """Whether a retry must look for an earlier post is in the row, as the worker wrote it
+    for the failed attempt; the retry then posts once, or adopts what Slack had."""
+    client = no_resend_client(slack, timeout=0.4)
+    clock = HandClock(NOW)
+    ticket = await new_ticket()
+    await effects.post_card(ticket.id, clock)
+    slack.faults.add("chat.postMessage", **fault)
+    work = worker(client, clock)
+
+    await work.drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.status, item.outcome, item.attempts) == (OutboxStatus.PENDING, outcome, 1)
+    assert item.last_error.startswith(says)
+    assert may_have_landed(item) is (outcome == Outcome.MAYBE_DELIVERED)
+
+    await drain(work, clock)
+
+    [ts] = cards(slack)
+    assert (await Ticket.get(id=ticket.id)).slack_ts == ts
+    done = await OutboxItem.get()
+    assert (done.status, done.outcome, done.last_error) == (
+        OutboxStatus.DONE,
+        Outcome.DELIVERED,
+        "",
+    )
+    looked = len(slack.calls("conversations.history"))
+    assert looked == (1 if outcome == Outcome.MAYBE_DELIVERED else 0)
+
+
+async def test_a_card_slack_refuses_for_good_is_dead_at_once(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    clock = HandClock(NOW)
+    ticket = await new_ticket()
+    await effects.post_card(ticket.id, clock)
+    slack.faults.add("chat.postMessage", status=200, error="invalid_blocks")
+
+    await worker(slack_client, clock).drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.status, item.outcome, item.attempts) == (OutboxStatus.DEAD, Outcome.DEAD, 1)
+    assert item.last_error == "slack refused the call: invalid_blocks"
+
+
+async def test_out_of_attempts_is_dead_whatever_the_last_failure(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    clock = HandClock(NOW)
+    ticket = await new_ticket()
+    await effects.post_card(ticket.id, clock)
+    slack.faults.add("chat.postMessage", status=500, times=None)
+
+    work = worker(slack_client, clock, max_attempts=2)
+    await work.drain_once()
+    assert (await OutboxItem.get()).outcome == Outcome.MAYBE_DELIVERED
+    clock.advance(600)
+    await work.drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.status, item.outcome, item.attempts) == (OutboxStatus.DEAD, Outcome.DEAD, 2)
+    assert item.last_error == "slack server error 500"
+
+
+async def test_a_thread_post_before_its_card_was_certainly_not_sent(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    clock = HandClock(NOW)
+    ticket = await new_ticket()  # its card is not posted
+    facts = {"owner": "U0ALICE001", "minutes": "60"}
+    await effects.post_notice(ticket.id, Notice.RELEASED_IDLE, facts, clock)
+
+    await worker(slack_client, clock).drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.outcome, item.last_error) == (Outcome.RETRY, "not sent: card not posted yet")
+    assert slack.calls() == []
+
+
+async def test_our_own_failure_after_the_post_may_have_landed(
+    database: str,
+    slack: SlackEmulator,
+    slack_client: AsyncWebClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack posted the card, then recording its ts failed (the database, say): the retry
+    finds the card instead of posting a second one."""
+    clock = HandClock(NOW)
+    ticket = await new_ticket()
+    await effects.post_card(ticket.id, clock)
+    record = posts.card_posted
+    failures = [RuntimeError("database is locked")]
+
+    async def failing_once(ticket_id: int, ts: str, *, channel: str | None = None) -> None:
+        if failures:
+            raise failures.pop()
+        await record(ticket_id, ts, channel=channel)
+
+    monkeypatch.setattr(posts, "card_posted", failing_once)
+    work = worker(slack_client, clock)
+
+    await work.drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.outcome, item.last_error) == (
+        Outcome.MAYBE_DELIVERED,
+        "RuntimeError: database is locked",
+    )
+    await drain(work, clock)
+    [ts] = cards(slack)
+    assert (await Ticket.get(id=ticket.id)).slack_ts == ts
+    assert len(slack.calls("chat.postMessage")) == 1
+    assert (await OutboxItem.get()).outcome == Outcome.DELIVERED

@@ -3,7 +3,16 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from models.outbox.items import OutboxItem, OutboxStatus, PermanentFailure, RetryLater, enqueue
+import pytest
+
+from models.outbox.items import (
+    OutboxItem,
+    OutboxStatus,
+    Outcome,
+    PermanentFailure,
+    RetryLater,
+    enqueue,
+)
 from models.outbox.worker import OutboxWorker, backoff_seconds
 from tests.support.clock import HandClock
 
@@ -176,3 +185,55 @@ async def test_a_head_leased_by_a_live_worker_is_not_taken(database: str) -> Non
         stale_owner=lambda owner: owner == "other",
     )
     assert [item.stream for item in await stale.due()] == ["s"]
+
+
+async def _answer(item: OutboxItem) -> None:
+    failure = item.payload["raise"]
+    if failure == "answered":
+        raise RetryLater("slack error: channel_not_found", maybe_delivered=False)
+    if failure == "unknown":
+        raise RetryLater("slack server error 502")
+    if failure == "bug":
+        raise KeyError("ts")
+    if failure == "refused":
+        raise PermanentFailure("slack refused the call: invalid_blocks")
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "outcome"),
+    [
+        ("none", OutboxStatus.DONE, Outcome.DELIVERED),
+        ("answered", OutboxStatus.PENDING, Outcome.RETRY),
+        ("unknown", OutboxStatus.PENDING, Outcome.MAYBE_DELIVERED),
+        ("bug", OutboxStatus.PENDING, Outcome.MAYBE_DELIVERED),
+        ("refused", OutboxStatus.DEAD, Outcome.DEAD),
+    ],
+)
+async def test_each_attempt_records_its_outcome(
+    database: str, failure: str, status: OutboxStatus, outcome: Outcome
+) -> None:
+    clock = HandClock(START)
+    await enqueue("k", {"raise": failure}, stream="s", clock=clock)
+    assert (await OutboxItem.get()).outcome == Outcome.PENDING
+
+    await OutboxWorker({"k": _answer}, owner="w", clock=clock).drain_once()
+
+    item = await OutboxItem.get()
+    assert (item.status, item.outcome, item.attempts) == (status, outcome, 1)
+
+
+async def test_the_last_attempt_decides_and_running_out_is_dead(database: str) -> None:
+    clock = HandClock(START)
+    item = await enqueue("k", {"raise": "unknown"}, stream="s", clock=clock)
+    worker = OutboxWorker({"k": _answer}, owner="w", clock=clock, max_attempts=3)
+    await worker.drain_once()
+    assert (await OutboxItem.get()).outcome == Outcome.MAYBE_DELIVERED
+    await OutboxItem.filter(id=item.id).update(payload={"raise": "answered"})
+    clock.advance(600)
+    await worker.drain_once()
+    assert (await OutboxItem.get()).outcome == Outcome.RETRY
+    clock.advance(600)
+    await worker.drain_once()
+    final = await OutboxItem.get()
+    assert (final.status, final.outcome, final.attempts) == (OutboxStatus.DEAD, Outcome.DEAD, 3)
+    assert final.last_error == "slack error: channel_not_found"

@@ -4,8 +4,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.migrations.autodetector import MigrationAutodetector
 
+from models.outbox.items import OutboxItem, OutboxStatus, Outcome
 from models.store import db
 from models.store.ticket import Ticket
 from tests.support.database import admin_sql, drop_pg_database, pg_url
@@ -25,6 +28,19 @@ async def upgrade_keeps_data(url: str) -> None:
         f"{placeholder}, {placeholder})",
         [now, now, now] if placeholder == "?" else [datetime(2026, 11, 25, tzinfo=UTC)],
     )
+    for status, attempts, error in [
+        ("pending", 0, ""),
+        ("pending", 2, "slack rate limited (ratelimited)"),
+        ("done", 1, ""),
+        ("dead", 15, "slack server error 500"),
+    ]:
+        await connection.execute_query(
+            "INSERT INTO outbox (kind, stream, payload, status, attempts, next_attempt_at, "
+            "lease_owner, last_error, created_at) VALUES "
+            f"('slack.card.post', 'slack:1', '{{}}', '{status}', {attempts}, {placeholder}, '', "
+            f"'{error}', {placeholder})",
+            [now, now] if placeholder == "?" else [datetime(2026, 11, 25, tzinfo=UTC)],
+        )
     await db.close()
     await db.migrate(url)
     await db.migrate(url)  # idempotent
@@ -34,6 +50,17 @@ async def upgrade_keeps_data(url: str) -> None:
         assert ticket.subject == "old"
         assert ticket.link_reason == ""
         assert ticket.owner_active_at is None
+        # Every existing row gets the default: a pending row says it has no recorded
+        # outcome (one attempted already counts as maybe delivered); done and dead rows
+        # are never attempted again, and their status says how they ended.
+        rows = await OutboxItem.all().order_by("id")
+        assert [(row.status, row.outcome) for row in rows] == [
+            (OutboxStatus.PENDING, Outcome.PENDING),
+            (OutboxStatus.PENDING, Outcome.PENDING),
+            (OutboxStatus.DONE, Outcome.PENDING),
+            (OutboxStatus.DEAD, Outcome.PENDING),
+        ]
+        assert rows[1].last_error == "slack rate limited (ratelimited)"
     finally:
         await db.close()
 
@@ -51,3 +78,33 @@ async def test_upgrade_from_the_first_schema_on_postgres(pg_template: str | None
         await upgrade_keeps_data(pg_url(name))
     finally:
         await drop_pg_database(name)
+
+
+async def test_the_migrations_make_what_the_models_describe(database: str) -> None:
+    """Nothing for `makemigrations` to write, and every column of every model is in the
+    migrated database (this one is migrated from scratch, once SQLite, once PostgreSQL)."""
+    apps = db.tortoise_config(database)["apps"]
+    changes = await MigrationAutodetector(Tortoise.apps, apps).changes()
+    assert not changes, (
+        f"models differ from the migrations by {[w.operations for w in changes]}: run "
+        "`python -m tortoise -c models.store.db.TORTOISE_ORM makemigrations`"
+    )
+    connection = db.connection()
+    for model in Tortoise.apps[db.APP_LABEL].values():
+        columns = ", ".join(f'"{column}"' for column in model._meta.fields_db_projection.values())
+        await connection.execute_query(f'SELECT {columns} FROM "{model._meta.db_table}" WHERE 1=0')
+
+
+async def test_a_claim_written_in_sql_gets_the_default_outcome(database: str) -> None:
+    """The PostgreSQL claim statement inserts outbox rows naming their columns; the column's
+    database default fills in the outcome (as for rows of an older version)."""
+    connection = db.connection()
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    placeholder = "$1" if database.startswith("postgres") else "?"
+    await connection.execute_query(
+        "INSERT INTO outbox (kind, stream, payload, status, attempts, next_attempt_at, "
+        f"lease_owner, last_error, created_at) VALUES ('k', 's', '{{}}', 'pending', 0, "
+        f"{placeholder}, '', '', {placeholder})",
+        [now.isoformat(), now.isoformat()] if placeholder == "?" else [now],
+    )
+    assert (await OutboxItem.get()).outcome == Outcome.PENDING
