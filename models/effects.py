@@ -20,6 +20,7 @@ SLACK_THREAD_NOTICE = "slack.thread.notice"
 SLACK_REACTION = "slack.reaction.add"
 SLACK_FILE_UPLOAD = "slack.file.upload"
 SLACK_QUARANTINE_POST = "slack.quarantine.post"
+SLACK_REPORT_FILE = "slack.report.file"
 MAIL_SEND = "mail.send"
 
 
@@ -122,5 +123,22 @@ async def post_quarantine(
             "size": size,
         },
         stream=f"quarantine:{inbound_id}",
+        clock=clock,
+    )
+
+
+async def send_report_file(
+    user: str,
+    file: str,
+    report: dict[str, object],
+    clock: Clock = system_clock,
+) -> OutboxItem:
+    """A report file (`file`: "chart" or "csv") for `user`'s DM with the app: `report` holds
+    what it covers (start, end, zone, label, queues), so the worker makes it from the
+    database when it delivers; a crash in between loses nothing."""
+    return await enqueue(
+        SLACK_REPORT_FILE,
+        {"user": user, "file": file, "report": report},
+        stream=f"report:{user}",
         clock=clock,
     )

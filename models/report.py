@@ -13,28 +13,35 @@ Definitions (stated in the report too):
 - per agent: claims, replies and closes they did in the period, and the minutes they
   booked on replies, notes and closes in it.
 
+- breaches: tickets created in the period first answered more than
+  `tickets.first_response_minutes` after creation, or still unanswered that long after
+  creation when the report is made.
+- most frequent subjects: grouped by `Ticket.subject_key` (models.followup.normalise_subject
+  when the ticket was created), shown as the first ticket's subject.
+
 With `queues` given, every number (the chart, agents, customers and subjects too) counts
 only tickets of those queues: an agent without leads set sees only their own queues.
+
+Everything is counted by the database (GROUP BY, window functions, `percentile_disc` on
+PostgreSQL and the same nearest rank with row_number() on SQLite); days are the asker's
+days, their bounds computed here (time zones, summer time) and passed as a VALUES list.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
-from models.events import HistoryEvent
-from models.followup import normalise_subject
-from models.store.article import Article
-from models.store.ticket import History, Ticket, TicketState
-
-Filter = dict[str, object]
+from models.report_queries import Counted, count_report
 
 MAX_DAYS = 400
+CHART, CSV = "chart", "csv"  # the files a report sends to the asker
 TOP = 5
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
@@ -129,173 +136,141 @@ class Report:
     subjects: list[tuple[str, int]]
     daily: list[tuple[date, int, int]] = field(default_factory=list)  # day, created, closed
     queues: tuple[str, ...] | None = None  # the queues counted; None: all
+    breaches: int | None = None  # None: no first_response_minutes given
+    first_response_minutes: int | None = None
+    backlog_daily: list[int] = field(default_factory=list)  # at the end of each day of `daily`
 
 
-def _of_queues(queues: Sequence[str] | None, via: str = "") -> Filter:
-    """The filter keeping rows of tickets in `queues` (`via` is the path to the ticket)."""
-    return {} if queues is None else {f"{via}queue__in": list(queues)}
+def day_bounds(period: Period) -> list[tuple[date, datetime, datetime]]:
+    """Each day of the period in its time zone: (day, start, end), clipped to the period."""
+    zone = period.start.tzinfo
+    days = []
+    day = period.start.date()
+    last = (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last:
+        start = max(period.start, datetime.combine(day, time(), zone))
+        end = min(period.end, datetime.combine(day + timedelta(days=1), time(), zone))
+        days.append((day, start, end))
+        day += timedelta(days=1)
+    return days
 
 
-async def build_report(period: Period, *, hook: str, queues: Sequence[str] | None = None) -> Report:
-    """The report for `period`; with `queues` (names), over those queues only."""
+async def build_report(
+    period: Period,
+    *,
+    hook: str = "",
+    queues: Sequence[str] | None = None,
+    first_response_minutes: int | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The report for `period`; with `queues` (names), over those queues only. Breaches are
+    judged at `now` (default: the end of the period). `hook` is not needed any more: subjects
+    are grouped by the key stored when each ticket was created."""
+    del hook
     if queues is not None and not queues:
         return _empty(period)
-    start, end = period.start, period.end
-    created = (
-        await Ticket.filter(created_at__gte=start, created_at__lt=end, **_of_queues(queues))
-        .order_by("created_at", "id")
-        .values(
-            "id", "customer_email", "customer_name", "subject", "created_at", "first_response_at"
-        )
+    days = day_bounds(period)
+    counted = await count_report(
+        period.start,
+        period.end,
+        [(start, end) for _, start, end in days],
+        queues=None if queues is None else list(queues),
+        backlog_now=period.to_now,
+        breach_minutes=first_response_minutes,
+        now=now or period.end,
     )
-    events = await History.filter(
-        created_at__gte=start,
-        created_at__lt=end,
-        event__in=[HistoryEvent.CLAIMED, HistoryEvent.REPLIED, HistoryEvent.CLOSED],
-        **_of_queues(queues, "ticket__"),
-    ).values("ticket_id", "event", "actor", "created_at", opened_at="ticket__created_at")
-    minutes = await Article.filter(
-        created_at__gte=start,
-        created_at__lt=end,
-        minutes_spent__gt=0,
-        **_of_queues(queues, "ticket__"),
-    ).values("author", "minutes_spent")
+    return _report(period, days, counted, queues, first_response_minutes)
 
-    answered = [t for t in created if t["first_response_at"] is not None]
-    first_response = Durations.of(
-        [(t["first_response_at"] - t["created_at"]).total_seconds() for t in answered]
-    )
-    last_close: dict[int, tuple[datetime, datetime]] = {}  # ticket → (closed, created)
-    for event in events:
-        if event["event"] == HistoryEvent.CLOSED:
-            ticket_id, closed = event["ticket_id"], event["created_at"]
-            if ticket_id not in last_close or last_close[ticket_id][0] < closed:
-                last_close[ticket_id] = (closed, event["opened_at"])
-    resolution = Durations.of(
-        [(closed - opened).total_seconds() for closed, opened in last_close.values()]
-    )
+
+def _report(
+    period: Period,
+    days: list[tuple[date, datetime, datetime]],
+    counted: Counted,
+    queues: Sequence[str] | None,
+    minutes: int | None,
+) -> Report:
+    backlog_daily = [counted.backlog] * len(days)
+    for i in range(len(days) - 1, 0, -1):  # the day before: undo this day's changes
+        backlog_daily[i - 1] = (
+            backlog_daily[i] - counted.created[i] + counted.closed[i] - counted.reopened[i]
+        )
+    agents = {user: AgentLine(user) for user in set(counted.agents) | set(counted.minutes)}
+    for user, (claims, replies, closes) in counted.agents.items():
+        line = agents[user]
+        line.claims, line.replies, line.closes = claims, replies, closes
+    for user, booked in counted.minutes.items():
+        agents[user].minutes = booked
+    first = counted.first_response
     return Report(
         period=period,
-        created=len(created),
-        closed=sum(1 for e in events if e["event"] == HistoryEvent.CLOSED),
-        reopened=await _reopened(period, queues),
-        backlog=await _backlog(period, queues),
-        unanswered=len(created) - len(answered),
-        first_response=first_response,
-        resolution=resolution,
-        agents=_agents(events, minutes),
-        customers=_top_customers(created),
-        subjects=_top_subjects(created, hook),
-        daily=_daily(created, events, period),
+        created=sum(counted.created),
+        closed=sum(counted.closed),
+        reopened=sum(counted.reopened),
+        backlog=counted.backlog,
+        unanswered=sum(counted.created) - first.count,
+        first_response=Durations(first.count, first.median, first.p90),
+        resolution=Durations(
+            counted.resolution.count, counted.resolution.median, counted.resolution.p90
+        ),
+        agents=sorted(agents.values(), key=lambda a: (-a.activity, -a.minutes, a.user_id)),
+        customers=counted.customers,
+        subjects=counted.subjects,
+        daily=[
+            (day, made, shut)
+            for (day, _, _), made, shut in zip(days, counted.created, counted.closed, strict=True)
+        ],
         queues=None if queues is None else tuple(queues),
+        breaches=counted.breaches,
+        first_response_minutes=minutes,
+        backlog_daily=backlog_daily,
     )
 
 
 def _empty(period: Period) -> Report:
     """No queue to count: every number is zero (no query could find anything)."""
     none = Durations.of([])
-    return Report(period, 0, 0, 0, 0, 0, none, none, [], [], [], _daily([], [], period), queues=())
-
-
-async def _reopened(period: Period, queues: Sequence[str] | None) -> int:
-    """Closed tickets opened again (by an agent or a customer's mail); a customer's answer
-    to a pending ticket is the normal flow, recorded as "reopened" from pending, not counted."""
-    details = await History.filter(
-        event=HistoryEvent.REOPENED,
-        created_at__gte=period.start,
-        created_at__lt=period.end,
-        **_of_queues(queues, "ticket__"),
-    ).values_list("detail", flat=True)
-    return sum(
-        1
-        for detail in details
-        if isinstance(detail, dict) and detail.get("from") in (None, "closed")
+    days = day_bounds(period)
+    return Report(
+        period,
+        0,
+        0,
+        0,
+        0,
+        0,
+        none,
+        none,
+        [],
+        [],
+        [],
+        [(day, 0, 0) for day, _, _ in days],
+        queues=(),
+        backlog_daily=[0] * len(days),
     )
 
 
-async def _backlog(period: Period, queues: Sequence[str] | None) -> int:
-    if period.to_now:
-        return await Ticket.filter(**_of_queues(queues)).exclude(state=TicketState.CLOSED).count()
-    existing = await Ticket.filter(created_at__lt=period.end, **_of_queues(queues)).count()
-    last: dict[int, str] = {}
-    for ticket_id, event in (
-        await History.filter(
-            event__in=[HistoryEvent.CLOSED, HistoryEvent.REOPENED],
-            created_at__lt=period.end,
-            **_of_queues(queues, "ticket__"),
-        )
-        .order_by("created_at", "id")
-        .values_list("ticket_id", "event")
-    ):
-        last[ticket_id] = event
-    return existing - sum(1 for event in last.values() if event == HistoryEvent.CLOSED)
+def report_payload(
+    period: Period, zone: str, queues: list[str] | None, breach_minutes: int
+) -> dict[str, object]:
+    """What an outbox row needs to make a report's files again (JSON)."""
+    return {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "label": period.label,
+        "to_now": period.to_now,
+        "zone": zone,
+        "queues": queues,
+        "first_response_minutes": breach_minutes,
+    }
 
 
-def _agents(events: list[dict[str, object]], minutes: list[dict[str, object]]) -> list[AgentLine]:
-    lines: dict[str, AgentLine] = {}
-
-    def line(user: str) -> AgentLine:
-        return lines.setdefault(user, AgentLine(user))
-
-    for event in events:
-        actor, kind = str(event["actor"]), event["event"]
-        if not actor.startswith(("U", "W")):
-            continue  # "system", customers' addresses: not agents
-        if kind == HistoryEvent.CLAIMED:
-            line(actor).claims += 1
-        elif kind == HistoryEvent.REPLIED:
-            line(actor).replies += 1
-        elif kind == HistoryEvent.CLOSED:
-            line(actor).closes += 1
-    for row in minutes:
-        author = str(row["author"])
-        if author.startswith(("U", "W")):
-            line(author).minutes += int(str(row["minutes_spent"]))
-    return sorted(lines.values(), key=lambda a: (-a.activity, -a.minutes, a.user_id))
-
-
-def _top_customers(created: list[dict[str, object]]) -> list[tuple[str, int]]:
-    counts: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    for ticket in created:
-        email = str(ticket["customer_email"]).lower()
-        counts[email] += 1
-        names.setdefault(email, str(ticket["customer_name"] or ""))
-    return [
-        (f"{names[email]} <{email}>" if names[email] else email, n)
-        for email, n in counts.most_common(TOP)
-    ]
-
-
-def _top_subjects(created: list[dict[str, object]], hook: str) -> list[tuple[str, int]]:
-    counts: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    for ticket in created:
-        subject = str(ticket["subject"] or "")
-        key = normalise_subject(subject, hook)
-        if key:
-            counts[key] += 1
-            shown.setdefault(key, " ".join(subject.split()))
-    return [(shown[key], n) for key, n in counts.most_common(TOP) if n > 1]
-
-
-def _daily(
-    created: list[dict[str, object]], events: list[dict[str, object]], period: Period
-) -> list[tuple[date, int, int]]:
-    zone: tzinfo | None = period.start.tzinfo
-    made: defaultdict[date, int] = defaultdict(int)
-    shut: defaultdict[date, int] = defaultdict(int)
-    for ticket in created:
-        at = ticket["created_at"]
-        assert isinstance(at, datetime)
-        made[at.astimezone(zone).date()] += 1
-    for event in events:
-        at = event["created_at"]
-        if event["event"] == HistoryEvent.CLOSED and isinstance(at, datetime):
-            shut[at.astimezone(zone).date()] += 1
-    days = []
-    day = period.start.date()
-    while day <= (period.end - timedelta(microseconds=1)).astimezone(zone).date():
-        days.append((day, made[day], shut[day]))
-        day += timedelta(days=1)
-    return days
+def period_of_payload(report: dict[str, Any]) -> tuple[Period, ZoneInfo]:
+    zone = ZoneInfo(str(report["zone"]))
+    return (
+        Period(
+            datetime.fromisoformat(str(report["start"])).astimezone(zone),
+            datetime.fromisoformat(str(report["end"])).astimezone(zone),
+            str(report["label"]),
+            bool(report["to_now"]),
+        ),
+        zone,
+    )

@@ -15,7 +15,8 @@ BOT_SCOPES = [
     "groups:history",
     "reactions:write",  # confirm a saved note with a reaction
     "users:read",  # agents' display names on outgoing mail
-    "files:write",  # attachments uploaded into card threads
+    "files:write",  # attachments uploaded into card threads, report charts and CSV into DMs
+    "im:write",  # conversations.open: the DM with the app a report's files go to
 ]
 BOT_EVENTS = [
     "message.channels",
@@ -54,8 +55,9 @@ def build_manifest(
         "features": {
             "app_home": {
                 "home_tab_enabled": True,
-                "messages_tab_enabled": False,
-                "messages_tab_read_only_enabled": False,
+                # the DM with the app, where report charts and CSV arrive: read, not written
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
             },
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": [slash],

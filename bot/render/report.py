@@ -89,7 +89,13 @@ def scope(report: Report) -> str:
     return f"{'Queue' if len(report.queues) == 1 else 'Queues'}: {names or 'none'}."
 
 
-def build_report_blocks(report: Report, zone: str) -> list[Block]:
+def breaches(report: Report) -> str:
+    limit = report.first_response_minutes
+    return f"*Breaches* (first response > {limit} min)\n{report.breaches}"
+
+
+def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Block]:
+    """`files` says where the chart image (and the CSV) went, if anywhere."""
     unanswered = f", {report.unanswered} unanswered" if report.unanswered else ""
     context = truncate(f"{scope(report)} Times in {zone}. {DEFINITIONS}", SECTION_LIMIT)
     blocks: list[Block] = [
@@ -104,6 +110,7 @@ def build_report_blocks(report: Report, zone: str) -> list[Block]:
                 mrkdwn(f"*Backlog*\n{report.backlog}"),
                 mrkdwn(timing("First response", report.first_response, unanswered)),
                 mrkdwn(timing("Resolution", report.resolution)),
+                *([mrkdwn(breaches(report))] if report.breaches is not None else []),
             ],
         },
     ]
@@ -111,6 +118,8 @@ def build_report_blocks(report: Report, zone: str) -> list[Block]:
         blocks.append(
             {"type": "section", "text": mrkdwn(truncate(chart(report.daily), SECTION_LIMIT))}
         )
+    if files:
+        blocks.append({"type": "context", "elements": [mrkdwn(files)]})
     agents = [agent_line(a) for a in report.agents[:MAX_AGENTS]]
     if len(report.agents) > MAX_AGENTS:
         agents.append(f"… and {len(report.agents) - MAX_AGENTS} more")

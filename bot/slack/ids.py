@@ -8,6 +8,7 @@ REPLY = "ticket_reply"
 NOTE = "ticket_note"
 CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
+SEARCH_MORE = "search_more"  # the next page of /ticket search results
 
 
 REPLY_VIEW = "ticket_reply"

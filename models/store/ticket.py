@@ -45,6 +45,8 @@ class Ticket(Model):
     )
     linked_ticket_id: int | None
     link_reason = fields.CharField(max_length=40, default="", db_default="")
+    # normalise_subject(subject, hook) when it was created: reports group subjects by it
+    subject_key = fields.CharField(max_length=200, default="", db_default="")
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
@@ -53,7 +55,7 @@ class Ticket(Model):
 
     class Meta:
         table = "ticket"
-        indexes = (("state", "created_at"),)
+        indexes = (("state", "created_at"), ("queue", "created_at"), ("created_at", "id"))
 
     def __str__(self) -> str:
         return f"Ticket#{self.number}"
@@ -73,6 +75,7 @@ class History(Model):
 
     class Meta:
         table = "ticket_history"
+        indexes = (("event", "created_at"),)
 
 
 class TicketCounter(Model):

@@ -3,6 +3,7 @@ operations at known times, plus the pure parts (periods, percentiles)."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,11 +12,14 @@ import pytest
 
 from models.policy import Policy, QueueRoute
 from models.report import PeriodError, Report, build_report, parse_period, percentile
+from models.report_queries import ticket_rows
+from models.store.article import Article
 from models.store.ticket import Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
+from tests.support.report_reference import reference_report
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=BERLIN)  # a Wednesday
@@ -237,3 +241,140 @@ async def test_a_queue_restriction_restricts_every_number(database: str) -> None
     await Ticket.filter(id__in=[b1, b2, b3]).delete()
     await Ticket.filter(id__in=[s1, s2]).update(queue="Support")
     assert numbers(await build_report(period, hook="Ticket#")) == numbers(only_support)
+
+
+# -- the SQL report against the definitions (tests/support/report_reference.py) -------------
+
+SUBJECTS = [
+    "Printer broken",
+    "Re: printer  BROKEN",
+    "VPN down",
+    "AW: VPN down",
+    "Refund",
+    "Löschung",
+]
+SENDERS = ["Ann <ann@x.example>", "ben@x.example", "Cid <CID@y.example>", "dan@y.example"]
+AGENTS = [ALICE, BOB, LEAD]
+
+
+async def random_history(seed: int, count: int = 36) -> None:
+    """`count` tickets over ten days in two queues, each worked by the real operations at
+    random (whole-second and sub-second) times: claims, replies with minutes, closes,
+    reopenings, closes again, customers answering."""
+    rng = random.Random(seed)
+    start = at("2026-10-01 00:00")
+    for n in range(count):
+        created = start + timedelta(
+            seconds=rng.randrange(10 * 86400), microseconds=rng.randrange(2) * 250_000
+        )
+        to = rng.choice(["support@ticketbot.example", "billing@ticketbot.example"])
+        mail = make_mail(
+            message_id=f"<random-{seed}-{n}@x.example>",
+            to=to,
+            from_=rng.choice(SENDERS),
+            subject=rng.choice(SUBJECTS),
+        )
+        result = await ingest(mail, TWO_QUEUES, clock=lambda c=created: c)
+        ticket_id = result.ticket_id
+        assert ticket_id is not None
+        if result.outcome != "new_ticket":
+            continue  # the same question again: a follow-up of an earlier ticket
+        when = created
+        agent = rng.choice(AGENTS)
+
+        def later(when: datetime) -> datetime:
+            return when + timedelta(
+                minutes=rng.randrange(1, 3000), microseconds=rng.randrange(1000)
+            )
+
+        if rng.random() < 0.8:
+            when = later(when)
+            await claim(ticket_id, agent, TWO_QUEUES, lambda w=when: w)
+            if rng.random() < 0.8:
+                when = later(when)
+                await reply(
+                    ticket_id,
+                    agent,
+                    "Done.",
+                    TWO_QUEUES,
+                    minutes=rng.randrange(0, 40),
+                    clock=lambda w=when: w,
+                )
+            if rng.random() < 0.7:
+                when = later(when)
+                await close(
+                    ticket_id,
+                    agent,
+                    TWO_QUEUES,
+                    minutes=rng.randrange(0, 9),
+                    clock=lambda w=when: w,
+                )
+                if rng.random() < 0.3:
+                    when = later(when)
+                    await reopen(ticket_id, rng.choice(AGENTS), lambda w=when: w)
+                    if rng.random() < 0.5:
+                        when = later(when)
+                        await close(ticket_id, agent, TWO_QUEUES, clock=lambda w=when: w)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "queues"),
+    [
+        ("2026-10-01..2026-10-10", UTC, None),
+        ("2026-10-03..2026-10-06", BERLIN, None),
+        ("2026-10-02..2026-10-04", ZoneInfo("America/New_York"), ["Billing"]),
+        ("2026-10-05..2026-10-05", BERLIN, ["Support"]),
+        ("2026-10-01..2026-11-20", BERLIN, ["Support", "Billing"]),  # per week in the chart
+        ("month", BERLIN, None),  # to now: the backlog is the state now
+    ],
+)
+async def test_every_number_is_the_reference_definition(
+    database: str, text: str, zone: ZoneInfo, queues: list[str] | None
+) -> None:
+    await random_history(seed=len(text) + len(str(zone)))
+    now = datetime(2026, 10, 12, 15, 30, tzinfo=zone) if text == "month" else NOW.astimezone(zone)
+    period = parse_period(text, now)
+    expected = await reference_report(period, hook="Ticket#", queues=queues)
+    got = await build_report(period, queues=queues)
+    assert numbers(got) == numbers(expected)
+    assert got.created > 0  # not a comparison of two empty reports
+
+
+async def test_the_backlog_line_and_breaches(database: str) -> None:
+    await random_history(seed=11)
+    period = parse_period("2026-10-01..2026-10-12", NOW.astimezone(UTC))
+    report = await build_report(period, first_response_minutes=600, now=NOW)
+    for i, (day, _, _) in enumerate(report.daily):  # each day's end is a period of its own
+        own = parse_period(f"2026-10-01..{day}", NOW.astimezone(UTC))
+        assert report.backlog_daily[i] == (await build_report(own)).backlog, day
+    late = [
+        t
+        for t in await Ticket.filter(created_at__gte=period.start, created_at__lt=period.end)
+        if (t.first_response_at or NOW) - t.created_at > timedelta(minutes=600)
+    ]
+    assert report.breaches == len(late) > 0
+    assert (await build_report(period)).breaches is None
+
+
+async def test_ticket_rows_for_the_csv(database: str) -> None:
+    await random_history(seed=5, count=12)
+    period = parse_period("2026-10-01..2026-10-12", NOW.astimezone(UTC))
+    rows = [
+        row async for page in ticket_rows(period.start, period.end, ["Billing"]) for row in page
+    ]
+    tickets = await Ticket.filter(queue="Billing").order_by("created_at", "id")
+    assert [r.number for r in rows] == [t.number for t in tickets]
+    for row, ticket in zip(rows, tickets, strict=True):
+        booked = sum(a.minutes_spent for a in await Article.filter(ticket_id=ticket.id))
+        assert (row.queue, row.state, row.customer, row.owner, row.minutes) == (
+            "Billing",
+            ticket.state.value,
+            ticket.customer_email,
+            ticket.owner_id or "",
+            booked,
+        )
+        assert (row.created, row.first_response, row.closed) == (
+            ticket.created_at,
+            ticket.first_response_at,
+            ticket.closed_at,
+        )

@@ -49,13 +49,16 @@ def get_upload_url(ctx: CallContext) -> Reply:
     return {"ok": True, "upload_url": f"{ctx.root_url}/upload/v1/{file.id}", "file_id": file.id}
 
 
-def store_upload(state: SlackState, file_id: str, content: bytes) -> bool:
-    """Keep the uploaded bytes; False if the id was never issued or is already complete."""
+def store_upload(state: SlackState, file_id: str, content: bytes) -> str | None:
+    """Keep the uploaded bytes; else why not: the id was never issued or is complete
+    already, or the bytes are not the `length` given to files.getUploadURLExternal."""
     file = state.files.get(file_id)
     if file is None or file.completed:
-        return False
+        return "file_not_found"
+    if len(content) != file.length:
+        return f"length_mismatch: {len(content)} bytes sent, {file.length} announced"
     file.content = content
-    return True
+    return None
 
 
 def _file_list(ctx: CallContext) -> list[UploadedFile]:

@@ -164,10 +164,11 @@ class EmulatorServer:
             return faulted
         content = await _read_upload(request)
         with self.state.changed:
-            stored = api_files.store_upload(self.state, request.match_info["file_id"], content)
+            refused = api_files.store_upload(self.state, request.match_info["file_id"], content)
             self.state.changed.notify_all()
-        if not stored:
-            return web.Response(status=404, text="file_not_found", content_type="text/plain")
+        if refused is not None:
+            status = 404 if refused == "file_not_found" else 400
+            return web.Response(status=status, text=refused, content_type="text/plain")
         return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
 
     async def handle_response(self, request: web.Request) -> web.StreamResponse:

@@ -195,6 +195,15 @@ class UploadedFile:
     thread_ts: str | None = None
     initial_comment: str | None = None
 
+    @property
+    def filetype(self) -> str:
+        """What Slack would call the file: from its bytes (sniffed), else its name."""
+        return file_type(self.filename, self.content or b"")[0]
+
+    @property
+    def mimetype(self) -> str:
+        return file_type(self.filename, self.content or b"")[1]
+
     def to_api(self) -> JSON:
         """The `file` object of files.completeUploadExternal."""
         size = len(self.content) if self.content is not None else self.length
@@ -203,9 +212,38 @@ class UploadedFile:
             "name": self.filename,
             "title": self.title or self.filename,
             "size": size,
+            "filetype": self.filetype,
+            "mimetype": self.mimetype,
             "user": self.user,
             "channels": [self.channel] if self.channel else [],
         }
+
+
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+    (b"GIF8", "gif", "image/gif"),
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"PK\x03\x04", "zip", "application/zip"),
+)
+_TEXT_TYPES = {"csv": "text/csv", "txt": "text/plain", "json": "application/json"}
+
+
+def file_type(filename: str, content: bytes) -> tuple[str, str]:
+    """(filetype, mimetype) as Slack reports them: known binary formats by their magic bytes
+    whatever the name says; text by the name's extension when the bytes are UTF-8 text;
+    anything else is "binary" (so a PNG that is not one shows up as such)."""
+    for magic, kind, mime in _MAGIC:
+        if content.startswith(magic):
+            return kind, mime
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary", "application/octet-stream"
+    if extension in _TEXT_TYPES:
+        return extension, _TEXT_TYPES[extension]
+    return "text", "text/plain"
 
 
 @dataclass(frozen=True)

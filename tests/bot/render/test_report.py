@@ -110,3 +110,14 @@ def test_the_report_says_which_queues_it_counts(queues: tuple[str, ...] | None, 
     blocks = build_report_blocks(report(queues=queues), "UTC")
     assert validate_message_blocks(blocks) == []
     assert said in text(blocks)
+
+
+def test_breaches_and_where_the_files_went_are_shown() -> None:
+    blocks = build_report_blocks(
+        report(breaches=4, first_response_minutes=60), "UTC", "The chart image is in your DM."
+    )
+    assert validate_message_blocks(blocks) == []
+    shown = text(blocks)
+    assert "*Breaches* (first response > 60 min)\\n4" in shown
+    assert "The chart image is in your DM." in shown
+    assert "Breaches" not in text(build_report_blocks(report(), "UTC"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -214,3 +215,31 @@ async def test_response_url_expires_after_30_minutes(slack: SlackEmulator) -> No
     resp = await AsyncWebhookClient(url).send(text="late")
     assert resp.status_code == 404
     assert slack.ephemerals() == []
+
+
+async def test_uploads_are_checked_for_their_length_and_typed_by_their_bytes(
+    slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    reserved = await slack_client.files_getUploadURLExternal(filename="chart.png", length=5)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(reserved["upload_url"], data=b"abc") as short,
+    ):
+        assert (short.status, await short.text()) == (
+            400,
+            "length_mismatch: 3 bytes sent, 5 announced",
+        )
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+    await slack_client.files_upload_v2(content=png, filename="chart.png", channel=SUPPORT_CHANNEL)
+    await slack_client.files_upload_v2(
+        content=b"a,b\r\n1,2\r\n", filename="t.csv", channel=SUPPORT_CHANNEL
+    )
+    await slack_client.files_upload_v2(
+        content=b"not a png", filename="fake.png", channel=SUPPORT_CHANNEL
+    )
+    typed = [(f.filename, f.filetype, f.mimetype) for f in slack.files() if f.completed]
+    assert typed == [
+        ("chart.png", "png", "image/png"),
+        ("t.csv", "csv", "text/csv"),
+        ("fake.png", "text", "text/plain"),
+    ]

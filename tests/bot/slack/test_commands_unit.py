@@ -12,16 +12,21 @@ import pytest
 
 from bot.sandbox.emulator import (
     ALICE,
+    BILLING_CHANNEL,
     BOB,
     BOT_USER_ID,
     CAROL,
+    DAVE,
     GENERAL_CHANNEL,
     LENA,
     SUPPORT_CHANNEL,
     Ephemeral,
     SlackEmulator,
 )
-from tests.bot.running_bot import HOOK
+from bot.slack import ids
+from models import effects
+from models.outbox.items import OutboxItem
+from tests.bot.running_bot import HOOK, SUPPORT, new_ticket
 from tests.bot.slack.test_visibility import World
 from tests.support.slack_handlers import calls_since, slash, world_fixture  # noqa: F401
 
@@ -120,3 +125,78 @@ async def test_a_report_over_a_period_it_cannot_read_says_what_it_takes(
     await slash(world, "report yesterday", LENA, GENERAL_CHANNEL)
     answer = only_answer(slack)
     assert answer.text.startswith("Report: ") and "today, week, month" in answer.text
+
+
+async def test_search_pages_through_more_with_filters(world: World, slack: SlackEmulator) -> None:
+    """Twelve new Support tickets about gadgets: ten on the first page, More replaces it with
+    the other two; Dave (Billing) sees none of them."""
+    made = [
+        await new_ticket(SUPPORT, f"Gadget {n}", body="The gadget is broken.") for n in range(12)
+    ]
+    await slash(world, "search gadget state:new", ALICE, SUPPORT_CHANNEL)
+    first = only_answer(slack)
+    assert first.source == "response" and "1–10" in str(first.blocks)
+    assert str(first.blocks).count("*Ticket#") == 10 and "*gadget*" in str(first.blocks)
+    clicked = await world.driver.click(first, ids.SEARCH_MORE, user=ALICE)
+    await world.bot.settle()
+    assert clicked.acked_in_time
+    [second] = [e for e in slack.ephemerals(user=ALICE) if e.message_ts == first.message_ts]
+    shown = str(second.blocks)
+    assert "11–12" in shown and "search_more" not in shown
+    assert all(f"Ticket#{t.number}" in shown for t in made[:2])  # the oldest two come last
+    await slash(world, "search gadget", DAVE, BILLING_CHANNEL)
+    assert "No ticket in your queues matches" in str(slack.ephemerals(user=DAVE)[-1].blocks)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("search printer state:gone", "Search: state: is new, open, pending or closed."),
+        ("search printer queue:Billing", "Search: no queue Billing among yours (Support)."),
+        ("search printer owner:@nobody-here", "Search: owner: no agent called @nobody-here"),
+    ],
+)
+async def test_a_search_filter_it_cannot_use_says_why(
+    world: World, slack: SlackEmulator, text: str, answer: str
+) -> None:
+    await slash(world, text, ALICE, SUPPORT_CHANNEL)
+    assert only_answer(slack).text.startswith(answer)
+
+
+async def test_owner_filters_take_me_none_and_mentions(world: World, slack: SlackEmulator) -> None:
+    for owner in ("me", f"<@{BOB}|bob>", '"@Bob Agent"', "@bob", BOB):
+        await slash(world, f"search owner:{owner}", BOB, SUPPORT_CHANNEL)
+        shown = str(slack.ephemerals(user=BOB)[-1].blocks)
+        assert f"Ticket#{world.held.number}" in shown, owner
+        assert f"Ticket#{world.waiting.number}" not in shown, owner
+    await slash(world, "search owner:none state:new", ALICE, SUPPORT_CHANNEL)
+    shown = str(slack.ephemerals(user=ALICE)[-1].blocks)
+    assert f"Ticket#{world.waiting.number}" in shown and world.held.number not in shown
+
+
+async def test_a_report_sends_its_chart_and_csv_to_the_askers_dm(
+    world: World, slack: SlackEmulator
+) -> None:
+    await slash(world, "report today queue:support csv", LENA, GENERAL_CHANNEL)
+    answer = only_answer(slack)
+    assert "Queue: Support." in str(answer.blocks) and "DM with me" in str(answer.blocks)
+    kinds = await OutboxItem.filter(kind=effects.SLACK_REPORT_FILE).values_list(
+        "payload", flat=True
+    )
+    assert sorted(p["file"] for p in kinds) == ["chart", "csv"]  # type: ignore[index]
+    await world.bot.deliver()
+    dm = slack.im_channel_id(LENA)
+    files = [f for f in slack.files() if f.channel == dm]
+    assert sorted(f.filetype for f in files) == ["csv", "png"]
+    [table] = [f for f in files if f.filetype == "csv"]
+    assert table.content is not None
+    assert (
+        world.waiting.number in table.content.decode()
+        and world.billing.number not in table.content.decode()
+    )
+
+
+async def test_a_report_of_an_unknown_queue_is_refused(world: World, slack: SlackEmulator) -> None:
+    await slash(world, "report today queue:Nowhere", LENA, GENERAL_CHANNEL)
+    assert only_answer(slack).text == "Report: no queue Nowhere among yours (Support, Billing)."
+    assert not await OutboxItem.filter(kind=effects.SLACK_REPORT_FILE).exists()

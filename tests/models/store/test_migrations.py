@@ -9,6 +9,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from models.outbox.items import OutboxItem, OutboxStatus, Outcome
+from models.search import SearchScope, parse_search, search_tickets
 from models.store import db
 from models.store.ticket import Ticket
 from tests.support.database import admin_sql, drop_pg_database, pg_url
@@ -48,6 +49,9 @@ async def upgrade_keeps_data(url: str) -> None:
     try:
         ticket = await Ticket.get(number="2026112510000017")
         assert ticket.subject == "old"
+        assert ticket.subject_key == "old"  # 0005: for the report's subjects
+        found = await search_tickets(parse_search("OLD"), SearchScope(("C1",), UTC), hook="T#")
+        assert [hit.number for hit in found.hits] == [ticket.number]  # 0005 built the index
         assert ticket.link_reason == ""
         assert ticket.owner_active_at is None
         # Every existing row gets the default: a pending row says it has no recorded

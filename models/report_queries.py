@@ -1,0 +1,365 @@
+"""The report's SQL (models/report.py says what each number means): every number is counted
+by the database, one statement per kind of number; nothing reads a row per ticket.
+
+The per-ticket rows of the CSV export are read here too, in pages (`ticket_rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from models.events import HistoryEvent
+from models.sql import Query, dialect_of
+
+TOP = 5
+CANDIDATES = 4 * TOP  # ranked by the database; exact ties past these are not told apart
+AGENT_EVENTS = (HistoryEvent.CLAIMED, HistoryEvent.REPLIED, HistoryEvent.CLOSED)
+ROWS_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Counted:
+    created: list[int]  # per day
+    closed: list[int]
+    reopened: list[int]
+    backlog: int
+    first_response: Percentiles
+    resolution: Percentiles
+    breaches: int | None
+    agents: dict[str, tuple[int, int, int]]  # claims, replies, closes
+    minutes: dict[str, int]
+    customers: list[tuple[str, int]]
+    subjects: list[tuple[str, int]]
+
+
+class _Scope:
+    """The period and queue conditions, written afresh into each statement (SQLite's
+    placeholders are positional, so each use adds its parameters again)."""
+
+    def __init__(self, start: datetime, end: datetime, queues: list[str] | None) -> None:
+        self.start, self.end, self.queues = start, end, queues
+
+    def tickets(self, sql: Query, t: str = "t") -> str:
+        return "" if self.queues is None else f" AND {t}.queue IN {sql.values(self.queues)}"
+
+    def of_ticket(self, sql: Query, column: str) -> str:
+        if self.queues is None:
+            return ""
+        return f" AND {column} IN (SELECT id FROM ticket WHERE queue IN {sql.values(self.queues)})"
+
+    def within(self, sql: Query, column: str) -> str:
+        return f"{column} >= {sql.value(self.start)} AND {column} < {sql.value(self.end)}"
+
+
+def _from_closed(sql: Query) -> str:
+    """A reopening that counts: of a closed ticket (older rows name no state)."""
+    if sql.dialect == "postgres":
+        return (
+            "jsonb_typeof(h.detail) = 'object' AND coalesce(h.detail->>'from', 'closed') = 'closed'"
+        )
+    return (
+        "json_type(h.detail) = 'object' "
+        "AND coalesce(json_extract(h.detail, '$.from'), 'closed') = 'closed'"
+    )
+
+
+def _days(sql: Query, bounds: list[tuple[datetime, datetime]]) -> str:
+    rows = ", ".join(
+        f"({i}, {sql.timestamp(start)}, {sql.timestamp(end)})"
+        for i, (start, end) in enumerate(bounds)
+    )
+    return f"days(i, lo, hi) AS (VALUES {rows})"
+
+
+async def count_report(
+    start: datetime,
+    end: datetime,
+    bounds: list[tuple[datetime, datetime]],
+    *,
+    queues: list[str] | None,
+    backlog_now: bool,
+    breach_minutes: int | None,
+    now: datetime,
+) -> Counted:
+    scope = _Scope(start, end, queues)
+    created, closed, reopened = await _daily(scope, bounds)
+    agents, minutes = await _agents(scope)
+    customers, subjects = await _top(scope)
+    return Counted(
+        created=created,
+        closed=closed,
+        reopened=reopened,
+        backlog=await _backlog(scope, backlog_now),
+        first_response=await _first_response(scope),
+        resolution=await _resolution(scope),
+        breaches=None if breach_minutes is None else await _breaches(scope, breach_minutes, now),
+        agents=agents,
+        minutes=minutes,
+        customers=customers,
+        subjects=subjects,
+    )
+
+
+async def _daily(
+    scope: _Scope, bounds: list[tuple[datetime, datetime]]
+) -> tuple[list[int], list[int], list[int]]:
+    """Tickets created, closes and reopenings of closed tickets per day (range joins over
+    the created_at and (event, created_at) indexes)."""
+    if not bounds:
+        return [], [], []
+    sql = Query(dialect_of())
+    made = await sql.fetch(
+        f"WITH {_days(sql, bounds)} SELECT d.i, count(t.id) AS n FROM days d "
+        "LEFT JOIN ticket t ON t.created_at >= d.lo AND t.created_at < d.hi"
+        f"{scope.tickets(sql)} GROUP BY d.i"
+    )
+    sql = Query(dialect_of())
+    closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
+    changes = await sql.fetch(
+        f"WITH {_days(sql, bounds)} SELECT d.i, "
+        f"sum(CASE WHEN h.event = '{closed}' THEN 1 ELSE 0 END) AS closed, "
+        f"sum(CASE WHEN h.event = '{reopened}' AND {_from_closed(sql)} THEN 1 ELSE 0 END) "
+        "AS reopened FROM days d JOIN ticket_history h "
+        "ON h.created_at >= d.lo AND h.created_at < d.hi "
+        f"AND h.event IN ('{closed}', '{reopened}'){scope.of_ticket(sql, 'h.ticket_id')} "
+        "GROUP BY d.i"
+    )
+    count = len(bounds)
+    created_by_day, closed_by_day, reopened_by_day = [0] * count, [0] * count, [0] * count
+    for row in made:
+        created_by_day[int(row["i"])] = int(row["n"])
+    for row in changes:
+        closed_by_day[int(row["i"])] = int(row["closed"] or 0)
+        reopened_by_day[int(row["i"])] = int(row["reopened"] or 0)
+    return created_by_day, closed_by_day, reopened_by_day
+
+
+async def _percentiles(sql: Query, values: str) -> Percentiles:
+    """Count, median and p90 (nearest rank: the value at rank ceil(q·n), at least 1, the
+    definition of models.report.percentile) of the column `v` of the subquery `values`."""
+    if sql.dialect == "postgres":
+        text = (
+            "SELECT count(v) AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS p50, "
+            f"percentile_disc(0.9) WITHIN GROUP (ORDER BY v) AS p90 FROM ({values}) x"
+        )
+    else:
+
+        def rank(q: str) -> str:  # ceil(q * n) in floating point, as Python and PostgreSQL
+            return f"max(1, CAST({q} * n AS INTEGER) + ({q} * n > CAST({q} * n AS INTEGER)))"
+
+        text = (
+            "SELECT max(n) AS n, max(CASE WHEN rn = r50 THEN v END) AS p50, "
+            "max(CASE WHEN rn = r90 THEN v END) AS p90 FROM ("
+            f"SELECT v, rn, n, {rank('0.5')} AS r50, {rank('0.9')} AS r90 FROM ("
+            "SELECT v, row_number() OVER (ORDER BY v) AS rn, count(*) OVER () AS n "
+            f"FROM ({values}) x WHERE v IS NOT NULL) y) z"
+        )
+    [row] = await sql.fetch(text)
+    count = int(row["n"] or 0)
+    if not count:
+        return Percentiles(0, None, None)
+    return Percentiles(count, float(row["p50"]), float(row["p90"]))
+
+
+async def _first_response(scope: _Scope) -> Percentiles:
+    sql = Query(dialect_of())
+    return await _percentiles(
+        sql,
+        f"SELECT {sql.seconds('t.first_response_at', 't.created_at')} AS v FROM ticket t "
+        f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} "
+        "AND t.first_response_at IS NOT NULL",
+    )
+
+
+async def _resolution(scope: _Scope) -> Percentiles:
+    """Creation → the ticket's last close in the period, for tickets closed in it."""
+    sql = Query(dialect_of())
+    return await _percentiles(
+        sql,
+        f"SELECT {sql.seconds('c.closed_at', 't.created_at')} AS v FROM ("
+        "SELECT h.ticket_id, max(h.created_at) AS closed_at FROM ticket_history h "
+        f"WHERE h.event = '{HistoryEvent.CLOSED.value}' AND {scope.within(sql, 'h.created_at')}"
+        f"{scope.of_ticket(sql, 'h.ticket_id')} GROUP BY h.ticket_id"
+        ") c JOIN ticket t ON t.id = c.ticket_id",
+    )
+
+
+async def _breaches(scope: _Scope, minutes: int, now: datetime) -> int:
+    sql = Query(dialect_of())
+    [row] = await sql.fetch(
+        "SELECT count(*) AS n FROM ticket t WHERE "
+        f"{scope.within(sql, 't.created_at')}{scope.tickets(sql)} AND ("
+        f"(t.first_response_at IS NOT NULL AND "
+        f"{sql.seconds('t.first_response_at', 't.created_at')} > {minutes * 60}) OR "
+        "(t.first_response_at IS NULL AND "
+        f"t.created_at < {sql.value(now - timedelta(minutes=minutes))}))"
+    )
+    return int(row["n"])
+
+
+async def _backlog(scope: _Scope, now: bool) -> int:
+    """Tickets not closed at the end: now, the ones whose state is not closed; at an earlier
+    end, those created before it whose last close or reopening before it was no close."""
+    sql = Query(dialect_of())
+    closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
+    if now:
+        [row] = await sql.fetch(
+            f"SELECT count(*) AS n FROM ticket t WHERE t.state <> 'closed'{scope.tickets(sql)}"
+        )
+        return int(row["n"])
+    end = scope.end
+    [row] = await sql.fetch(
+        f"SELECT (SELECT count(*) FROM ticket t WHERE t.created_at < {sql.value(end)}"
+        f"{scope.tickets(sql)}) - (SELECT count(*) FROM ("
+        "SELECT h.event, row_number() OVER (PARTITION BY h.ticket_id "
+        "ORDER BY h.created_at DESC, h.id DESC) AS rn FROM ticket_history h "
+        f"WHERE h.event IN ('{closed}', '{reopened}') AND h.created_at < {sql.value(end)}"
+        f"{scope.of_ticket(sql, 'h.ticket_id')}) x "
+        f"WHERE x.rn = 1 AND x.event = '{closed}') AS n"
+    )
+    return int(row["n"])
+
+
+def _agent_ids(column: str) -> str:
+    """Slack user ids (U…, W…): not "system", not a customer's address (case matters)."""
+    return f"substr({column}, 1, 1) IN ('U', 'W')"
+
+
+async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+    sql = Query(dialect_of())
+    kinds = ", ".join(f"'{event.value}'" for event in AGENT_EVENTS)
+    rows = await sql.fetch(
+        "SELECT h.actor, h.event, count(*) AS n FROM ticket_history h "
+        f"WHERE h.event IN ({kinds}) AND {scope.within(sql, 'h.created_at')} "
+        f"AND {_agent_ids('h.actor')}{scope.of_ticket(sql, 'h.ticket_id')} "
+        "GROUP BY h.actor, h.event"
+    )
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        counts.setdefault(str(row["actor"]), [0, 0, 0])[
+            AGENT_EVENTS.index(HistoryEvent(row["event"]))
+        ] = int(row["n"])
+    sql = Query(dialect_of())
+    booked = await sql.fetch(
+        "SELECT a.author, sum(a.minutes_spent) AS n FROM article a "
+        f"WHERE {scope.within(sql, 'a.created_at')} AND a.minutes_spent > 0 "
+        f"AND {_agent_ids('a.author')}{scope.of_ticket(sql, 'a.ticket_id')} GROUP BY a.author"
+    )
+    return (
+        {user: (c[0], c[1], c[2]) for user, c in counts.items()},
+        {str(row["author"]): int(row["n"]) for row in booked},
+    )
+
+
+async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tuple[str, str, int]]:
+    """The TOP values of `key` over tickets created in the period by count, ties in the
+    order their first ticket (created_at, id) came; with `shown` of that first ticket."""
+    sql = Query(dialect_of())
+    groups = await sql.fetch(
+        f"SELECT {key} AS k, count(*) AS n, min(t.created_at) AS first FROM ticket t "
+        f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} "
+        f"GROUP BY {key} HAVING {having} ORDER BY n DESC, first LIMIT {CANDIDATES}"
+    )
+    if not groups:
+        return []
+    sql = Query(dialect_of())
+    firsts = await sql.fetch(
+        "SELECT k, shown, created_at, id FROM ("
+        f"SELECT {key} AS k, {shown} AS shown, t.created_at, t.id, row_number() OVER ("
+        f"PARTITION BY {key} ORDER BY t.created_at, t.id) AS rn FROM ticket t "
+        f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} "
+        f"AND {key} IN {sql.values([row['k'] for row in groups])}) x WHERE rn = 1"
+    )
+    first = {row["k"]: (sql.datetime(row["created_at"]), int(row["id"]), row) for row in firsts}
+    ordered = sorted(groups, key=lambda g: (-int(g["n"]), first[g["k"]][:2]))
+    return [(str(g["k"]), str(first[g["k"]][2]["shown"] or ""), int(g["n"])) for g in ordered[:TOP]]
+
+
+async def _top(scope: _Scope) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    customers = [
+        (f"{name} <{email}>" if name else email, n)
+        for email, name, n in await _ranked(
+            scope, "lower(t.customer_email)", "t.customer_name", "count(*) > 0"
+        )
+    ]
+    subjects = [
+        (" ".join(subject.split()), n)
+        for _, subject, n in await _ranked(
+            scope, "t.subject_key", "t.subject", "count(*) > 1 AND t.subject_key <> ''"
+        )
+    ]
+    return customers, subjects
+
+
+# -- per-ticket rows (CSV) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    number: str
+    queue: str
+    state: str
+    customer: str
+    created: datetime
+    first_response: datetime | None
+    closed: datetime | None
+    owner: str
+    minutes: int
+
+
+async def ticket_rows(
+    start: datetime, end: datetime, queues: list[str] | None
+) -> AsyncIterator[list[TicketRow]]:
+    """Tickets created in [start, end), oldest first, in pages, with the minutes booked on
+    each (a per-ticket export cannot be anything but a row per ticket)."""
+    scope = _Scope(start, end, queues)
+    after: tuple[datetime, int] | None = None
+    while True:
+        sql = Query(dialect_of())
+        keyset = (
+            ""
+            if after is None
+            else f" AND (t.created_at, t.id) > ({sql.value(after[0])}, {sql.value(after[1])})"
+        )
+        rows = await sql.fetch(
+            "SELECT t.id, t.number, t.queue, t.state, t.customer_email, t.created_at, "
+            "t.first_response_at, t.closed_at, t.owner_id, (SELECT coalesce(sum("
+            "a.minutes_spent), 0) FROM article a WHERE a.ticket_id = t.id) AS minutes "
+            f"FROM ticket t WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)}"
+            f"{keyset} ORDER BY t.created_at, t.id LIMIT {ROWS_PAGE}"
+        )
+        if not rows:
+            return
+        yield [_row(sql, row) for row in rows]
+        after = (sql.datetime(rows[-1]["created_at"]), int(rows[-1]["id"]))
+        if len(rows) < ROWS_PAGE:
+            return
+
+
+def _row(sql: Query, row: dict[str, Any]) -> TicketRow:
+    def moment(value: Any) -> datetime | None:
+        return None if value is None else sql.datetime(value)
+
+    created = moment(row["created_at"])
+    assert created is not None
+    return TicketRow(
+        number=str(row["number"]),
+        queue=str(row["queue"]),
+        state=str(row["state"]),
+        customer=str(row["customer_email"]),
+        created=created,
+        first_response=moment(row["first_response_at"]),
+        closed=moment(row["closed_at"]),
+        owner=str(row["owner_id"] or ""),
+        minutes=int(row["minutes"] or 0),
+    )

@@ -1,0 +1,77 @@
+"""Hand-written SQL for both databases (search and reports): placeholders, times, rows.
+
+Values always travel as parameters. Times go to the database in UTC: SQLite keeps Tortoise's
+`isoformat(" ")` text and compares it as text, so a Berlin time would compare wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from models.store.ticket import Ticket
+
+Dialect = Literal["postgres", "sqlite"]
+
+
+def dialect_of() -> Dialect:
+    return "postgres" if Ticket._meta.db.capabilities.dialect == "postgres" else "sqlite"
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("times for the database must be aware")
+    return moment.astimezone(UTC)
+
+
+class Query:
+    """Collects parameters while a statement is written: `value()` returns the placeholder."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.params: list[Any] = []
+
+    def value(self, value: Any) -> str:
+        if isinstance(value, datetime):
+            value = utc(value)
+        self.params.append(value)
+        return f"${len(self.params)}" if self.dialect == "postgres" else "?"
+
+    def values(self, values: Iterable[Any]) -> str:
+        marks = [self.value(v) for v in values]
+        return "(" + (", ".join(marks) or "NULL") + ")"
+
+    def timestamp(self, value: datetime) -> str:
+        """A time parameter usable where PostgreSQL cannot infer the type (VALUES lists)."""
+        mark = self.value(value)
+        return f"{mark}::timestamptz" if self.dialect == "postgres" else mark
+
+    async def fetch(self, text: str) -> list[dict[str, Any]]:
+        connection = Ticket._meta.db
+        return list(await connection.execute_query_dict(text, self.params))
+
+    def datetime(self, value: Any) -> datetime:
+        """A time read back: PostgreSQL gives datetimes, SQLite the stored text."""
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        parsed = datetime.fromisoformat(str(value))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+    def seconds(self, later: str, earlier: str) -> str:
+        """`later - earlier` in seconds as a float, to the microsecond on both databases (the
+        same value Python's `timedelta.total_seconds()` gives)."""
+        if self.dialect == "postgres":
+            return f"EXTRACT(EPOCH FROM ({later} - {earlier}))::float8"
+        return (
+            f"(((unixepoch({later}) - unixepoch({earlier})) * 1000000 "
+            f"+ {_micros(later)} - {_micros(earlier)}) / 1000000.0)"
+        )
+
+
+def _micros(column: str) -> str:
+    """The microseconds of a time stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'."""
+    return (
+        f"(CASE WHEN substr({column}, 20, 1) = '.' "
+        f"THEN CAST(substr({column}, 21, 6) AS INTEGER) ELSE 0 END)"
+    )
