@@ -1,8 +1,13 @@
-"""Outbox handler that sends stored outbound articles by SMTP."""
+"""Outbox handler that sends stored outbound articles by SMTP.
+
+`on_sent` is told of every mail the SMTP server accepted: the runtime counts them for
+/metrics (`ticketbot_mails_sent_total`) without mail/ knowing about metrics.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from mail.compose import Outgoing, build_message
 from mail.errors import SmtpPermanentError, SmtpTemporaryError
@@ -16,11 +21,23 @@ from models.store.article import Article
 logger = logging.getLogger(__name__)
 
 
+def _nobody() -> None:
+    pass
+
+
 class MailDelivery:
-    def __init__(self, sender: SmtpSender, *, from_name: str, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        sender: SmtpSender,
+        *,
+        from_name: str,
+        clock: Clock = system_clock,
+        on_sent: Callable[[], None] = _nobody,
+    ) -> None:
         self._sender = sender
         self._from_name = from_name
         self._clock = clock
+        self._on_sent = on_sent
 
     def handlers(self) -> dict[str, Handler]:
         return {MAIL_SEND: self.send_article}
@@ -55,4 +72,5 @@ class MailDelivery:
             raise PermanentFailure(str(exc)) from exc
         except SmtpTemporaryError as exc:
             raise RetryLater(str(exc)) from exc
+        self._on_sent()
         await Article.filter(id=article.id).update(sent_at=self._clock())

@@ -10,6 +10,7 @@ Between passes the poller waits for an IDLE push (when the server offers IDLE an
 `idle` is on), a `wake()`, or `poll_seconds`. Connection and protocol errors end the
 connection; it is re-opened after an exponential, capped and jittered backoff, with
 one log line per failure. Only the process holding the store's lease polls.
+`status()` says how it is doing, for /healthz and /metrics.
 """
 
 from __future__ import annotations
@@ -19,15 +20,23 @@ import contextlib
 import logging
 import random
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from mail.errors import ImapError, MailError, MessageHandlerError
 from mail.imap_client import ImapClient, Security
 from mail.imap_wire import MailboxStatus, redact_username
 
-__all__ = ["ImapConfig", "ImapPoller", "MailboxStore", "MessageHandler", "PolledMessage"]
+__all__ = [
+    "ImapConfig",
+    "ImapPoller",
+    "MailboxStore",
+    "MessageHandler",
+    "PolledMessage",
+    "PollerStatus",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +99,19 @@ class PolledMessage:
 MessageHandler = Callable[[PolledMessage], Awaitable[None]]
 """Stores and commits one message; raises when it could not (the message is retried)."""
 
+PollerState = Literal["starting", "connected", "disconnected", "standby", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollerStatus:
+    """How the poller is doing: `standby` while another process holds the mailbox's lease;
+    `last_poll` is the Unix time its last pass finished; `last_error` is the last failure's
+    line (as logged; no password, the username redacted), "" once a pass succeeds."""
+
+    state: PollerState
+    last_poll: float | None
+    last_error: str
+
 
 class ImapPoller:
     """Polls one folder forever (`run`), or once (`poll_once`), or just checks it (`check`)."""
@@ -107,6 +129,7 @@ class ImapPoller:
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         max_bytes: int | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
         self._store = store
@@ -129,6 +152,23 @@ class ImapPoller:
         self._loop_task: asyncio.Task[None] | None = None
         self._lease_held: bool | None = None
         self._lease_renewed_at = 0.0
+        self._wall_clock = wall_clock
+        self._last_poll: float | None = None
+        self._last_error = ""
+
+    def status(self) -> PollerStatus:
+        state: PollerState
+        if self._stop_requested.is_set():
+            state = "stopped"
+        elif self._lease_held is False:
+            state = "standby"
+        elif self._client is not None and self._client.is_connected:
+            state = "connected"
+        elif self._last_poll is None and not self._last_error:
+            state = "starting"
+        else:
+            state = "disconnected"
+        return PollerStatus(state, self._last_poll, self._last_error)
 
     def wake(self) -> None:
         """Ask for a pass now (ends a wait or IDLE early; does not cut a backoff short)."""
@@ -206,11 +246,13 @@ class ImapPoller:
                 except MessageHandlerError as exc:
                     failures += 1
                     delay = self._backoff(failures)
+                    self._last_error = str(exc)
                     self._log_handler_failure(exc, failures, delay)
                     await self._pause(delay, wakeable=False)
                 except MailError as exc:
                     failures += 1
                     delay = self._backoff(failures)
+                    self._last_error = str(exc)
                     logger.warning(
                         "IMAP %s: %s; reconnecting in %.1fs (failure %d)",
                         self._label,
@@ -220,9 +262,10 @@ class ImapPoller:
                     )
                     await self._disconnect()
                     await self._pause(delay, wakeable=False)
-                except Exception:
+                except Exception as exc:
                     failures += 1
                     delay = self._backoff(failures)
+                    self._last_error = f"unexpected {type(exc).__name__}"
                     logger.exception(
                         "IMAP %s: unexpected error; reconnecting in %.1fs", self._label, delay
                     )
@@ -278,6 +321,7 @@ class ImapPoller:
                 if self._stop_requested.is_set() or not await self._renew_lease_if_due():
                     break
                 count += await self._hand_over(client, status, uid)
+            self._last_poll, self._last_error = self._wall_clock(), ""
             return count
         except ImapError:
             await self._disconnect()

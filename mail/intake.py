@@ -15,9 +15,11 @@ import logging
 
 from mail.limits import MIB
 from mail.parse_pool import ParsePool, ParseResult
+from mail.redaction import redact
 from mail.summary import header_summary
 from models.clock import Clock, system_clock
 from models.intake import IntakeResult, receive_mail
+from models.log_context import bind, log_scope
 from models.policy import Policy
 from models.quarantine import (
     attempt_key,
@@ -47,8 +49,15 @@ class MailIntake:
 
         `identity` names this mail in its source for good (mailbox, UIDVALIDITY and UID;
         a digest for piped mail): attempts are counted against it. `size` is the size
-        the source states when `raw` was cut short at the limit.
+        the source states when `raw` was cut short at the limit. Log lines written
+        meanwhile carry its Message-ID and, once known, its ticket number.
         """
+        with log_scope():
+            return await self._receive(raw, source=source, identity=identity, size=size)
+
+    async def _receive(
+        self, raw: bytes, *, source: str, identity: str, size: int | None
+    ) -> IntakeResult:
         key = attempt_key(source.partition(":")[0], identity)
         attempt = await start_attempt(key, self._clock)
         if attempt.quarantined_as is not None:
@@ -58,6 +67,7 @@ class MailIntake:
             return await self._quarantine(key, raw, source, attempt.number - 1, attempt.last_error)
         try:
             parsed = await self.read(raw, size)
+            bind(message_id=parsed.mail.message_id)
             result = await receive_mail(
                 parsed.mail,
                 raw,
@@ -70,6 +80,7 @@ class MailIntake:
             await record_failure(key, f"{type(exc).__name__}: {exc}", self._clock)
             raise
         await finish_attempt(key)
+        bind(ticket=result.ticket_number)
         mail = parsed.mail
         logger.info(
             "mail %s from %s: %s%s%s",
@@ -113,11 +124,3 @@ class MailIntake:
 def piped_identity(raw: bytes) -> str:
     """Piped mail has no UID: the same bytes piped again are the same mail."""
     return hashlib.sha256(raw).hexdigest()
-
-
-def redact(address: str) -> str:
-    """Keep logs useful without spreading customers' addresses: j***@example.com."""
-    local, at, domain = address.partition("@")
-    if not at:
-        return "(unknown)" if not address else "***"
-    return f"{local[:1]}***@{domain[:100]}"

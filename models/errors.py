@@ -8,6 +8,7 @@
     ├── StorageError           attachment storage on disk
     │   ├── UnsafePath         a path that would leave the directory, or a symlink in the way
     │   └── CorruptBlob        a stored file whose bytes no longer match its digest
+    ├── DatabaseUnavailable    the database cannot be reached or entered (names it, no password)
     └── DeliveryError          an outbox handler's verdict on one attempt
         ├── RetryLater         failed for now: try again; says whether it may have been done
         └── PermanentFailure   retrying cannot help: the item is given up
@@ -17,8 +18,10 @@ for a report (`PeriodError`), an operator reading the log or the outbox's `last_
 
 The database's own errors (tortoise's `IntegrityError` and friends) are handled where they
 happen and are not mapped into this tree: no caller outside models/ needs to tell them
-apart (a concurrent insert is resolved in place; a database that does not answer is found
-by `models.store.db.ping`). Map one here when a caller starts to need it.
+apart (a concurrent insert is resolved in place). The one exception is a database that
+cannot be reached at all (refused, unknown host, no such database or role): `models.store.db`
+translates that into `DatabaseUnavailable`, so `ticketbot run`, `migrate` and `check` say
+so in one line. Map another here when a caller starts to need it.
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ class CorruptBlob(StorageError):
     """A stored file's bytes no longer hash to its name."""
 
 
+class DatabaseUnavailable(TicketbotError):
+    """The database does not answer or refuses us; the message names it (without its
+    password) and says what to check."""
+
+
 class DeliveryError(TicketbotError):
     """What an outbox handler tells the worker about one failed attempt of an item."""
 
@@ -84,14 +92,22 @@ class RetryLater(DeliveryError):
     it certainly was not (the other side answered with a refusal or a rate limit, or
     nothing was sent); an attempt that cannot tell counts as maybe delivered, so a retry
     that could do it twice looks first. The worker stores it as the item's `outcome`.
+    `counts` False: the other side said *later*, not *no* (a rate limit, our own pacing):
+    the attempt does not count towards giving up.
     """
 
     def __init__(
-        self, reason: str, after: float | None = None, *, maybe_delivered: bool = True
+        self,
+        reason: str,
+        after: float | None = None,
+        *,
+        maybe_delivered: bool = True,
+        counts: bool = True,
     ) -> None:
         super().__init__(reason)
         self.after = after
         self.maybe_delivered = maybe_delivered
+        self.counts = counts
 
 
 class PermanentFailure(DeliveryError):

@@ -31,6 +31,7 @@ from models.clock import Clock, system_clock
 from models.conversation import Target, find_target
 from models.events import HistoryEvent, MatchReason, Notice
 from models.facts import MailFacts
+from models.followup import normalise_subject
 from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
@@ -60,6 +61,7 @@ class IntakeResult:
     ticket_number: str | None = None
     autoreply_queued: bool = False
     note: str = ""
+    queue: str = ""  # a new ticket's queue
 
 
 def _recipients(mail: MailFacts) -> list[str]:
@@ -213,6 +215,7 @@ class _Intake:
             number=number,
             queue=queue.name,
             subject=mail.subject,
+            subject_key=normalise_subject(mail.subject, policy.ticket_hook)[:200],
             customer_email=customer_email,
             customer_name=(sender.name if sender else "")[:200],
             reply_address=reply_to if reply_to != customer_email.lower() else "",
@@ -240,7 +243,9 @@ class _Intake:
         if await article.attachments.all().count():
             await self.post_to_thread(ticket, article)
         queued, note = await self.acknowledge(ticket)
-        return IntakeResult("new_ticket", ticket.id, number, autoreply_queued=queued, note=note)
+        return IntakeResult(
+            "new_ticket", ticket.id, number, autoreply_queued=queued, note=note, queue=queue.name
+        )
 
     async def append(self, target: Target) -> IntakeResult:
         """A follow-up: stored on the ticket, shown in its thread; a waiting ticket reopens."""

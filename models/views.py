@@ -90,6 +90,11 @@ async def conversation_of(ticket_id: int) -> list[Article]:
     return await Article.filter(ticket_id=ticket_id).order_by("id")
 
 
+async def waiting_cards(channel: str) -> int:
+    """Tickets of `channel` whose card is not posted yet (a flood drains through these)."""
+    return await Ticket.filter(slack_channel=channel, slack_ts__isnull=True).count()
+
+
 async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:

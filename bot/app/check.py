@@ -16,6 +16,7 @@ from bot.slack.app import build_client
 from mail.errors import MailError
 from mail.imap import ImapPoller, PolledMessage
 from mail.smtp import SmtpSender
+from models.errors import DatabaseUnavailable
 from models.outbox.leases import new_owner
 from models.store import db
 from models.store.blobs import probe_writable
@@ -34,13 +35,13 @@ class CheckResult:
 
 
 async def _database(settings: Settings) -> str:
-    await db.init(settings.database.url, global_fallback=False)
+    url = settings.database.url
+    await db.init(url, global_fallback=False)
     try:
-        if not await db.ping():
-            raise CheckFailed("the database does not answer")
+        await db.ensure_answers(url)  # DatabaseUnavailable names it, without the password
     finally:
         await db.close()
-    return f"{settings.database.url.split('://', 1)[0]} answers"
+    return f"{db.safe_url(url)} answers"
 
 
 async def _imap(settings: Settings) -> str:
@@ -90,7 +91,7 @@ async def _attachments(settings: Settings) -> str:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         return f"Slack said {exc.response.get('error')!r} (check slack.bot_token and slack.api_url)"
-    if isinstance(exc, MailError | CheckFailed):
+    if isinstance(exc, MailError | CheckFailed | DatabaseUnavailable):
         return str(exc)
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -1,4 +1,4 @@
-"""The `ticketbot` command: run, migrate, check, manifest, ingest, sandbox."""
+"""The `ticketbot` command: run, migrate, check, manifest, ingest, report, sandbox."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from bot.app.config import (
     config_path,
     load_settings,
 )
+from bot.app.logs import configure_logging
+from models.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from mail.intake import MailIntake
@@ -92,6 +94,30 @@ def _parser() -> argparse.ArgumentParser:
         type=_public_url,
         help="public base URL of this bot, e.g. https://tickets.example.com",
     )
+    outbox = verbs.add_parser(
+        "outbox", parents=[common], help="list the outbox items given up, or retry them"
+    )
+    actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", parents=[common], help="the dead items, oldest first")
+    retry = actions.add_parser("retry", parents=[common], help="put dead items back in line")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    retry.add_argument("--all", action="store_true", help="every dead item")
+    report = verbs.add_parser(
+        "report", parents=[common], help="print the report of a period (table, CSV or JSON)"
+    )
+    report.add_argument(
+        "--period",
+        default="week",
+        metavar="P",
+        help="today, week, month or YYYY-MM-DD..YYYY-MM-DD (default: week)",
+    )
+    report.add_argument("--queue", metavar="Q", help="only this queue (default: all)")
+    report.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table for people; csv (one row per ticket created) or json for cron",
+    )
     ingest = verbs.add_parser("ingest", parents=[common], help="ingest RFC 822 mail (MTA pipe)")
     ingest.add_argument("files", nargs="*", metavar="FILE", help="message files; none or - = stdin")
     sandbox = verbs.add_parser(
@@ -112,6 +138,52 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(path, needs=VERB_NEEDS.get(args.verb))
 
 
+async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    """`outbox list` and `outbox retry ID… | --all`: the dead letters, for an operator."""
+    from models.outbox.dead import dead_items, retry_dead
+    from models.store import db
+
+    if args.action == "retry" and not (args.ids or args.all):
+        print("ticketbot: outbox retry needs item ids or --all", file=sys.stderr)
+        return EXIT_CONFIG
+    await db.init(settings.database.url)
+    try:
+        if args.action == "list":
+            items = await dead_items()
+            for item in items:
+                error = " ".join(item.last_error.split())[:120]
+                print(
+                    f"{item.id}\t{item.kind}\t{item.stream}\t{item.attempts} attempts\t"
+                    f"{item.created_at:%Y-%m-%d %H:%M}\t{error}"
+                )
+            print(f"{len(items)} dead item{'s' * (len(items) != 1)}", file=sys.stderr)
+            return 0
+        retried = await retry_dead(None if args.all else args.ids)
+        missing = sorted(set(args.ids) - set(retried)) if not args.all else []
+        print(f"{len(retried)} item{'s' * (len(retried) != 1)} back in line", file=sys.stderr)
+        for item_id in missing:
+            print(
+                f"ticketbot: outbox item {item_id} is not dead (or does not exist)", file=sys.stderr
+            )
+        return 1 if missing else 0
+    finally:
+        await db.close()
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """`ticketbot report`: the report `/ticket report` gives a lead, on standard output; days
+    in this machine's time zone (TZ)."""
+    from bot.app.report_cli import print_report
+
+    return await print_report(
+        settings.database.url,
+        period=args.period,
+        queue=args.queue,
+        output=args.format,
+        first_response_minutes=settings.tickets.first_response_minutes,
+    )
+
+
 async def _migrate(settings: Settings) -> int:
     from models.store import db
 
@@ -122,10 +194,14 @@ async def _migrate(settings: Settings) -> int:
 
 async def _run(settings: Settings) -> int:
     from bot.app.runtime import Runtime
+    from bot.app.startup import StartupError
 
     try:
         await Runtime(settings).run()
-    except OSError as exc:  # the database or the HTTP port; the message names which
+    except StartupError as exc:  # the database, or a token Slack refuses (exit 2)
+        print(f"ticketbot: cannot start: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # the HTTP port; the message names it
         print(f"ticketbot: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -260,12 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for chatty in ("aioimaplib", "apscheduler"):  # per-command / per-job INFO lines
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(level)  # text until the config says otherwise
     if args.verb == "sandbox":  # needs no config: everything it talks to is built in
         from bot.sandbox.app import run_sandbox
 
@@ -276,17 +347,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"ticketbot: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
+    configure_logging(level, settings.log.format)
     path = config_path(getattr(args, "config", None), os.environ)
     try:
         if args.verb == "manifest":
             return _manifest(settings, args.url)
+        if args.verb == "outbox":
+            return asyncio.run(_outbox(settings, args))
         if args.verb == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.verb == "report":
+            return asyncio.run(_report(settings, args))
         if args.verb == "check":
             return asyncio.run(_check(settings, path))
         if args.verb == "ingest":
             return asyncio.run(_ingest(settings, args.files))
         return run_loop(_run(settings))
+    except DatabaseUnavailable as exc:  # names the database (no password) and what to check
+        print(f"ticketbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

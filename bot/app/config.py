@@ -54,11 +54,14 @@ MAX_PROBLEMS = 20  # lines of one ConfigError; the rest are counted
 VERB_NEEDS: Final[Mapping[str, tuple[str, ...] | None]] = {
     # the slash command, the mode (Socket Mode when app_token is set), the request URL
     "manifest": ("slack.command", "slack.app_token", "slack.public_url", "slack.http.path"),
-    "migrate": ("database",),
+    "migrate": ("database", "log"),
+    "outbox": ("database",),
+    "report": ("database", "tickets"),  # tickets.first_response_minutes: what breaches are
     # bot.app.wiring.build_policy + parse_limits: the acknowledgement and the card are queued
     # in the outbox, not sent, so neither SMTP, IMAP nor the Slack secrets are needed
     "ingest": (
         "database",
+        "log",
         "queues",
         "tickets",
         "slack.leads",
@@ -163,6 +166,7 @@ class SlackSettings(_Section):
     leads: StrList = []
     public_url: str = ""
     allow_guests: bool = False
+    flood_threshold: int = Field(default=20, ge=1)
 
     @field_validator("bot_token")
     @classmethod
@@ -290,6 +294,14 @@ class MailSettings(_Section):
         return value
 
 
+class OutboxSettings(_Section):
+    max_attempts: int = Field(default=20, ge=1, le=1000)
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"  # json: one object a line (bot/app/logs.py)
+
+
 class TicketSettings(_Section):
     lock_timeout_minutes: int = Field(default=60, ge=1)
     first_response_minutes: int = Field(default=60, ge=1)
@@ -301,6 +313,8 @@ class Settings(_Section):
     queues: list[QueueSettings] = Field(min_length=1)
     mail: MailSettings
     tickets: TicketSettings = TicketSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    log: LogSettings = LogSettings()
 
     @model_validator(mode="after")
     def _unique_queues(self) -> Settings:

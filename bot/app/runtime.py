@@ -6,6 +6,8 @@ import asyncio
 import gc
 import logging
 import signal
+import time
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -13,9 +15,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app.config import Settings
+from bot.app.health import health_report
+from bot.app.logs import in_log_scope
+from bot.app.metrics import CachedReading, Metrics, TimedSocketModeHandler
+from bot.app.startup import check_bot_token, connect_socket_mode, prepare_database
 from bot.app.web import Traffic, build_web_app
 from bot.app.wiring import build_policy, imap_config, parse_limits, smtp_config
+from bot.delivery.digest import FloodDigest
+from bot.delivery.pace import ChannelPace
 from bot.delivery.posts import SlackDelivery
+from bot.delivery.report_files import ReportFiles
 from bot.delivery.uploads import FileUploads
 from bot.slack.app import build_app, build_client
 from bot.slack.directory import ChannelMembers, People
@@ -26,7 +35,9 @@ from mail.imap import ImapPoller, PolledMessage
 from mail.intake import MailIntake
 from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
+from models.intake import IntakeResult
 from models.jobs import release_idle_claims, remind_unclaimed
+from models.outbox.lag import outbox_lag
 from models.outbox.leases import dead_owner_detector, new_owner
 from models.outbox.worker import OutboxWorker
 from models.store import db
@@ -53,22 +64,39 @@ class Runtime:
         # listeners, which a shared session cannot survive); the busy paths (outbox
         # delivery, membership and name lookups) share one session instead.
         self.session = aiohttp.ClientSession()
-        self.client = build_client(settings.slack)
-        self.worker_client = build_client(settings.slack, self.session)
-        delivery_client = build_client(
-            settings.slack, self.session, resend_on_connection_error=False
+        self.metrics = Metrics(
+            CachedReading(outbox_lag),
+            queues=[queue.name for queue in settings.queues],
+            imap_last_poll=self._imap_last_poll,
         )
+        on_error = self.metrics.api_error_hook()
+        self.client = build_client(settings.slack, on_error=on_error)
+        self.worker_client = build_client(settings.slack, self.session, on_error=on_error)
+        delivery_client = build_client(
+            settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
+        )
+        pace = ChannelPace()  # one timeline per channel for every post this process makes
         handlers = {
-            **SlackDelivery(delivery_client, settings.mail.ticket_hook).handlers(),
-            **FileUploads(delivery_client, self.policy.attachments_dir).handlers(),
+            **SlackDelivery(
+                delivery_client,
+                settings.mail.ticket_hook,
+                pace=pace,
+                digest=FloodDigest(settings.slack.flood_threshold, pace, settings.slack.command),
+            ).handlers(),
+            **FileUploads(delivery_client, self.policy.attachments_dir, pace=pace).handlers(),
+            **ReportFiles(delivery_client).handlers(),
             **MailDelivery(
-                SmtpSender(smtp_config(settings)), from_name=settings.mail.display_name
+                SmtpSender(smtp_config(settings)),
+                from_name=settings.mail.display_name,
+                on_sent=self.metrics.mail_sent,
             ).handlers(),
         }
+        self.metrics.expect_kinds(handlers)
         self.traffic = Traffic()
         self.outbox = OutboxWorker(
-            handlers,
+            in_log_scope(handlers),
             owner=self.owner,
+            max_attempts=settings.outbox.max_attempts,
             stale_owner=stale_owner,
             busy=self.traffic.busy,
             max_defer_seconds=MAX_DEFER_SECONDS,
@@ -100,13 +128,28 @@ class Runtime:
         self._stopped = asyncio.Event()
 
     async def handle_mail(self, message: PolledMessage) -> None:
-        await self.intake.receive(
-            message.raw, source="imap", identity=message.identity, size=message.size
-        )
-        self.outbox.wake()
+        await self.receive(message.raw, source="imap", identity=message.identity, size=message.size)
 
-    async def health(self) -> dict[str, str]:
-        return {"database": "ok" if await db.ping() else "unreachable"}
+    async def receive(
+        self, raw: bytes, *, source: str, identity: str, size: int | None = None
+    ) -> IntakeResult:
+        """One mail into the helpdesk (`MailIntake.receive`), counted for /metrics."""
+        result = await self.intake.receive(raw, source=source, identity=identity, size=size)
+        self.metrics.count_mail(result)
+        self.outbox.wake()
+        return result
+
+    def _imap_last_poll(self) -> float | None:
+        return self.poller.status().last_poll if self.poller is not None else None
+
+    async def health(self) -> dict[str, Any]:
+        database_ok = await db.ping()
+        return health_report(
+            database_ok=database_ok,
+            imap=self.poller.status() if self.poller is not None else None,
+            lag=await self.metrics.lag.get() if database_ok else None,
+            now=time.time(),
+        )
 
     def _scheduler(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
@@ -138,10 +181,21 @@ class Runtime:
     def stop(self) -> None:
         self._stopped.set()
 
+    async def _preflight(self) -> None:
+        """The database (migrated, answering) and the Slack token, before anything starts;
+        `StartupError` when the operator must fix something (bot/app/startup.py)."""
+        try:
+            await prepare_database(self.settings.database.url)
+            identity = await check_bot_token(self.client, self.settings.slack.api_url)
+        except BaseException:
+            await self.session.close()
+            await db.close()
+            raise
+        if identity is not None:
+            logger.info("Slack took the bot token: %s", identity)
+
     async def run(self) -> None:
-        url = self.settings.database.url
-        await db.migrate(url)
-        await db.init(url)
+        await self._preflight()
         await self.parse_pool.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,24 +214,29 @@ class Runtime:
         socket_handler: AsyncSocketModeHandler | None = None
         try:
             routes = build_web_app(
-                None if slack.socket_mode else self.app, slack.http.path, self.health, self.traffic
+                None if slack.socket_mode else self.app,
+                slack.http.path,
+                self.health,
+                self.traffic,
+                metrics=self.metrics,
             )
             runner = web.AppRunner(routes, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, slack.http.host, slack.http.port).start()
             if slack.socket_mode:
-                socket_handler = AsyncSocketModeHandler(
-                    self.app, slack.app_token.get_secret_value()
+                socket_handler = TimedSocketModeHandler(
+                    self.app, slack.app_token.get_secret_value(), self.metrics.ack_seconds.observe
                 )
-                await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+                await connect_socket_mode(socket_handler)
                 logger.info(
-                    "connected to Slack in Socket Mode; health on http://%s:%d/healthz",
+                    "ready: connected to Slack in Socket Mode; /healthz and /metrics "
+                    "on http://%s:%d",
                     slack.http.host,
                     slack.http.port,
                 )
             else:
                 logger.info(
-                    "listening for Slack on http://%s:%d%s",
+                    "ready: listening for Slack on http://%s:%d%s (and /healthz, /metrics)",
                     slack.http.host,
                     slack.http.port,
                     slack.http.path,

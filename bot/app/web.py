@@ -1,9 +1,12 @@
-"""HTTP mode: one aiohttp server for Slack's requests and the health check.
+"""One aiohttp server: Slack's requests (HTTP mode), `/healthz` and `/metrics` (both modes).
 
 The endpoint is open to the internet, so nothing untrusted gets far: bodies over
 `MAX_BODY_BYTES` are refused with 413 while being read, and (given the signing secret)
 a request without a valid Slack signature is refused with 401 before bolt parses it or
 could log it. Refusals are logged without their bodies, and at most once a minute.
+
+`/healthz` answers 503 when a check fails: each string value of the health report is a
+check that must say "ok" (the database); nested mappings only inform (IMAP, outbox lag).
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.app.metrics import Metrics
 from bot.slack.app import TicketbotApp
 
 logger = logging.getLogger(__name__)
 
-HealthCheck = Callable[[], Awaitable[dict[str, str]]]
+HealthCheck = Callable[[], Awaitable[Mapping[str, Any]]]
 Monotonic = Callable[[], float]
 
 # Slack's largest deliveries (a view_submission of a 250 kB view, a block_actions payload
@@ -97,8 +102,10 @@ def build_web_app(
     *,
     signing_secret: str | None = None,
     refusals: RefusalLog | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """Slack's endpoint (HTTP mode) and `/healthz`; in Socket Mode (`app` None) only the latter.
+    With `metrics`, `/metrics` too, and each answer to Slack is timed (`ticketbot_ack_seconds`).
 
     Signatures are checked here, before bolt sees the request, with `signing_secret` or
     the one a `TicketbotApp` carries; for another app without a secret given bolt checks
@@ -113,6 +120,7 @@ def build_web_app(
 
     async def slack_events(request: web.Request) -> web.Response:
         assert app is not None
+        started = time.perf_counter()
         counter.in_flight += 1
         try:
             raw = await request.read()  # past MAX_BODY_BYTES aiohttp answers 413 right here
@@ -128,14 +136,17 @@ def build_web_app(
             except ValueError:  # not UTF-8, or broken JSON: nothing Slack would send
                 refused.refused("a body that is no Slack payload", len(raw))
                 return web.json_response({"error": "invalid request"}, status=400)
-            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+            response = await to_aiohttp_response(await app.async_dispatch(bolt_request))
+            if metrics is not None:
+                metrics.ack_seconds.observe(time.perf_counter() - started)
+            return response
         finally:
             counter.in_flight -= 1
             counter.last_finished = time.monotonic()
 
     async def healthz(_request: web.Request) -> web.Response:
         report = await health()
-        healthy = all(value == "ok" for value in report.values())
+        healthy = all(value == "ok" for value in report.values() if isinstance(value, str))
         return web.Response(
             status=200 if healthy else 503,
             text=json.dumps({"status": "ok" if healthy else "unavailable", **report}),
@@ -146,4 +157,11 @@ def build_web_app(
     if app is not None:
         web_app.router.add_post(path, slack_events)
     web_app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+
+        async def metrics_page(request: web.Request) -> web.Response:
+            body, content_type = await metrics.render(request.headers.get("Accept", ""))
+            return web.Response(body=body, headers={"Content-Type": content_type})
+
+        web_app.router.add_get("/metrics", metrics_page)
     return web_app

@@ -71,8 +71,11 @@ def to_outbox_error(exc: BaseException) -> RetryLater | PermanentFailure:
         if status == 429 or error in RATE_LIMIT_ERRORS:
             retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
             after = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
-            return RetryLater(
-                f"slack rate limited ({error or status})", after=after, maybe_delivered=False
+            return RetryLater(  # Slack says *later*: the attempt does not count
+                f"slack rate limited ({error or status})",
+                after=after,
+                maybe_delivered=False,
+                counts=False,
             )
         if status >= 500:
             return RetryLater(f"slack server error {status}", maybe_delivered=True)

@@ -15,7 +15,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery.digest import FloodDigest
 from bot.delivery.errors import may_have_landed, not_sent, to_outbox_error
+from bot.delivery.pace import ChannelPace
 from bot.render.blocks import (
     build_article_message,
     build_quarantine_card,
@@ -32,12 +34,13 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
+from models.errors import RetryLater
 from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.outbox.worker import Handler
 from models.store.article import Article
 from models.store.ticket import Ticket
-from models.views import ticket_summary
+from models.views import ticket_summary, waiting_cards
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +60,39 @@ def is_marked(message: dict[str, Any], item: OutboxItem) -> bool:
 
 
 class SlackDelivery:
-    def __init__(self, client: AsyncWebClient, hook: str) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        hook: str,
+        *,
+        pace: ChannelPace | None = None,
+        digest: FloodDigest | None = None,
+    ) -> None:
         self._client = client
         self._hook = hook
+        self._pace = pace
+        self._digest = digest
+
+    async def _slot(self, channel: str, item: OutboxItem, *, card: bool = False) -> None:
+        """Wait for this item's turn in the channel (paced posts come back later, uncounted);
+        a card that has to wait may first tell the channel about the flood."""
+        if self._pace is None:
+            return
+        delay = self._pace.wait(channel, item.id)
+        if delay <= 0:
+            return
+        if card:
+            await self._flood(channel)
+        self._pace.take(channel, item.id)  # raises: come back when the slot has come
+
+    async def _flood(self, channel: str) -> None:
+        """Post, refresh or close the channel's flood digest (best effort: cards go on)."""
+        if self._digest is None:
+            return
+        try:
+            await self._digest.waiting(self._call, channel, await waiting_cards(channel))
+        except RetryLater as exc:  # e.g. Slack's 429: the next card that waits tries again
+            logger.info("the flood digest in %s waits: %s", channel, exc)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -125,6 +158,7 @@ class SlackDelivery:
             await card_posted(summary.id, earlier)
             await self.update_card(item)
             return
+        await self._slot(summary.slack_channel, item, card=True)
         data = await self._call(
             "chat.postMessage",
             channel=summary.slack_channel,
@@ -136,11 +170,16 @@ class SlackDelivery:
         )
         channel = str(data.get("channel", summary.slack_channel))
         await card_posted(summary.id, str(data["ts"]), channel=channel)
+        if self._digest is not None and (
+            self._digest.active(channel) or (self._pace is not None and self._pace.behind(channel))
+        ):
+            await self._flood(channel)
 
     async def update_card(self, item: OutboxItem) -> None:
         summary = await ticket_summary(int(item.payload["ticket_id"]))
         if not summary.slack_ts:
             raise not_sent("card not posted yet")
+        await self._slot(summary.slack_channel, item)
         await self._call(
             "chat.update",
             channel=summary.slack_channel,
@@ -160,6 +199,7 @@ class SlackDelivery:
             return
         ts = await self._posted_earlier(item, ticket.slack_channel, ticket.slack_ts)
         if ts is None:
+            await self._slot(ticket.slack_channel, item)
             text, blocks = build_article_message(article, list(article.attachments))
             data = await self._call(
                 "chat.postMessage",
@@ -186,6 +226,7 @@ class SlackDelivery:
             if "notice" in payload
             else str(payload["text"])  # a row queued before notices were facts
         )
+        await self._slot(ticket.slack_channel, item)
         await self._call(
             "chat.postMessage",
             channel=ticket.slack_channel,
@@ -210,6 +251,7 @@ class SlackDelivery:
             int(payload.get("size", 0)),
             int(payload["inbound_id"]),
         )
+        await self._slot(channel, item)
         await self._call(
             "chat.postMessage",
             channel=channel,

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.errors import not_sent, to_outbox_error
+from bot.delivery.pace import ChannelPace
 from models.attachments import uploadable
 from models.delivery_records import file_shared
 from models.effects import SLACK_FILE_UPLOAD
@@ -43,9 +44,12 @@ UPLOAD_TIMEOUT_SECONDS = 60.0
 class FileUploads:
     """Handlers for SLACK_FILE_UPLOAD; `directory` is where intake stored the blobs."""
 
-    def __init__(self, client: AsyncWebClient, directory: str | Path) -> None:
+    def __init__(
+        self, client: AsyncWebClient, directory: str | Path, *, pace: ChannelPace | None = None
+    ) -> None:
         self._client = client
         self._directory = Path(directory)
+        self._pace = pace  # sharing posts a message in the card's thread: it is paced too
 
     def handlers(self) -> dict[str, Handler]:
         return {SLACK_FILE_UPLOAD: self.upload}
@@ -57,6 +61,8 @@ class FileUploads:
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))
         if not ticket.slack_ts:
             raise not_sent("card not posted yet")
+        if self._pace is not None:
+            self._pace.take(ticket.slack_channel, item.id)
         file_id = str(item.payload.get(PENDING_FILE) or "")
         if not file_id:
             file_id = await self._send(attachment)

@@ -116,10 +116,9 @@ async def run_sandbox(*, port: int, data: Path) -> int:
 
     async def send_mail(mail: CustomerMail) -> str:
         raw = build_mail(mail, SUPPORT_ADDRESS)
-        result = await runtime.intake.receive(
+        result = await runtime.receive(
             raw, source="sandbox", identity=hashlib.sha256(raw).hexdigest()
         )
-        runtime.outbox.wake()
         return f"{result.outcome} {result.ticket_number or ''}".strip()
 
     runner = web.AppRunner(

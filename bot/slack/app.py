@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.app.config import SlackSettings
 from bot.slack import actions, commands, events, home, modals
@@ -40,22 +43,60 @@ def keep_request_bodies_out_of_logs() -> None:
     verification.addFilter(NO_UNTRUSTED_BODIES)  # idempotent: the same object is kept once
 
 
+ApiErrorHook = Callable[[str, str], None]
+"""Told of every failed Web API call: (method, Slack's error code or the exception's name)."""
+
+
+def api_error_code(exc: Exception) -> str:
+    """A failed call's error as a short, bounded label: Slack's own code (`ratelimited`,
+    `channel_not_found`…), `http_NNN` for an answer without one, else the exception's name."""
+    if isinstance(exc, SlackApiError):
+        data = exc.response.data
+        error = data.get("error") if isinstance(data, dict) else None
+        return str(error) if error else f"http_{exc.response.status_code}"
+    return type(exc).__name__
+
+
+class ObservedWebClient(AsyncWebClient):
+    """`AsyncWebClient` that reports each failed call to `on_error` (every method goes
+    through `api_call`). `on_error` must be a plain function: bolt deep-copies the client
+    into lazy listeners, and a function is shared by the copy, not copied."""
+
+    def __init__(self, *, on_error: ApiErrorHook, **options: Any) -> None:
+        super().__init__(**options)
+        self.on_error = on_error
+
+    async def api_call(self, api_method: str, **options: Any) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(api_method, **options)
+        except Exception as exc:
+            self.on_error(api_method, api_error_code(exc))
+            raise
+
+
 def build_client(
     slack: SlackSettings,
     session: aiohttp.ClientSession | None = None,
     *,
     resend_on_connection_error: bool = True,
+    on_error: ApiErrorHook | None = None,
 ) -> AsyncWebClient:
     """The Web API client; `api_url` points it at Slack, GovSlack or a test emulator.
 
     slack_sdk re-sends a call once when the connection drops, which may post a message
     Slack already took; the outbox's client turns that off and retries by its own rules.
+    With `on_error`, every failed call is reported to it (for /metrics).
     """
-    client = AsyncWebClient(
-        token=slack.bot_token.get_secret_value(),
-        base_url=slack.api_url,
-        timeout=15,
-        session=session,
+    options: dict[str, Any] = {
+        "token": slack.bot_token.get_secret_value(),
+        "base_url": slack.api_url,
+        "timeout": 15,
+        "session": session,
+    }
+    client = (
+        AsyncWebClient(**options)
+        if on_error is None
+        else ObservedWebClient(on_error=on_error, **options)
     )
     if not resend_on_connection_error:
         client.retry_handlers = []

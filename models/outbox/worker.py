@@ -41,7 +41,7 @@ class OutboxWorker:
         *,
         owner: str,
         clock: Clock = system_clock,
-        max_attempts: int = 15,
+        max_attempts: int = 20,
         lease_seconds: float = 120.0,
         concurrency: int = 4,
         idle_seconds: float = 5.0,
@@ -118,7 +118,8 @@ class OutboxWorker:
             await handler(item)
         except RetryLater as exc:
             outcome = Outcome.MAYBE_DELIVERED if exc.maybe_delivered else Outcome.RETRY
-            await self._reschedule(item, attempts, str(exc), exc.after, outcome)
+            counted = attempts if exc.counts else item.attempts  # "later" is never "no"
+            await self._reschedule(item, counted, str(exc), exc.after, outcome)
         except PermanentFailure as exc:
             await self._bury(item, attempts, str(exc))
         except Exception as exc:  # ours, perhaps after the call went out: it may have landed
@@ -148,7 +149,10 @@ class OutboxWorker:
             await self._bury(item, attempts, error)
             return
         delay = after if after is not None else backoff_seconds(attempts)
-        logger.info("outbox item %s: %s; retry %d in %.1fs", item, error, attempts, delay)
+        if attempts > item.attempts:
+            logger.info("outbox item %s: %s; retry %d in %.1fs", item, error, attempts, delay)
+        else:
+            logger.debug("outbox item %s: %s; again in %.1fs", item, error, delay)
         await OutboxItem.filter(id=item.id).update(
             attempts=attempts,
             next_attempt_at=self._clock() + timedelta(seconds=delay),

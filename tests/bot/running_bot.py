@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app.config import SlackSettings
 from bot.app.web import build_web_app
 from bot.delivery.posts import SlackDelivery
+from bot.delivery.report_files import ReportFiles
 from bot.sandbox.emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
 from bot.slack.app import build_app
 from bot.slack.directory import ChannelMembers, People
@@ -83,7 +84,10 @@ async def running_bot(
         allow_guests=allow_guests,
     )
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
-    worker = OutboxWorker(SlackDelivery(client, HOOK).handlers(), owner="test")
+    worker = OutboxWorker(
+        {**SlackDelivery(client, HOOK).handlers(), **ReportFiles(client).handlers()},
+        owner="test",
+    )
     services = Services(
         policy=policy,
         members=ChannelMembers(client),

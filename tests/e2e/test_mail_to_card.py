@@ -233,7 +233,9 @@ def test_forged_requests_get_401_and_health_answers(
         )
         assert status == 401
     with urllib.request.urlopen(f"{bot.base}/healthz", timeout=5) as response:
-        assert json.loads(response.read()) == {"status": "ok", "database": "ok"}
+        health = json.loads(response.read())
+    assert (health["status"], health["database"]) == ("ok", "ok")
+    assert set(health) == {"status", "database", "imap", "outbox"}  # tests/e2e/test_operations.py
 
 
 def test_socket_mode_connects_and_still_ingests(

@@ -756,3 +756,57 @@ def test_config_repr_hides_the_password() -> None:
 )
 def test_mailbox_names_in_modified_utf7(name: str, wire: str) -> None:
     assert encode_mailbox_name(name) == wire
+
+
+# -- status (for /healthz and /metrics) ------------------------------------------------------
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = 1_767_225_600.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.dovecot
+class TestStatus:
+    async def test_a_pass_sets_the_time_and_clears_the_error(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
+    ) -> None:
+        clock = WallClock()
+        poller = _poller(_config(imap_server), store, handler, wall_clock=clock)
+        assert (poller.status().state, poller.status().last_poll) == ("starting", None)
+        imap_server.append(_mail("one"))
+        try:
+            assert await poller.poll_once() == 1
+            status = poller.status()
+            assert (status.state, status.last_poll, status.last_error) == (
+                "connected",
+                clock.now,
+                "",
+            )
+        finally:
+            await poller.stop()
+        assert poller.status().state == "stopped"
+
+    async def test_standby_while_another_process_holds_the_lease(
+        self, imap_server: DovecotServer, handler: Recorder
+    ) -> None:
+        poller = _poller(_config(imap_server), MemoryStore(grant=False), handler)
+        try:
+            assert await poller.poll_once() == 0
+            assert (poller.status().state, poller.status().last_poll) == ("standby", None)
+        finally:
+            await poller.stop()
+
+    async def test_a_refused_login_is_the_last_error_without_the_password(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder, logs: LogWatcher
+    ) -> None:
+        poller = _poller(_config(imap_server, password="wrong-password"), store, handler)
+        async with running(poller):
+            await logs.until(lambda: bool(logs.messages("reconnecting")))
+            status = poller.status()
+        assert (status.state, status.last_poll) == ("disconnected", None)
+        assert "mail.imap.password" in status.last_error
+        assert "wrong-password" not in status.last_error
