@@ -93,6 +93,11 @@ def test_a_dead_item_is_listed_and_delivered_after_a_retry(
     slack.faults.add("chat.postMessage", status=200, error="invalid_blocks", times=1)
     bot = bot_factory(db_url_sqlite)
     imap_server.append(customer_mail(1, subject="Refused at first"))
+    slack.wait_for(
+        lambda: query(db_url_sqlite, "SELECT id FROM outbox WHERE status = 'dead'"),
+        timeout=30,
+        what="the refused card to be dead",
+    )
     wait_outbox_drained(db_url_sqlite, timeout=30)
     assert cards(slack) == []
 

@@ -27,7 +27,13 @@ import pytest
 from bot.sandbox.emulator import ALICE, SUPPORT_CHANNEL, SlackEmulator
 from bot.sandbox.emulator.state import Message
 from bot.sandbox.signer import SlackDriver
-from tests.support.bot_process import BotFactory, BotProcess, query, wait_outbox_drained
+from tests.support.bot_process import (
+    BotFactory,
+    BotProcess,
+    pending_outbox,
+    query,
+    wait_outbox_drained,
+)
 from tests.support.dovecot import DovecotServer
 from tests.support.hostile_corpus import Expect, HostileMail, load_corpus
 from tests.support.slack_fixtures import SIGNING_SECRET
@@ -246,7 +252,8 @@ def test_no_hostile_mail_stops_stalls_or_abuses_the_running_bot(
                 wait_card_of(slack, db_url, mail)
                 cards_by_stem[mail.stem] = check_ticket(slack, mail)
             assert len(cards(slack)) == expected_cards, f"after {mail.file}"
-    wait_outbox_drained(db_url, timeout=60)
+    # Thread posts and uploads follow the cards in the one channel at Slack's ~1 post/s.
+    wait_outbox_drained(db_url, timeout=60 + 2 * pending_outbox(db_url))
 
     print(  # the figures, for `pytest -s`
         f"{len(corpus)} hostile mails; slowest ack {max(probe.latencies) * 1000:.0f} ms of "
