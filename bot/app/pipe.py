@@ -9,6 +9,9 @@ connection carries one mail:
          or retry the database does not answer\\n          (the MTA should try later: 75)
          or refused <why>\\n                               (nothing was stored)
 
+The records are NamedTuples rather than dataclasses: importing `dataclasses` (with
+`inspect`) is a noticeable part of what a one-mail `ingest` process costs.
+
 `length` is what follows the header (at most `mail.limits.max_message_bytes`); `size` is the
 mail's whole size, larger when the client kept only the first `length` bytes (the bot then
 stores a stub ticket from the headers, as `MailIntake.read` does for any source).
@@ -17,8 +20,7 @@ stores a stub ticket from the headers, as `MailIntake.read` does for any source)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 MAX_HEADER_BYTES = 4096
 MAX_ANSWER_BYTES = 4096
@@ -32,15 +34,13 @@ class BadRequest(ValueError):
     """A header the bot cannot use; its text is ours (never the peer's bytes)."""
 
 
-@dataclass(frozen=True)
-class PipeRequest:
+class PipeRequest(NamedTuple):
     name: str  # the file name or "-", for the source and the client's output
     length: int  # bytes of mail after the header
     size: int  # the mail's whole size (≥ length)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status: Status
     text: str  # stored: the outcome line ("new_ticket 2026…"); otherwise why
 

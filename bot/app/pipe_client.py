@@ -13,9 +13,8 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.app.config_file import DEFAULT_INGEST_SOCKET, DEFAULT_MAX_MESSAGE_BYTES, expand_value
 from bot.app.pipe import MAX_ANSWER_BYTES, Answer, encode_request, parse_answer
@@ -28,14 +27,12 @@ CONNECT_SECONDS = 5.0
 ANSWER_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class PipeConfig:
+class PipeConfig(NamedTuple):
     socket: str  # empty: no bot to ask
     max_message_bytes: int
 
 
-@dataclass(frozen=True)
-class PipedMail:
+class PipedMail(NamedTuple):
     name: str  # the file as given, "-" for standard input
     raw: bytes | None  # None: it could not be read (and that was said)
     size: int  # the whole mail's size; raw holds at most the limit
@@ -162,8 +159,7 @@ def _read_line(conn: socket.socket) -> bytes:
     return buffer
 
 
-@dataclass
-class Fallback:
+class Fallback(NamedTuple):
     """What is left for `ingest` to store itself: the mail no bot took, and those after it."""
 
     status: int
