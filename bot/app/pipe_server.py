@@ -78,9 +78,9 @@ class PipeServer:
                 self.path,
             )
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             sock.bind(str(self.path))
             # Mode and group before listen(): until then a connect is refused anyway.
             os.chmod(self.path, self._mode)
@@ -90,6 +90,9 @@ class PipeServer:
             self._server = await asyncio.start_unix_server(
                 self._accept, sock=sock, limit=STREAM_LIMIT
             )
+        except OSError as exc:  # the socket's own errors do not name the path
+            sock.close()
+            raise OSError(f"ingest.socket {self.path}: {exc.strerror or exc}") from None
         except BaseException:
             sock.close()
             raise
@@ -100,8 +103,8 @@ class PipeServer:
         other file is left alone and refused."""
         try:
             mode = os.lstat(self.path).st_mode
-        except FileNotFoundError:
-            return False
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # nothing there (a directory in the way: start says so)
         if not stat.S_ISSOCK(mode):
             raise OSError(
                 f"ingest.socket {self.path} exists and is no socket; "

@@ -278,3 +278,10 @@ async def test_a_stale_socket_is_taken_over_and_a_plain_file_is_not(socket_path:
 
 def test_the_header_is_json(tmp_path: Path) -> None:
     assert json.loads(encode_request("ü", 1, 1)) == {"name": "ü", "length": 1, "size": 1}
+
+
+async def test_a_socket_that_cannot_be_made_names_the_path(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file, not a directory")
+    path = tmp_path / "file" / "ingest.sock"
+    with pytest.raises(OSError, match=r"ingest\.socket .*/file/ingest\.sock: "):
+        await PipeServer(str(path), never, max_bytes=LIMIT).start()
