@@ -9,7 +9,7 @@ stdin. Per run it prints mails/s, the CPU of each ingest process (user+sys from
 and checks every mail became one ticket. Targets (issue 14): ≥ 10 mails/s with one
 feeder, ≤ 100 ms CPU per mail per process.
 
-    python -m tests.bench.bench_pipe [--mails 300] [--fallback 30] [--db sqlite|postgres]
+    python -m tests.bench.bench_pipe [--mails 300] [--fallback 30] [--db sqlite|postgres] [--keep]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -178,6 +179,7 @@ def main() -> int:
     parser.add_argument(
         "--pg", default="postgres://postgres@127.0.0.1:5432/postgres", help="admin URL"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (bot.log)")
     args = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -279,6 +281,8 @@ def main() -> int:
         emulator.wait(30)
         if args.db == "postgres":
             asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{pg_name}"'))
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _admin(url: str, sql: str) -> None:
