@@ -1,40 +1,36 @@
-"""The `ticketbot` command: run, migrate, check, manifest, ingest, report, sandbox."""
+"""The `ticketbot` command: run, migrate, check, manifest, ingest, report, sandbox.
+
+Imports are lazy: `ticketbot ingest` runs once per mail under an MTA, and its fast path
+(bot/app/pipe_client.py) must not pay for pydantic, tortoise, Slack or aiohttp. Every
+other verb loads what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib.metadata
 import logging
 import os
 import sys
-import tomllib
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.app.config import (
-    VERB_NEEDS,
-    ConfigError,
-    Settings,
-    check_public_url,
-    config_path,
-    load_settings,
-)
-from bot.app.logs import configure_logging
-from models.errors import DatabaseUnavailable
+from bot.app.config_file import config_path
 
 if TYPE_CHECKING:
-    from mail.intake import MailIntake
+    from bot.app.config import Settings
+    from bot.app.pipe_client import Fallback
 
 logger = logging.getLogger("ticketbot")
 
 EXIT_CONFIG = 2
-EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: an MTA keeps the mail and retries
 
 
 def package_version() -> str:
     """The installed version; from pyproject.toml when run from a checkout without metadata."""
+    import importlib.metadata
+    import tomllib
+
     try:
         return importlib.metadata.version("ticketbot")
     except importlib.metadata.PackageNotFoundError:
@@ -56,10 +52,20 @@ def _log_level(value: str) -> str:
 
 
 def _public_url(value: str) -> str:
+    from bot.app.config import check_public_url
+
     try:
         return check_public_url(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked for (importlib.metadata costs every ingest)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"ticketbot {package_version()}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ticketbot", description="Email tickets, worked from Slack.", parents=[common]
     )
-    parser.add_argument("--version", action="version", version=f"ticketbot {package_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("run", parents=[common], help="start the bot (migrates first)")
     verbs.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
@@ -134,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The settings this verb reads: an unset variable elsewhere is no error (VERB_NEEDS)."""
+    from bot.app.config import VERB_NEEDS, load_settings
+
     path = config_path(getattr(args, "config", None), os.environ)
     return load_settings(path, needs=VERB_NEEDS.get(args.verb))
 
@@ -235,87 +243,35 @@ def _manifest(settings: Settings, url: str | None) -> int:
     return 0
 
 
-async def _ingest(settings: Settings, files: Sequence[str]) -> int:
-    from bot.app.wiring import build_policy, parse_limits
-    from mail.intake import MailIntake
-    from mail.parse_pool import ParsePool
-    from models.store import db
+async def _ingest(settings: Settings, files: Sequence[str], fallback: Fallback | None) -> int:
+    """Store the mails no bot took (all of them when there was no socket to ask)."""
+    from bot.app.ingest import ingest_directly
+    from bot.app.pipe_client import read_sources
 
-    sources = list(files) or ["-"]
-    policy = build_policy(settings)
-    limits = parse_limits(settings)
-    try:
-        await db.migrate(settings.database.url)
-        await db.init(settings.database.url)
-    except Exception as exc:
-        print(f"ticketbot: database unavailable: {exc}", file=sys.stderr)
-        return EXIT_TEMPFAIL
-    status = 0
-    try:
-        async with ParsePool(limits) as pool:
-            intake = MailIntake(policy, pool)
-            for name in sources:
-                try:
-                    raw, size = read_limited(name, limits.max_message_bytes)
-                except OSError as exc:
-                    print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
-                    status = 1
-                    continue
-                outcome = await _ingest_one(intake, raw, size, name, limits.max_attempts)
-                if outcome is None:
-                    return EXIT_TEMPFAIL
-                print(f"{name}: {outcome}")
-    finally:
-        await db.close()
-    return status
+    if fallback is not None:
+        logger.info("%s; storing the mail directly", fallback.reason)
+        return await ingest_directly(settings, fallback.mails, fallback.status)
+    limit = settings.mail.limits.max_message_bytes
+    return await ingest_directly(settings, read_sources(list(files) or ["-"], limit))
 
 
-async def _ingest_one(
-    intake: MailIntake, raw: bytes, size: int, name: str, max_attempts: int
-) -> str | None:
-    """The outcome line for one mail, or None when it could not be stored (the MTA retries).
+def _pipe(args: argparse.Namespace) -> int | Fallback | None:
+    """`ingest`'s fast path: hand the mails to the running bot (bot/app/pipe_client.py).
+    The exit status when it took them all; what is left to store here otherwise; None when
+    the config file needs the full loader's judgement."""
+    from bot.app.pipe_client import pipe_to_bot, read_pipe_config
 
-    A mail that fails every attempt is quarantined, so the MTA is never asked to retry a
-    mail that can never be stored; only a database that does not answer is a reason to.
-    """
-    from mail.intake import piped_identity
-    from models.store import db
-
-    identity = piped_identity(raw)
-    for _ in range(max_attempts + 1):
-        try:
-            result = await intake.receive(
-                raw, source=f"ingest:{name}"[:320], identity=identity, size=size
-            )
-        except Exception:
-            if not await db.ping():
-                logger.exception("%s: the database does not answer", name)
-                return None
-            logger.exception("%s: could not be stored; trying again", name)
-            continue
-        number = f" {result.ticket_number}" if result.ticket_number else ""
-        return f"{result.outcome}{number}"
-    return None
-
-
-def read_limited(name: str, limit: int) -> tuple[bytes, int]:
-    """At most `limit` + 1 bytes of a mail and its whole size; the rest is read and dropped
-    (an MTA's pipe must be drained, or it sees a failed delivery)."""
-    stream = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
-    try:
-        raw = stream.read(limit + 1)
-        size = len(raw)
-        while chunk := stream.read(1024 * 1024):
-            size += len(chunk)
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-    return raw[:limit] if size > limit else raw, size
+    pipe = read_pipe_config(config_path(getattr(args, "config", None), os.environ), os.environ)
+    if pipe is None:
+        return None
+    return pipe_to_bot(pipe, list(args.files) or ["-"])
 
 
 def run_loop(main: Coroutine[Any, Any, int]) -> int:
     """`ticketbot run` uses uvloop where it exists: a faster loop under asyncpg and aiohttp
     (about twice the acks per second in tests/bench), with the same asyncio semantics."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:  # not on this platform
@@ -336,6 +292,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    fallback = None
+    if args.verb == "ingest":
+        handed = _pipe(args)
+        if isinstance(handed, int):
+            return handed
+        fallback = handed
+    import asyncio
+
+    from bot.app.config import ConfigError
+    from bot.app.logs import configure_logging
+    from models.errors import DatabaseUnavailable
+
     configure_logging(level)  # text until the config says otherwise
     if args.verb == "sandbox":  # needs no config: everything it talks to is built in
         from bot.sandbox.app import run_sandbox
@@ -361,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "check":
             return asyncio.run(_check(settings, path))
         if args.verb == "ingest":
-            return asyncio.run(_ingest(settings, args.files))
+            return asyncio.run(_ingest(settings, args.files, fallback))
         return run_loop(_run(settings))
     except DatabaseUnavailable as exc:  # names the database (no password) and what to check
         print(f"ticketbot: {exc}", file=sys.stderr)

@@ -42,11 +42,29 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-DEFAULT_CONFIG_PATH = "app.yaml"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+from bot.app.config_file import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_INGEST_SOCKET,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    config_path,
+    expand_value,
+)
+
+__all__ = [  # config_file's names too: callers know one module
+    "DEFAULT_CONFIG_PATH",
+    "VERB_NEEDS",
+    "ConfigError",
+    "Settings",
+    "check_public_url",
+    "config_path",
+    "load_settings",
+    "parse_settings",
+]
+
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
+MAX_SOCKET_PATH_BYTES = 107  # sockaddr_un.sun_path holds 108 bytes with the final NUL
 MAX_PROBLEMS = 20  # lines of one ConfigError; the rest are counted
 
 # The dotted key prefixes each verb reads; None = every key. An unset `${NAME}` is an
@@ -75,6 +93,7 @@ VERB_NEEDS: Final[Mapping[str, tuple[str, ...] | None]] = {
         "mail.autoreply",
         "mail.attachments",
         "mail.limits",
+        "ingest",  # the socket of a running bot; stored directly when none answers
     ),
     "check": None,
     "run": None,
@@ -266,7 +285,7 @@ class LimitSettings(_Section):
 
     parse_seconds: float = Field(default=5, gt=0, le=600)
     parse_memory_mb: int = Field(default=1024, ge=128)
-    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=64 * 1024)
+    max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=64 * 1024)
     max_parts: int = Field(default=500, ge=1)
     max_attachments: int = Field(default=50, ge=0)
     max_html_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
@@ -294,6 +313,39 @@ class MailSettings(_Section):
         return value
 
 
+def _octal_mode(value: Any) -> Any:
+    """A file mode as people write it: "0660" (a string, read as octal), or 0660 unquoted,
+    which YAML already reads as octal."""
+    if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{3,4}", value.strip()):
+        return int(value.strip().replace("o", ""), 8)
+    return value
+
+
+class IngestSettings(_Section):
+    """The local socket through which `ticketbot ingest` hands mail to the running bot."""
+
+    socket: str = DEFAULT_INGEST_SOCKET  # empty: no socket, `ingest` stores directly
+    socket_mode: Annotated[int, BeforeValidator(_octal_mode)] = 0o600
+    socket_group: str = ""  # a group name or id; empty: the bot's own group
+
+    @field_validator("socket")
+    @classmethod
+    def _socket(cls, value: str) -> str:
+        if len(os.fsencode(value)) > MAX_SOCKET_PATH_BYTES:
+            raise ValueError(
+                f"must be at most {MAX_SOCKET_PATH_BYTES} bytes (a limit of Unix sockets); "
+                "choose a shorter path"
+            )
+        return value
+
+    @field_validator("socket_mode")
+    @classmethod
+    def _mode(cls, value: int) -> int:
+        if not 0 <= value <= 0o777:
+            raise ValueError("must be a file mode such as '0600' or '0660' (quoted)")
+        return value
+
+
 class OutboxSettings(_Section):
     max_attempts: int = Field(default=20, ge=1, le=1000)
 
@@ -315,6 +367,7 @@ class Settings(_Section):
     tickets: TicketSettings = TicketSettings()
     outbox: OutboxSettings = OutboxSettings()
     log: LogSettings = LogSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @model_validator(mode="after")
     def _unique_queues(self) -> Settings:
@@ -375,20 +428,8 @@ def _expand_env(node: Any, environ: Mapping[str, str], key: str, unset: list[_Un
         return [_expand_env(v, environ, f"{key}.{i}", unset) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
-    missing: list[_Unset] = []
-
-    def substitute(match: re.Match[str]) -> str:
-        name, has_default, default = match.group(1), match.group(2), match.group(3)
-        value = environ.get(name)
-        if value:
-            return value
-        if has_default is None:
-            missing.append(_Unset(key, name, empty=value is not None))
-            return ""
-        return default or ""
-
-    expanded = _ENV_REF.sub(substitute, node)
-    unset.extend(missing)
+    expanded, missing = expand_value(node, environ)
+    unset.extend(_Unset(key, name, empty=empty) for name, empty in missing)
     return _placeholder(key) if missing else expanded
 
 
@@ -447,10 +488,6 @@ def parse_settings(
     if problems:
         raise ConfigError(*problems)
     return settings
-
-
-def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
-    return Path(explicit or environ.get("TICKETBOT_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def load_settings(

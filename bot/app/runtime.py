@@ -16,8 +16,10 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app.config import Settings
 from bot.app.health import health_report
+from bot.app.ingest import store_piped
 from bot.app.logs import in_log_scope
 from bot.app.metrics import CachedReading, Metrics, TimedSocketModeHandler
+from bot.app.pipe_server import PipeServer
 from bot.app.startup import check_bot_token, connect_socket_mode, prepare_database
 from bot.app.web import Traffic, build_web_app
 from bot.app.wiring import build_policy, imap_config, parse_limits, smtp_config
@@ -112,6 +114,18 @@ class Runtime:
         limits = parse_limits(settings)
         self.parse_pool = ParsePool(limits)
         self.intake = MailIntake(self.policy, self.parse_pool)
+        ingest = settings.ingest
+        self.pipe = (
+            PipeServer(
+                ingest.socket,
+                self.receive_piped,
+                max_bytes=limits.max_message_bytes,
+                mode=ingest.socket_mode,
+                group=ingest.socket_group,
+            )
+            if ingest.socket
+            else None
+        )
         imap = imap_config(settings)
         self.poller = (
             ImapPoller(
@@ -138,6 +152,11 @@ class Runtime:
         self.metrics.count_mail(result)
         self.outbox.wake()
         return result
+
+    async def receive_piped(self, raw: bytes, size: int, name: str) -> str | None:
+        """A mail `ticketbot ingest` handed over the socket: stored as `ingest` would store
+        it (identity, retries, quarantine), counted like any mail; None = try later."""
+        return await store_piped(self.receive, raw, size, name, self.parse_pool.limits.max_attempts)
 
     def _imap_last_poll(self) -> float | None:
         return self.poller.status().last_poll if self.poller is not None else None
@@ -223,6 +242,8 @@ class Runtime:
             runner = web.AppRunner(routes, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, slack.http.host, slack.http.port).start()
+            if self.pipe is not None and await self.pipe.start():
+                logger.info("taking mail from `ticketbot ingest` on %s", self.pipe.path)
             if slack.socket_mode:
                 socket_handler = TimedSocketModeHandler(
                     self.app, slack.app_token.get_secret_value(), self.metrics.ack_seconds.observe
@@ -259,6 +280,8 @@ class Runtime:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         if runner is not None:
             await runner.cleanup()
+        if self.pipe is not None:
+            await self.pipe.close()
         self.outbox.stop()
         if self.poller is not None:
             await self.poller.stop()

@@ -57,9 +57,20 @@ class RefusalLog:
     """Counts refused requests and says so at most once per `every` seconds: a flood of
     forged requests must not become a flood of log lines."""
 
-    def __init__(self, every: float = REFUSAL_LOG_SECONDS, clock: Monotonic = time.monotonic):
+    def __init__(
+        self,
+        every: float = REFUSAL_LOG_SECONDS,
+        clock: Monotonic = time.monotonic,
+        *,
+        endpoint: str = "the Slack endpoint",
+        hint: str = "if they came from Slack, check slack.signing_secret",
+        log: logging.Logger = logger,
+    ):
         self._every = every
         self._clock = clock
+        self._endpoint = endpoint
+        self._hint = hint
+        self._log = log
         self._last: float | None = None
         self._unlogged = 0
 
@@ -69,12 +80,13 @@ class RefusalLog:
         now = self._clock()
         if self._last is not None and now - self._last < self._every:
             return
-        logger.warning(
-            "refused %d request(s) to the Slack endpoint, the last one (%d bytes) for %s; "
-            "if they came from Slack, check slack.signing_secret",
+        self._log.warning(
+            "refused %d request(s) to %s, the last one (%d bytes) for %s; %s",
             self._unlogged,
+            self._endpoint,
             size,
             reason,
+            self._hint,
         )
         self._last, self._unlogged = now, 0
 

@@ -91,5 +91,6 @@ def sandbox_settings(
             "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
             "attachments": {"directory": str(data / "attachments"), "min_free_bytes": 0},
         },
+        "ingest": {"socket": ""},  # its mail loop feeds the runtime itself; no MTA to listen to
     }
     return parse_settings(document, {})

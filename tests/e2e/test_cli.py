@@ -59,6 +59,7 @@ def config(
         smtp=smtp_server,
         http_port=free_port(),
         mail__attachments__directory=str(tmp_path / "attachments"),
+        ingest__socket=str(tmp_path / "no-bot.sock"),  # no bot runs: ingest stores directly
     )
 
 

@@ -364,3 +364,32 @@ def test_env_example_lists_every_variable_app_yaml_reads() -> None:
     # copied as it is, it is enough for manifest and migrate
     assert problems(shipped(), listed, "manifest") == []
     assert problems(shipped(), listed, "migrate") == []
+
+
+@pytest.mark.parametrize(
+    ("ingest", "expected"),
+    [
+        ({}, ("data/ingest.sock", 0o600, "")),
+        ({"socket": "", "socket_mode": "0660", "socket_group": "mail"}, ("", 0o660, "mail")),
+        ({"socket_mode": 0o640}, ("data/ingest.sock", 0o640, "")),  # 0640 unquoted in YAML
+        ({"socket_mode": "0o660"}, ("data/ingest.sock", 0o660, "")),
+    ],
+)
+def test_ingest_socket_settings(ingest: dict[str, Any], expected: tuple[str, int, str]) -> None:
+    settings = parse_settings({**shipped(), "ingest": ingest}, ENV).ingest
+    assert (settings.socket, settings.socket_mode, settings.socket_group) == expected
+
+
+@pytest.mark.parametrize(
+    ("ingest", "message"),
+    [
+        ({"socket_mode": 660}, "ingest.socket_mode: must be a file mode such as '0600'"),
+        ({"socket_mode": "rw"}, "ingest.socket_mode"),
+        ({"socket": "/" + "x" * 107}, "ingest.socket: must be at most 107 bytes"),
+        ({"sockets": "/x"}, "ingest.sockets: is not a known key"),
+    ],
+)
+def test_bad_ingest_socket_settings_name_the_key(ingest: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({**shipped(), "ingest": ingest}, ENV)
+    assert message in str(caught.value)
