@@ -42,6 +42,7 @@ MAX_TERMS = 8
 MAX_TERM_LENGTH = 100
 PAGE_SIZE = 10
 MAX_PAGES = 50
+CANDIDATES = 1000  # PostgreSQL ranks the newest this many matches (see search_tickets)
 SNIPPET_WORDS = 24
 SNIPPET_SOURCE_CHARS = 20_000
 NOBODY = ""  # owner:none
@@ -264,11 +265,17 @@ async def search_tickets(
     elif sql.dialect == "postgres":
         folded = f"ticketbot_fold({sql.value(_pg_websearch(terms.words))})"
         match = f"websearch_to_tsquery('simple', {folded})"
+        # Ranking is the cost (ts_rank reads every match's document): only the newest
+        # CANDIDATES matches the asker may see are ranked (the newest by ticket id, found
+        # walking the primary key backwards for common words, through the GIN index for rare).
         text = (
-            f"SELECT {columns}, ts_rank(s.document, q.query) AS rank "
-            f"FROM ticket_search s CROSS JOIN {match} AS q(query) "
+            f"SELECT {columns}, ts_rank(c.document, q.query) AS rank "
+            f"FROM {match} AS q(query), LATERAL ("
+            "SELECT s.ticket_id, s.document FROM ticket_search s "
             "JOIN ticket t ON t.id = s.ticket_id "
             f"WHERE s.document @@ q.query AND {' AND '.join(where)} "
+            f"ORDER BY s.ticket_id DESC LIMIT {CANDIDATES}) c "
+            "JOIN ticket t ON t.id = c.ticket_id "
             f"ORDER BY rank DESC, t.created_at DESC, t.id DESC {window}"
         )
     else:
