@@ -5,7 +5,8 @@ UID handled, so a restart neither misses nor repeats mail. Messages are fetched
 several per round trip (bounded in count and bytes) and handed over one by one in
 UID order; those stored are marked \\Seen and recorded together after the batch, or
 before the error when the handler raises: the pass stops there and the same message
-comes again next pass. The handler de-duplicates, which makes a UIDVALIDITY reset (refetch everything) safe.
+comes again next pass. The handler de-duplicates, which makes a UIDVALIDITY reset
+(refetch everything) safe.
 
 Between passes the poller waits for an IDLE push (when the server offers IDLE and
 `idle` is on), a `wake()`, or `poll_seconds`. Connection and protocol errors end the

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[OutboxItem], Awaitable[None]]
 DEFER_STEP = 0.01
 HEADS_PER_PASS = 100
+#: A pass claims up to this many times `concurrency` heads (one per stream) at once.
+BATCH_FACTOR = 4
 
 
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
@@ -111,6 +113,40 @@ class OutboxWorker:
         ).update(lease_owner=self._owner, lease_until=self._clock() + self._lease)
         return claimed == 1
 
+    async def _claim_all(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """Claim heads in two statements instead of one per item; returns them as stored now.
+
+        Unleased (or expired) heads are claimed together, still due and pending; what we got
+        is read back, so a head delivered or rescheduled by another worker meanwhile is
+        either not ours or comes with its current attempts and payload. Heads a dead process
+        still holds are taken over one by one (`_claim`).
+        """
+        now = self._clock()
+        free = [
+            i for i in items if not i.lease_owner or i.lease_until is None or i.lease_until < now
+        ]
+        claimed: list[OutboxItem] = []
+        if free:
+            ids = [item.id for item in free]
+            await (
+                OutboxItem.filter(id__in=ids, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+                .filter(Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .update(lease_owner=self._owner, lease_until=now + self._lease)
+            )
+            seen = {item.id: item for item in free}
+            claimed = await OutboxItem.filter(
+                id__in=ids, status=OutboxStatus.PENDING, lease_owner=self._owner
+            ).order_by("id")
+            for fresh in claimed:  # the lease it had before ours tells how its last try ended
+                before = seen[fresh.id]
+                unchanged = fresh.attempts == before.attempts
+                fresh.lease_owner = before.lease_owner if unchanged else ""
+                fresh.lease_until = before.lease_until if unchanged else None
+        for item in items:
+            if item not in free and await self._claim(item):
+                claimed.append(item)
+        return claimed
+
     async def _deliver(self, item: OutboxItem) -> None:
         handler = self._handlers.get(item.kind, _unknown_kind)
         attempts = item.attempts + 1
@@ -185,8 +221,8 @@ class OutboxWorker:
 
         while not self._stopping:
             await self._make_way()
-            due = (await self.due())[: self._concurrency * 2]
-            batch = [item for item in due if await self._claim(item)]
+            due = (await self.due())[: self._concurrency * BATCH_FACTOR]
+            batch = await self._claim_all(due)
             if not batch:
                 return tried
             await asyncio.gather(*(one(item) for item in batch))

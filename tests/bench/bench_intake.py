@@ -91,7 +91,7 @@ class _Counting:
         self.times: list[float] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.times.append(time.monotonic())
         return "250 OK"
@@ -123,6 +123,13 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def _hwm_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -149,8 +156,9 @@ class _CpuMeter:
         return self.main / CLK_TCK, sum(self.workers.values()) / CLK_TCK
 
 
-def _config(db_url: str, workdir: Path, imap_port: int, smtp_port: int, api_url: str,
-            threshold: int) -> dict[str, Any]:  # fmt: skip
+def _config(
+    db_url: str, workdir: Path, imap_port: int, smtp_port: int, api_url: str, threshold: int
+) -> dict[str, Any]:
     return {
         "database": {"url": db_url},
         "slack": {
@@ -257,6 +265,7 @@ class Result:
     cpu_main: float = 0.0
     cpu_workers: float = 0.0
     rss_mb: float = 0.0
+    machine_busy: float = 0.0
     duplicates: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -277,6 +286,8 @@ class Result:
             f"  CPU       {1000 * self.cpu_main / n:7.1f} ms/mail bot process, "
             f"{1000 * self.cpu_workers / n:.1f} ms/mail parse workers",
             f"  peak RSS  {self.rss_mb:7.0f} MB (bot process)",
+            f"  machine   {100 * self.machine_busy:7.0f} % of {os.cpu_count()} CPUs busy "
+            "(everything: bot, database, Dovecot, emulator, sink, others)",
             *(f"  note: {note}" for note in self.notes),
         ]
 
@@ -339,17 +350,32 @@ def run_one(kind: str, mails: int, args: argparse.Namespace) -> Result:
             meter = _CpuMeter(bot.pid)
             meter.sample()
             start_main, start_workers = meter.totals()
+            machine_start = _machine_ticks()
             if args.profile:
                 Path(args.profile).mkdir(parents=True, exist_ok=True)
                 spy = subprocess.Popen(
-                    ["py-spy", "record", "-p", str(bot.pid), "-f", "raw", "-r", "50",
-                     "-o", str(Path(args.profile) / f"{kind}.txt")],  # fmt: skip
+                    [
+                        "py-spy",
+                        "record",
+                        "-p",
+                        str(bot.pid),
+                        "-f",
+                        "raw",
+                        "-r",
+                        "50",
+                        "-o",
+                        str(Path(args.profile) / f"{kind}.txt"),
+                    ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
             _watch(result, db_url, handler, api_url, ready, mails, args, bot, meter)
             meter.sample()
             main, workers = meter.totals()
+            machine_end = _machine_ticks()
+            result.machine_busy = (machine_end[0] - machine_start[0]) / max(
+                1, machine_end[1] - machine_start[1]
+            )
             result.cpu_main = main - start_main
             result.cpu_workers = workers - start_workers
             result.rss_mb = _hwm_mb(bot.pid)
@@ -388,9 +414,17 @@ def run_one(kind: str, mails: int, args: argparse.Namespace) -> Result:
     return result
 
 
-def _watch(result: Result, db_url: str, sink: _Counting, api_url: str, ready: float,
-           mails: int, args: argparse.Namespace, bot: subprocess.Popen[bytes],
-           meter: _CpuMeter) -> None:  # fmt: skip
+def _watch(
+    result: Result,
+    db_url: str,
+    sink: _Counting,
+    api_url: str,
+    ready: float,
+    mails: int,
+    args: argparse.Namespace,
+    bot: subprocess.Popen[bytes],
+    meter: _CpuMeter,
+) -> None:
     """Poll the database, the sink and the emulator until every mail is stored and acked."""
     deadline = ready + args.timeout
     acked_at: float | None = None
@@ -413,14 +447,19 @@ def _watch(result: Result, db_url: str, sink: _Counting, api_url: str, ready: fl
             result.digest_s = now - ready
         meter.sample()  # parse workers may be replaced: note each while it lives
         if now - last_report >= 5:
-            print(f"  {now - ready:5.0f} s: stored {stored}, acked {sink.count}, "
-                  f"carded {cards}", flush=True)  # fmt: skip
+            print(
+                f"  {now - ready:5.0f} s: stored {stored}, acked {sink.count}, carded {cards}",
+                flush=True,
+            )
             last_report = now
         result.cards = int(cards)
         result.cards_window = now - ready
-        if acked_at is not None and result.stored_s is not None:
-            if now - acked_at >= args.card_seconds or cards >= mails:
-                break
+        if (
+            acked_at is not None
+            and result.stored_s is not None
+            and (now - acked_at >= args.card_seconds or cards >= mails)
+        ):
+            break
         time.sleep(TICK)  # sampling interval
     result.end_s = time.monotonic() - ready
 
