@@ -75,6 +75,7 @@ class Runtime:
         delivery_client = build_client(
             settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
         )
+        self.smtp = SmtpSender(smtp_config(settings))  # keeps connections open between mails
         pace = ChannelPace()  # one timeline per channel for every post this process makes
         handlers = {
             **SlackDelivery(
@@ -86,7 +87,7 @@ class Runtime:
             **FileUploads(delivery_client, self.policy.attachments_dir, pace=pace).handlers(),
             **ReportFiles(delivery_client).handlers(),
             **MailDelivery(
-                SmtpSender(smtp_config(settings)),
+                self.smtp,
                 from_name=settings.mail.display_name,
                 on_sent=self.metrics.mail_sent,
             ).handlers(),
@@ -268,5 +269,6 @@ class Runtime:
         await asyncio.gather(*pending, return_exceptions=True)
         await self.services.settle(GRACE_SECONDS)
         await self.parse_pool.close()
+        await self.smtp.close()
         await self.session.close()
         await db.close()
