@@ -184,6 +184,8 @@ class ImapPoller:
         self._wall_clock = wall_clock
         self._last_poll: float | None = None
         self._last_error = ""
+        #: Messages found by the pass in progress and not handed over yet (0 between passes).
+        self.backlog = 0
 
     def status(self) -> PollerStatus:
         state: PollerState
@@ -347,20 +349,23 @@ class ImapPoller:
             last_uid = await self._start_uid(client, status)
             count = 0
             uids = await client.uids_from(last_uid + 1)
+            self.backlog = len(uids)
             for start in range(0, len(uids), SIZE_BATCH):
-                sizes = await client.sizes(uids[start : start + SIZE_BATCH])
-                for batch in fetch_batches(
-                    uids[start : start + SIZE_BATCH], sizes, self._max_bytes
-                ):
+                chunk = uids[start : start + SIZE_BATCH]
+                sizes = await client.sizes(chunk)
+                for batch in fetch_batches(chunk, sizes, self._max_bytes):
                     if self._stop_requested.is_set() or not await self._renew_lease_if_due():
                         self._last_poll, self._last_error = self._wall_clock(), ""
                         return count
                     count += await self._hand_over(client, status, batch)
+                    self.backlog -= len(batch)
             self._last_poll, self._last_error = self._wall_clock(), ""
             return count
         except ImapError:
             await self._disconnect()
             raise
+        finally:
+            self.backlog = 0
 
     async def _start_uid(self, client: ImapClient, status: MailboxStatus) -> int:
         """The last UID handled. A folder new to us starts at its first unread message, so

@@ -16,6 +16,8 @@ from typing import Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models import effects
@@ -383,18 +385,22 @@ class _Intake:
 
 async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
     """How many automatic answers went out lately, for the per-recipient, global and
-    per-domain caps (the global cap bounds the rows the last two read)."""
-    hour_ago = now - timedelta(hours=1)
-    last_hour = Article.filter(is_autoreply=True, created_at__gte=hour_ago)
+    per-domain caps (the global cap bounds the rows the second query reads; it counts
+    the last hour and its share for the domain together)."""
     domain = recipient.rpartition("@")[2]
+    to_recipient = await Article.filter(
+        is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
+    ).count()
+    in_domain = Q(to_address__endswith=f"@{domain}") if domain else Q(id__lt=0)
+    [hour] = (
+        await Article.filter(is_autoreply=True, created_at__gte=now - timedelta(hours=1))
+        .annotate(total=Count("id"), domain=Count("id", _filter=in_domain))
+        .values("total", "domain")
+    )
     return RecentAnswers(
-        to_recipient_last_day=await Article.filter(
-            is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
-        ).count(),
-        last_hour=await last_hour.count(),
-        to_domain_last_hour=await last_hour.filter(to_address__endswith=f"@{domain}").count()
-        if domain
-        else 0,
+        to_recipient_last_day=to_recipient,
+        last_hour=int(hour["total"] or 0),
+        to_domain_last_hour=int(hour["domain"] or 0),
     )
 
 

@@ -51,6 +51,9 @@ HOME_REFRESH_SECONDS = 300  # keeps open Home tabs current without spending the 
 # Deliveries wait while Slack requests are being answered, at most this long: a burst of
 # clicks gets its acks first, the card updates follow right after.
 MAX_DEFER_SECONDS = 10.0
+DELIVERIES = 4  # outbox deliveries at once
+BACKLOG_DELIVERIES = 1  # … while more than BACKLOG_MAILS wait on IMAP to be stored
+BACKLOG_MAILS = 50
 GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
 
 
@@ -99,8 +102,10 @@ class Runtime:
             owner=self.owner,
             max_attempts=settings.outbox.max_attempts,
             stale_owner=stale_owner,
+            concurrency=DELIVERIES,
             busy=self.traffic.busy,
             max_defer_seconds=MAX_DEFER_SECONDS,
+            share=self._delivery_share,
         )
         self.services = Services(
             policy=self.policy,
@@ -139,6 +144,12 @@ class Runtime:
         self.metrics.count_mail(result)
         self.outbox.wake()
         return result
+
+    def _delivery_share(self) -> int:
+        """Deliveries at once: fewer while a mail backlog is being stored (one loop serves
+        both; storing a mail first is what makes it safe), all of them otherwise."""
+        backlog = self.poller.backlog if self.poller is not None else 0
+        return BACKLOG_DELIVERIES if backlog > BACKLOG_MAILS else DELIVERIES
 
     def _imap_last_poll(self) -> float | None:
         return self.poller.status().last_poll if self.poller is not None else None

@@ -23,7 +23,7 @@ Handler = Callable[[OutboxItem], Awaitable[None]]
 DEFER_STEP = 0.01
 HEADS_PER_PASS = 100
 #: A pass claims up to this many times `concurrency` heads (one per stream) at once.
-BATCH_FACTOR = 4
+BATCH_FACTOR = 16
 
 
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
@@ -50,7 +50,11 @@ class OutboxWorker:
         stale_owner: StaleOwner = never_stale,
         busy: Callable[[], bool] = lambda: False,
         max_defer_seconds: float = 2.0,
+        share: Callable[[], int] | None = None,
     ) -> None:
+        """`share`: how many deliveries may run at once right now (at most `concurrency`),
+        asked every pass; e.g. fewer while a mail backlog is being stored, so storing
+        keeps most of the event loop and delivery still moves."""
         self._handlers = dict(handlers)
         self._owner = owner
         self._clock = clock
@@ -61,6 +65,7 @@ class OutboxWorker:
         self._stale_owner = stale_owner
         self._busy = busy
         self._max_defer = max_defer_seconds
+        self._share = share or (lambda: concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -212,20 +217,21 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Deliver what is due now, several streams at a time; returns how many were tried."""
         tried = 0
-        semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def one(item: OutboxItem) -> None:
+        async def one(item: OutboxItem, semaphore: asyncio.Semaphore) -> None:
             async with semaphore:
                 await self._make_way()
                 await self._deliver(item)
 
         while not self._stopping:
             await self._make_way()
-            due = (await self.due())[: self._concurrency * BATCH_FACTOR]
+            limit = max(1, min(self._concurrency, self._share()))
+            due = (await self.due())[: limit * BATCH_FACTOR]
             batch = await self._claim_all(due)
             if not batch:
                 return tried
-            await asyncio.gather(*(one(item) for item in batch))
+            semaphore = asyncio.Semaphore(limit)
+            await asyncio.gather(*(one(item, semaphore) for item in batch))
             tried += len(batch)
         return tried
 
