@@ -72,12 +72,16 @@ class SmtpSender:
     and login) cost more than the mail, so a burst of acknowledgements reuses them.
 
     A connection idle for `IDLE_SECONDS`, or that sent `MAX_MESSAGES_PER_CONNECTION`, is
-    closed; one that no longer answers NOOP is replaced before anything is sent on it; one
-    that failed while sending is dropped (the error is reported as before).
+    closed; one idle for more than `TRUSTED_SECONDS` that no longer answers NOOP is replaced
+    before anything is sent on it; one that failed while sending is dropped (the error is
+    reported as before, and the outbox retries).
     """
 
     #: Servers close idle sessions after a few minutes (RFC 5321 4.5.3.2.7: at least 5).
     IDLE_SECONDS = 60.0
+    #: Used this recently, a connection is taken as it is; idle longer, NOOP checks it first.
+    #: (A connection that died meanwhile fails at MAIL FROM, before anything was sent.)
+    TRUSTED_SECONDS = 5.0
     MAX_MESSAGES_PER_CONNECTION = 200
     MAX_IDLE_CONNECTIONS = 8
 
@@ -115,17 +119,16 @@ class SmtpSender:
         now = self._clock()
         while self._idle:
             connection = self._idle.pop()
-            if (
-                now - connection.idle_since > self.IDLE_SECONDS
-                or not connection.client.is_connected
-            ):
+            idle = now - connection.idle_since
+            if idle > self.IDLE_SECONDS or not connection.client.is_connected:
                 await _quit(connection.client)
                 continue
-            try:
-                await connection.client.noop()
-            except Exception:  # gone stale: the server closed it or it broke
-                connection.client.close()
-                continue
+            if idle > self.TRUSTED_SECONDS:
+                try:
+                    await connection.client.noop()
+                except Exception:  # gone stale: the server closed it or it broke
+                    connection.client.close()
+                    continue
             return connection
         config = self._config
         client = aiosmtplib.SMTP(
