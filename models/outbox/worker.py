@@ -9,8 +9,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from tortoise.expressions import Q, Subquery
-from tortoise.functions import Min
+from tortoise.expressions import Q
 
 from models.clock import Clock, system_clock
 from models.errors import PermanentFailure, RetryLater
@@ -75,26 +74,33 @@ class OutboxWorker:
     async def due(self) -> list[OutboxItem]:
         """Heads of their streams that are due and not leased by a live worker.
 
-        The heads are chosen in SQL before anything else: picking the oldest due rows
-        first would let one stream with hundreds of rows behind a head in backoff fill
-        the batch, and every other ticket's card and mail would wait behind it.
+        Only rows that are due are read, and of those only heads are kept, in SQL, before
+        the limit: picking the oldest due rows first would let one stream with hundreds of
+        rows behind a head in backoff fill the batch, and every other ticket's card and mail
+        would wait behind it; grouping every pending row by stream instead costs a scan of
+        the whole backlog per pass (a flood's paced cards wait in the future: never read).
         """
         now = self._clock()
-        heads = (
-            OutboxItem.filter(status=OutboxStatus.PENDING)
-            .annotate(head=Min("id"))
-            .group_by("stream")
-            .values("head")
+        connection = OutboxItem._meta.db
+        at = OutboxItem._meta.fields_map["next_attempt_at"].to_db_value(now, OutboxItem)
+        mark = "$1" if connection.capabilities.dialect == "postgres" else "?"
+        rows = await connection.execute_query_dict(
+            "SELECT o.id FROM outbox o WHERE o.status = 'pending' "
+            f"AND o.next_attempt_at <= {mark} AND NOT EXISTS ("
+            "SELECT 1 FROM outbox p WHERE p.stream = o.stream AND p.status = 'pending' "
+            f"AND p.id < o.id) ORDER BY o.id LIMIT {HEADS_PER_PASS}",
+            [at],
         )
+        if not rows:
+            return []
         candidates = (
-            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
+            await OutboxItem.filter(id__in=[row["id"] for row in rows])
             .filter(
                 Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
                 if self._stale_owner is never_stale
                 else Q()
             )
             .order_by("id")
-            .limit(HEADS_PER_PASS)
         )
         return [
             item

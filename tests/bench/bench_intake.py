@@ -3,6 +3,7 @@
     python -m tests.bench.bench_intake [--mails 1000] [--db sqlite|postgres|both]
                                        [--flood-threshold 20] [--card-seconds 0]
                                        [--profile DIR] [--timeout 900]
+    python -m tests.bench.bench_intake --mails 300 --kills 10 [--db …]   # crash safety
 
 Per database: a private Dovecot whose INBOX holds `--mails` new mails (distinct senders,
 so the acknowledgement caps, raised for the bench, do not hold any back), an SMTP sink
@@ -25,6 +26,11 @@ Printed per database:
 
 `--profile DIR` runs `py-spy record` on the bot process during the run and writes
 DIR/<db>.txt (collapsed stacks) and a top list of self/inclusive time.
+
+`--kills N` measures crash safety instead: the bot is SIGKILLed N times at random points
+of the intake (`--seed`) and restarted; at the end it prints how many mails were stored,
+acknowledged and carded, and how many of each twice (all cards are waited for: with
+Slack's pace that is about one second per mail).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import contextlib
 import imaplib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -89,11 +96,13 @@ class _Counting:
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.recipients: list[str] = []
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.times.append(time.monotonic())
+            self.recipients.extend(envelope.rcpt_tos)
         return "250 OK"
 
     @property
@@ -490,6 +499,119 @@ def _summarise_profile(path: Path, top: int = 25) -> None:
         print(f"    {100 * count / total:5.1f}%  {frame}")
 
 
+def _channel_texts(api_url: str) -> list[str]:
+    """Every top-level message text in the support channel (all pages)."""
+    token = WorkspaceConfig().bot_tokens[0]
+    texts: list[str] = []
+    cursor = ""
+    while True:
+        url = f"{api_url.rstrip('/')}/conversations.history?channel={SUPPORT_CHANNEL}&limit=200"
+        request = urllib.request.Request(
+            url + (f"&cursor={cursor}" if cursor else ""),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = json.loads(response.read())
+        texts += [str(m.get("text", "")) for m in data.get("messages", [])]
+        cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return texts
+
+
+def run_crashes(kind: str, mails: int, kills: int, args: argparse.Namespace) -> list[str]:
+    """`kills` SIGKILLs spread over the intake, each followed by a restart; then every mail
+    must be stored once, acknowledged once and carded once."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"ticketbot-crash-{kind}-"))
+    env = _env()
+    sink = _Counting()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.emulator_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    dovecot = DovecotServer()
+    bot: subprocess.Popen[bytes] | None = None
+    lines = [f"[{kind}] {mails} mails, {kills} SIGKILLs"]
+    try:
+        assert emulator.stdout is not None
+        api_url = emulator.stdout.readline().decode().strip()
+        dovecot.start()
+        _append_all(dovecot, mails)
+        with _database(kind, workdir) as db_url:
+            config = _config(
+                db_url, workdir, dovecot.port, controller.port, api_url, args.flood_threshold
+            )
+            config_path = workdir / "app.yaml"
+            config_path.write_text(yaml.safe_dump(config))
+            command = [sys.executable, "-m", "bot", "run", "--config", str(config_path)]
+            port = config["slack"]["http"]["port"]
+            log = (workdir / "bot.log").open("ab")
+
+            def start() -> subprocess.Popen[bytes]:
+                process = subprocess.Popen(
+                    command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
+                while not _healthy(port):
+                    if process.poll() is not None:
+                        raise RuntimeError(f"ticketbot exited; see {workdir / 'bot.log'}")
+                    time.sleep(0.05)  # polling a condition
+                return process
+
+            rng = random.Random(args.seed)
+            marks = sorted(rng.uniform(0.05, 0.95) * mails for _ in range(kills))
+            bot = start()
+            deadline = time.monotonic() + args.timeout
+            killed = 0
+            while time.monotonic() < deadline:
+                [(stored,)] = query(db_url, "SELECT COUNT(*) FROM inbound_message")
+                [(cards,)] = query(db_url, "SELECT COUNT(*) FROM ticket WHERE slack_ts IS NOT NULL")
+                if killed < kills and stored >= marks[killed]:
+                    time.sleep(rng.uniform(0, 0.3))  # somewhere in the middle of things
+                    bot.kill()
+                    bot.wait(10)
+                    killed += 1
+                    bot = start()
+                    continue
+                unique_acks = len(set(sink.recipients))
+                if stored >= mails and unique_acks >= mails and cards >= mails and killed == kills:
+                    break
+                time.sleep(TICK)  # sampling interval
+            else:
+                lines.append(f"  timeout after {args.timeout:g} s")
+            time.sleep(2)  # anything in flight lands (a duplicate would show now)
+            [(rows, distinct)] = query(
+                db_url, "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM inbound_message"
+            )
+            [(tickets,)] = query(db_url, "SELECT COUNT(*) FROM ticket")
+            cards_posted = [t for t in _channel_texts(api_url) if "new tickets" not in t]
+            acks = list(sink.recipients)
+            lines += [
+                f"  killed {killed} times; stored {distinct} of {mails} "
+                f"({int(rows) - int(distinct)} twice), tickets {tickets}",
+                f"  acknowledgements: {len(set(acks))} recipients of {mails}, "
+                f"{len(acks) - len(set(acks))} duplicate",
+                f"  cards: {len(set(cards_posted))} of {mails}, "
+                f"{len(cards_posted) - len(set(cards_posted))} duplicate",
+            ]
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(30)
+            bot = None
+            log.close()
+    finally:
+        if bot is not None and bot.poll() is None:
+            bot.kill()
+            bot.wait(10)
+        dovecot.close()
+        emulator.kill()
+        emulator.wait(10)
+        controller.stop()
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="IMAP intake throughput of the running bot.")
     parser.add_argument("--mails", type=int, default=1000)
@@ -501,8 +623,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--profile", help="directory for py-spy profiles")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--kills", type=int, default=0, help="crash safety: SIGKILL and restart the bot N times"
+    )
+    parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.kills:
+        report = [run_crashes(kind, args.mails, args.kills, args) for kind in kinds]
+        print()
+        for lines in report:
+            print("\n".join(lines))
+        return 0
     print(f"IMAP intake bench: {args.mails} mails, PostgreSQL at {PG_DSN}", flush=True)
     results = [run_one(kind, args.mails, args) for kind in kinds]
     print()
