@@ -7,9 +7,11 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Min
+from tortoise.queryset import QuerySet
 
 from models.clock import Clock, system_clock
 from models.errors import PermanentFailure, RetryLater
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[OutboxItem], Awaitable[None]]
 DEFER_STEP = 0.01
 HEADS_PER_PASS = 100
+#: How many of the longest-due rows are looked at to find the streams worth a look.
+DUE_WINDOW = 500
 #: A pass claims up to this many times `concurrency` heads (one per stream) at once.
 BATCH_FACTOR = 16
 
@@ -74,34 +78,28 @@ class OutboxWorker:
     async def due(self) -> list[OutboxItem]:
         """Heads of their streams that are due and not leased by a live worker.
 
-        Only rows that are due are read, and of those only heads are kept, in SQL, before
-        the limit: picking the oldest due rows first would let one stream with hundreds of
-        rows behind a head in backoff fill the batch, and every other ticket's card and mail
-        would wait behind it; grouping every pending row by stream instead costs a scan of
-        the whole backlog per pass (a flood's paced cards wait in the future: never read).
+        Heads are chosen before the limit: picking the oldest due rows first would let one
+        stream with hundreds of rows behind a head in backoff fill the batch, and every
+        other ticket's card and mail would wait behind it. Cheap first: the streams of the
+        longest-due rows (a flood's paced cards wait in the future and are never read), and
+        the heads of just those streams; only when that window holds no head at all are
+        all pending rows grouped by stream. (Every step is a plain index range or a
+        GROUP BY: no correlated subquery whose cached plan could turn quadratic.)
         """
         now = self._clock()
-        connection = OutboxItem._meta.db
-        at = OutboxItem._meta.fields_map["next_attempt_at"].to_db_value(now, OutboxItem)
-        mark = "$1" if connection.capabilities.dialect == "postgres" else "?"
-        rows = await connection.execute_query_dict(
-            "SELECT o.id FROM outbox o WHERE o.status = 'pending' "
-            f"AND o.next_attempt_at <= {mark} AND NOT EXISTS ("
-            "SELECT 1 FROM outbox p WHERE p.stream = o.stream AND p.status = 'pending' "
-            f"AND p.id < o.id) ORDER BY o.id LIMIT {HEADS_PER_PASS}",
-            [at],
+        window = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .limit(DUE_WINDOW)
+            .values_list("id", "stream")
         )
-        if not rows:
+        if not window:
             return []
-        candidates = (
-            await OutboxItem.filter(id__in=[row["id"] for row in rows])
-            .filter(
-                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-                if self._stale_owner is never_stale
-                else Q()
-            )
-            .order_by("id")
-        )
+        streams = list({str(stream) for _, stream in window})
+        heads = OutboxItem.filter(status=OutboxStatus.PENDING, stream__in=streams)
+        candidates = await self._heads(heads, now)
+        if not candidates and len(window) == DUE_WINDOW:
+            candidates = await self._heads(OutboxItem.filter(status=OutboxStatus.PENDING), now)
         return [
             item
             for item in candidates
@@ -113,6 +111,20 @@ class OutboxWorker:
                 or self._stale_owner(item.lease_owner)
             )
         ]
+
+    async def _heads(self, pending: QuerySet[OutboxItem], now: datetime) -> list[OutboxItem]:
+        """The due, unleased heads among the streams of `pending`, oldest first."""
+        heads = pending.annotate(head=Min("id")).group_by("stream").values("head")
+        return (
+            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
+            .filter(
+                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+                if self._stale_owner is never_stale
+                else Q()
+            )
+            .order_by("id")
+            .limit(HEADS_PER_PASS)
+        )
 
     async def _claim(self, item: OutboxItem) -> bool:
         """Compare-and-set on what we saw: nobody else claimed or finished it meanwhile."""

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from models.outbox import worker as worker_module
 from models.outbox.items import (
     OutboxItem,
     OutboxStatus,
@@ -295,3 +296,23 @@ async def test_the_share_limits_deliveries_at_once(database: str) -> None:
     worker = OutboxWorker({"k": handle}, owner="w", concurrency=4, share=lambda: 1)
     assert await worker.drain_once() == 20
     assert most == 1
+
+
+async def test_a_stream_stuck_in_backoff_does_not_hide_the_others(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when every row of the due window sits behind a head in backoff."""
+    monkeypatch.setattr(worker_module, "DUE_WINDOW", 3)
+    clock = HandClock(START)
+    head = await enqueue("k", {"n": "head"}, stream="stuck", clock=clock)
+    for n in range(5):
+        await enqueue("k", {"n": f"tail{n}"}, stream="stuck", clock=clock)
+    await OutboxItem.filter(id=head.id).update(next_attempt_at=clock.now + timedelta(hours=1))
+    other = await enqueue("k", {"n": "other"}, stream="free", clock=clock)
+    seen: list[int] = []
+
+    async def handle(item: OutboxItem) -> None:
+        seen.append(item.id)
+
+    await OutboxWorker({"k": handle}, owner="w", clock=clock).drain_once()
+    assert seen == [other.id]
