@@ -1,10 +1,12 @@
 """The IMAP poller: hands every new message of one folder to the handler exactly once.
 
 Progress is kept by UID: the store remembers the folder's UIDVALIDITY and the last
-UID handled, so a restart neither misses nor repeats mail. A message is marked
-\\Seen and recorded only after the handler has stored it; if the handler raises,
-the pass stops there and the same message comes again next pass. The handler
-de-duplicates, which makes a UIDVALIDITY reset (refetch everything) safe.
+UID handled, so a restart neither misses nor repeats mail. Messages are fetched
+several per round trip (bounded in count and bytes) and handed over one by one in
+UID order; those stored are marked \\Seen and recorded together after the batch, or
+before the error when the handler raises: the pass stops there and the same message
+comes again next pass. The handler de-duplicates, which makes a UIDVALIDITY reset
+(refetch everything) safe.
 
 Between passes the poller waits for an IDLE push (when the server offers IDLE and
 `idle` is on), a `wake()`, or `poll_seconds`. Connection and protocol errors end the
@@ -21,7 +23,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -42,6 +44,12 @@ logger = logging.getLogger(__name__)
 
 # Servers may drop a session idle for 30 minutes (RFC 3501 5.4), so IDLE is renewed before.
 _MAX_IDLE_SECONDS = 29 * 60
+#: UIDs whose sizes are asked in one command.
+SIZE_BATCH = 500
+#: One FETCH brings at most this many messages and (unless one message alone is bigger)
+#: this many bytes: round trips are few, and memory stays bounded whatever waits.
+FETCH_BATCH = 50
+FETCH_BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,27 @@ class PollerStatus:
     last_error: str
 
 
+def fetch_batches(
+    uids: Sequence[int], sizes: Mapping[int, int], max_bytes: int | None
+) -> list[list[int]]:
+    """`uids` in order, cut into FETCH batches by count and bytes (`max_bytes` of a message
+    at most); a UID without a size (gone meanwhile) rides along, costing nothing."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    weight = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        size = size if max_bytes is None else min(size, max_bytes)
+        if batch and (len(batch) >= FETCH_BATCH or weight + size > FETCH_BATCH_BYTES):
+            batches.append(batch)
+            batch, weight = [], 0
+        batch.append(uid)
+        weight += size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 class ImapPoller:
     """Polls one folder forever (`run`), or once (`poll_once`), or just checks it (`check`)."""
 
@@ -155,6 +184,8 @@ class ImapPoller:
         self._wall_clock = wall_clock
         self._last_poll: float | None = None
         self._last_error = ""
+        #: Messages found by the pass in progress and not handed over yet (0 between passes).
+        self.backlog = 0
 
     def status(self) -> PollerStatus:
         state: PollerState
@@ -317,15 +348,24 @@ class ImapPoller:
             status = await client.select(self._config.folder)
             last_uid = await self._start_uid(client, status)
             count = 0
-            for uid in await client.uids_from(last_uid + 1):
-                if self._stop_requested.is_set() or not await self._renew_lease_if_due():
-                    break
-                count += await self._hand_over(client, status, uid)
+            uids = await client.uids_from(last_uid + 1)
+            self.backlog = len(uids)
+            for start in range(0, len(uids), SIZE_BATCH):
+                chunk = uids[start : start + SIZE_BATCH]
+                sizes = await client.sizes(chunk)
+                for batch in fetch_batches(chunk, sizes, self._max_bytes):
+                    if self._stop_requested.is_set() or not await self._renew_lease_if_due():
+                        self._last_poll, self._last_error = self._wall_clock(), ""
+                        return count
+                    count += await self._hand_over(client, status, batch)
+                    self.backlog -= len(batch)
             self._last_poll, self._last_error = self._wall_clock(), ""
             return count
         except ImapError:
             await self._disconnect()
             raise
+        finally:
+            self.backlog = 0
 
     async def _start_uid(self, client: ImapClient, status: MailboxStatus) -> int:
         """The last UID handled. A folder new to us starts at its first unread message, so
@@ -360,24 +400,44 @@ class ImapPoller:
         await self._store.save(self.mailbox_key, status.uidvalidity, start)
         return start
 
-    async def _hand_over(self, client: ImapClient, status: MailboxStatus, uid: int) -> int:
-        fetched = await client.fetch(uid, self._max_bytes)
-        if fetched is None:
-            logger.warning("IMAP %s: UID %d vanished before it was fetched", self._label, uid)
-            await self._store.save(self.mailbox_key, status.uidvalidity, uid)
-            return 0
-        message = PolledMessage(
-            fetched.raw, fetched.size, uid, status.uidvalidity, self.mailbox_key
-        )
-        try:
-            await self._handle(message)
-        except Exception as exc:
-            raise MessageHandlerError(
-                f"message handler failed for UID {uid}; it stays unseen and is retried", uid=uid
-            ) from exc
-        await client.mark_seen(uid)
-        await self._store.save(self.mailbox_key, status.uidvalidity, uid)
-        return 1
+    async def _hand_over(self, client: ImapClient, status: MailboxStatus, uids: list[int]) -> int:
+        """One round trip fetches `uids`; each goes to the handler in order; those handled are
+        marked \\Seen and recorded together, also when the handler fails on a later one."""
+        fetched = await client.fetch_many(uids, self._max_bytes)
+        handled: list[int] = []
+        done = 0  # the last UID we are finished with (handled, or gone)
+        for uid in uids:
+            found = fetched.get(uid)
+            if found is None:
+                logger.warning("IMAP %s: UID %d vanished before it was fetched", self._label, uid)
+                done = uid
+                continue
+            message = PolledMessage(
+                found.raw, found.size, uid, status.uidvalidity, self.mailbox_key
+            )
+            try:
+                await self._handle(message)
+            except Exception as exc:
+                if done:
+                    await self._finish(client, status, handled, done)
+                raise MessageHandlerError(
+                    f"message handler failed for UID {uid}; it stays unseen and is retried",
+                    uid=uid,
+                ) from exc
+            handled.append(uid)
+            done = uid
+        if done:
+            await self._finish(client, status, handled, done)
+        return len(handled)
+
+    async def _finish(
+        self, client: ImapClient, status: MailboxStatus, handled: list[int], done: int
+    ) -> None:
+        """Stored mail is marked \\Seen, then the store remembers how far we got. A crash
+        before this hands the same mails over again: the handler recognises them."""
+        if handled:
+            await client.mark_seen(handled)
+        await self._store.save(self.mailbox_key, status.uidvalidity, done)
 
     # -- lease and connection ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,9 +32,12 @@ from mail.imap_wire import (
     Reply,
     encode_mailbox_name,
     parse_fetched,
+    parse_fetched_all,
     parse_search,
     parse_select,
+    parse_sizes,
     redact_username,
+    uid_set,
 )
 
 logger = logging.getLogger(__name__)
@@ -297,12 +300,50 @@ class ImapClient:
         raw, size = found
         return Fetched(raw, len(raw) if size is None else max(size, len(raw)))
 
-    async def mark_seen(self, uid: int) -> None:
+    async def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each of `uids` that still exists, in one round trip."""
+        if not uids:
+            return {}
+        wanted = uid_set(uids)
         reply = await self._command(
-            f"UID STORE {uid}",
-            self._protocol.store(str(uid), "+FLAGS.SILENT", r"(\Seen)", by_uid=True),
+            "UID FETCH RFC822.SIZE",
+            self._protocol.fetch(wanted, "(RFC822.SIZE)", by_uid=True, timeout=self._timeout),
         )
-        self._check(reply, f"UID STORE {uid}")
+        self._check(reply, "UID FETCH RFC822.SIZE")
+        found = parse_sizes(reply.lines)
+        return {uid: found[uid] for uid in uids if uid in found}
+
+    async def fetch_many(
+        self, uids: Sequence[int], max_bytes: int | None = None
+    ) -> dict[int, Fetched]:
+        """Several messages in one round trip, as `fetch` reads one; a UID that no longer
+        exists is missing from the answer. The caller bounds how many bytes that is."""
+        if len(uids) == 1:
+            one = await self.fetch(uids[0], max_bytes)
+            return {} if one is None else {uids[0]: one}
+        section = "BODY.PEEK[]" if max_bytes is None else f"BODY.PEEK[]<0.{max_bytes}>"
+        reply = await self._command(
+            f"UID FETCH {len(uids)} messages",
+            self._protocol.fetch(
+                uid_set(uids), f"(RFC822.SIZE {section})", by_uid=True, timeout=self._timeout
+            ),
+            limit=None,
+        )
+        self._check(reply, f"UID FETCH {len(uids)} messages")
+        fetched: dict[int, Fetched] = {}
+        for uid, (raw, size) in parse_fetched_all(reply.lines).items():
+            if uid in uids:
+                fetched[uid] = Fetched(raw, len(raw) if size is None else max(size, len(raw)))
+        return fetched
+
+    async def mark_seen(self, uid: int | Sequence[int]) -> None:
+        """Set \\Seen on one message or on several in one round trip."""
+        wanted = str(uid) if isinstance(uid, int) else uid_set(uid)
+        reply = await self._command(
+            f"UID STORE {wanted}",
+            self._protocol.store(wanted, "+FLAGS.SILENT", r"(\Seen)", by_uid=True),
+        )
+        self._check(reply, f"UID STORE {wanted}")
 
     async def idle(self, seconds: float, interrupt: asyncio.Event) -> bool:
         """IDLE until new mail (True), `interrupt` is set or `seconds` pass (False).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
@@ -111,6 +112,61 @@ def parse_fetched(lines: Lines, uid: int) -> tuple[bytes, int | None] | None:
         if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
             return bytes(lines[index + 1]), size
     return None
+
+
+def parse_fetched_all(lines: Lines) -> dict[int, tuple[bytes, int | None]]:
+    """Every BODY[] literal of a multi-message FETCH reply by UID, with its RFC822.SIZE.
+
+    Untagged FETCHes without a body (flag changes pushed meanwhile) are skipped.
+    """
+    found: dict[int, tuple[bytes, int | None]] = {}
+    for index, line in enumerate(lines):
+        if isinstance(line, bytearray):
+            continue
+        match = _FETCH_BODY.match(line)
+        if match is None:
+            continue
+        has_literal = match.group(1) is not None
+        after = lines[index + 2] if has_literal and index + 2 < len(lines) else b""
+        uid_match = _FETCH_UID.search(line) or _FETCH_UID.search(bytes(after))
+        if uid_match is None:
+            continue
+        size_match = _FETCH_SIZE.search(line) or _FETCH_SIZE.search(bytes(after))
+        size = int(size_match.group(1)) if size_match is not None else None
+        if not has_literal:
+            found[int(uid_match.group(1))] = (b"", size)
+        elif index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
+            found[int(uid_match.group(1))] = (bytes(lines[index + 1]), size)
+    return found
+
+
+def parse_sizes(lines: Lines) -> dict[int, int]:
+    """UID -> RFC822.SIZE from a `UID FETCH set (RFC822.SIZE)` reply."""
+    sizes: dict[int, int] = {}
+    for line in lines[:-1]:
+        if isinstance(line, bytearray):
+            continue
+        uid_match, size_match = _FETCH_UID.search(line), _FETCH_SIZE.search(line)
+        if uid_match is not None and size_match is not None:
+            sizes[int(uid_match.group(1))] = int(size_match.group(1))
+    return sizes
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """A UID set for one command, runs folded: [1, 2, 3, 7] → "1:3,7"."""
+    ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("an empty UID set")
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for uid in [*ordered[1:], None]:
+        if uid is not None and uid == previous + 1:
+            previous = uid
+            continue
+        parts.append(str(start) if start == previous else f"{start}:{previous}")
+        if uid is not None:
+            start = previous = uid
+    return ",".join(parts)
 
 
 def encode_mailbox_name(name: str) -> str:

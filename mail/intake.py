@@ -23,7 +23,6 @@ from models.log_context import bind, log_scope
 from models.policy import Policy
 from models.quarantine import (
     attempt_key,
-    finish_attempt,
     quarantine,
     record_failure,
     start_attempt,
@@ -75,11 +74,11 @@ class MailIntake:
                 display_text=parsed.display_text,
                 source=source,
                 clock=self._clock,
+                attempt=key,
             )
         except Exception as exc:
             await record_failure(key, f"{type(exc).__name__}: {exc}", self._clock)
             raise
-        await finish_attempt(key)
         bind(ticket=result.ticket_number)
         mail = parsed.mail
         logger.info(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal
@@ -10,6 +13,8 @@ from typing import Literal
 import aiosmtplib
 
 from mail.errors import SmtpError, SmtpPermanentError, SmtpTemporaryError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,31 +49,106 @@ def translate_smtp_error(exc: BaseException) -> SmtpError:
     return SmtpTemporaryError(f"unexpected {type(exc).__name__}: {exc}")
 
 
+@dataclass(slots=True)
+class _Connection:
+    client: aiosmtplib.SMTP
+    idle_since: float
+    sent: int = 0
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """QUIT politely when the connection still works; close it in any case."""
+    try:
+        if client.is_connected:
+            await client.quit()
+    except Exception:  # nothing to do about a server that will not say goodbye
+        logger.debug("SMTP QUIT failed", exc_info=True)
+    finally:
+        client.close()
+
+
 class SmtpSender:
-    def __init__(self, config: SmtpConfig) -> None:
+    """Sends over a few kept-open connections: a connection, its greeting and EHLO (and TLS
+    and login) cost more than the mail, so a burst of acknowledgements reuses them.
+
+    A connection idle for `IDLE_SECONDS`, or that sent `MAX_MESSAGES_PER_CONNECTION`, is
+    closed; one idle for more than `TRUSTED_SECONDS` that no longer answers NOOP is replaced
+    before anything is sent on it; one that failed while sending is dropped (the error is
+    reported as before, and the outbox retries).
+    """
+
+    #: Servers close idle sessions after a few minutes (RFC 5321 4.5.3.2.7: at least 5).
+    IDLE_SECONDS = 60.0
+    #: Used this recently, a connection is taken as it is; idle longer, NOOP checks it first.
+    #: (A connection that died meanwhile fails at MAIL FROM, before anything was sent.)
+    TRUSTED_SECONDS = 5.0
+    MAX_MESSAGES_PER_CONNECTION = 200
+    MAX_IDLE_CONNECTIONS = 8
+
+    def __init__(self, config: SmtpConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
+        self._clock = clock
+        self._idle: list[_Connection] = []
 
     async def send(self, message: EmailMessage, *, sender: str, recipients: list[str]) -> None:
         """Send `message` to exactly `recipients` (the envelope is never read from headers:
         aiosmtplib would re-parse a To such as `"a@x,b@y"@z` into several recipients)."""
         if not recipients:
             raise SmtpPermanentError("no recipients")
-        config = self._config
         try:
-            await aiosmtplib.send(
-                message,
-                sender=sender,
-                recipients=recipients,
-                hostname=config.host,
-                port=config.port,
-                use_tls=config.security == "ssl",
-                start_tls=config.security == "starttls",
-                username=config.username or None,
-                password=config.password or None,
-                timeout=config.timeout,
-            )
+            connection = await self._connection()
+            try:
+                await connection.client.send_message(message, sender=sender, recipients=recipients)
+            except BaseException:
+                connection.client.close()
+                raise
         except Exception as exc:
             raise translate_smtp_error(exc) from exc
+        connection.sent += 1
+        connection.idle_since = self._clock()
+        await self._give_back(connection)
+
+    async def close(self) -> None:
+        """QUIT the connections kept open (best effort)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _quit(connection.client)
+
+    async def _connection(self) -> _Connection:
+        """A kept connection that still answers, else a new one."""
+        now = self._clock()
+        while self._idle:
+            connection = self._idle.pop()
+            idle = now - connection.idle_since
+            if idle > self.IDLE_SECONDS or not connection.client.is_connected:
+                await _quit(connection.client)
+                continue
+            if idle > self.TRUSTED_SECONDS:
+                try:
+                    await connection.client.noop()
+                except Exception:  # gone stale: the server closed it or it broke
+                    connection.client.close()
+                    continue
+            return connection
+        config = self._config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            use_tls=config.security == "ssl",
+            start_tls=config.security == "starttls",
+            username=config.username or None,
+            password=config.password or None,
+            timeout=config.timeout,
+        )
+        await client.connect()
+        return _Connection(client, now)
+
+    async def _give_back(self, connection: _Connection) -> None:
+        spent = connection.sent >= self.MAX_MESSAGES_PER_CONNECTION
+        if spent or len(self._idle) >= self.MAX_IDLE_CONNECTIONS:
+            await _quit(connection.client)
+        else:
+            self._idle.append(connection)
 
     async def check(self) -> str:
         """Connect (and log in when configured) without sending anything, for `ticketbot check`."""

@@ -16,6 +16,8 @@ from typing import Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models import effects
@@ -35,7 +37,8 @@ from models.followup import normalise_subject
 from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
-from models.store.article import Article, ArticleKind, InboundMessage
+from models.quarantine import finish_attempt
+from models.store.article import Article, ArticleKind, Attachment, InboundMessage
 from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
@@ -76,14 +79,18 @@ async def receive_mail(
     display_text: str | None = None,
     source: str = "imap",
     clock: Clock = system_clock,
+    attempt: str | None = None,
 ) -> IntakeResult:
     """Store `raw` once; a retry of the same mail returns outcome "duplicate".
 
     `display_text` is what agents should see in Slack (quotes and signature trimmed);
-    the full text is always kept.
+    the full text is always kept. `attempt`: the key its intake attempts are counted
+    under (models.quarantine), forgotten in the same transaction that stores the mail.
     """
     key_id = (mail.message_id or "")[:998]
     if await InboundMessage.exists(message_id=key_id, digest=mail.digest):
+        if attempt is not None:
+            await finish_attempt(attempt)
         return IntakeResult("duplicate", note="already received")
     try:
         async with in_transaction() as connection:
@@ -115,9 +122,13 @@ async def receive_mail(
                     detail={"message_id": key_id, "note": "same Message-ID, different content"},
                     created_at=now,
                 )
+            if attempt is not None:
+                await finish_attempt(attempt)
     except IntegrityError:
         # Another process stored the same mail between our check and our insert.
         if await InboundMessage.exists(message_id=key_id, digest=mail.digest):
+            if attempt is not None:
+                await finish_attempt(attempt)
             return IntakeResult("duplicate", note="stored concurrently")
         raise
     return result
@@ -142,6 +153,7 @@ class _Intake:
         self.display_text = display_text
         self.clock = clock
         self.now = now
+        self.attachments: list[Attachment] = []  # the stored mail's, once stored
 
     async def run(self, connection: BaseDBAsyncClient) -> IntakeResult:
         target = await find_target(self.mail, self.policy, self.now)
@@ -156,7 +168,7 @@ class _Intake:
             return await self.append(target)
         return await self.open_ticket(connection, target)
 
-    async def store_article(self, ticket: Ticket) -> Article:
+    async def store_article(self, ticket: Ticket, outcome: str) -> Article:
         mail, sender = self.mail, self.mail.sender
         answer_to = mail.reply_to or sender
         article = await Article.create(
@@ -178,9 +190,9 @@ class _Intake:
             is_automatic=mail.is_automatic,
             created_at=self.now,
         )
-        await save_attachments(article, mail.attachments, self.policy, self.now)
+        self.attachments = await save_attachments(article, mail.attachments, self.policy, self.now)
         await InboundMessage.filter(id=self.inbound.id).update(
-            ticket_id=ticket.id, article_id=article.id
+            ticket_id=ticket.id, article_id=article.id, outcome=outcome
         )
         return article
 
@@ -227,8 +239,7 @@ class _Intake:
             created_at=now,
             updated_at=now,
         )
-        article = await self.store_article(ticket)
-        await InboundMessage.filter(id=self.inbound.id).update(outcome="new_ticket")
+        article = await self.store_article(ticket, "new_ticket")
         detail: dict[str, object] = {"queue": queue.name, "message_id": mail.message_id}
         if target.linked is not None:
             detail |= {"linked": target.linked.number, "reason": target.reason}
@@ -240,7 +251,7 @@ class _Intake:
             created_at=now,
         )
         await effects.post_card(ticket.id, self.clock)
-        if await article.attachments.all().count():
+        if self.attachments:
             await self.post_to_thread(ticket, article)
         queued, note = await self.acknowledge(ticket)
         return IntakeResult(
@@ -251,8 +262,7 @@ class _Intake:
         """A follow-up: stored on the ticket, shown in its thread; a waiting ticket reopens."""
         assert target.ticket is not None
         ticket, now = target.ticket, self.now
-        article = await self.store_article(ticket)
-        await InboundMessage.filter(id=self.inbound.id).update(outcome="followup")
+        article = await self.store_article(ticket, "followup")
         after = next_state(Move.CUSTOMER_WROTE, ticket.state, owned=bool(ticket.owner_id))
         # Waiting or done tickets are reopened; a new or open one just gets the mail.
         state = after if ticket.state in (TicketState.PENDING, TicketState.CLOSED) else None
@@ -302,8 +312,7 @@ class _Intake:
 
     async def reject(self, ticket: Ticket) -> IntakeResult:
         """`followup_on_closed: reject`: keep the mail, keep the ticket closed, say so."""
-        article = await self.store_article(ticket)
-        await InboundMessage.filter(id=self.inbound.id).update(outcome="rejected")
+        article = await self.store_article(ticket, "rejected")
         await History.create(
             ticket=ticket,
             event=HistoryEvent.FOLLOWUP_REJECTED,
@@ -376,18 +385,22 @@ class _Intake:
 
 async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
     """How many automatic answers went out lately, for the per-recipient, global and
-    per-domain caps (the global cap bounds the rows the last two read)."""
-    hour_ago = now - timedelta(hours=1)
-    last_hour = Article.filter(is_autoreply=True, created_at__gte=hour_ago)
+    per-domain caps (the global cap bounds the rows the second query reads; it counts
+    the last hour and its share for the domain together)."""
     domain = recipient.rpartition("@")[2]
+    to_recipient = await Article.filter(
+        is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
+    ).count()
+    in_domain = Q(to_address__endswith=f"@{domain}") if domain else Q(id__lt=0)
+    [hour] = (
+        await Article.filter(is_autoreply=True, created_at__gte=now - timedelta(hours=1))
+        .annotate(total=Count("id"), domain=Count("id", _filter=in_domain))
+        .values("total", "domain")
+    )
     return RecentAnswers(
-        to_recipient_last_day=await Article.filter(
-            is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
-        ).count(),
-        last_hour=await last_hour.count(),
-        to_domain_last_hour=await last_hour.filter(to_address__endswith=f"@{domain}").count()
-        if domain
-        else 0,
+        to_recipient_last_day=to_recipient,
+        last_hour=int(hour["total"] or 0),
+        to_domain_last_hour=int(hour["domain"] or 0),
     )
 
 

@@ -53,6 +53,9 @@ HOME_REFRESH_SECONDS = 300  # keeps open Home tabs current without spending the 
 # Deliveries wait while Slack requests are being answered, at most this long: a burst of
 # clicks gets its acks first, the card updates follow right after.
 MAX_DEFER_SECONDS = 10.0
+DELIVERIES = 4  # outbox deliveries at once
+BACKLOG_DELIVERIES = 1  # … while more than BACKLOG_MAILS wait on IMAP to be stored
+BACKLOG_MAILS = 50
 GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
 
 
@@ -77,6 +80,7 @@ class Runtime:
         delivery_client = build_client(
             settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
         )
+        self.smtp = SmtpSender(smtp_config(settings))  # keeps connections open between mails
         pace = ChannelPace()  # one timeline per channel for every post this process makes
         handlers = {
             **SlackDelivery(
@@ -88,7 +92,7 @@ class Runtime:
             **FileUploads(delivery_client, self.policy.attachments_dir, pace=pace).handlers(),
             **ReportFiles(delivery_client).handlers(),
             **MailDelivery(
-                SmtpSender(smtp_config(settings)),
+                self.smtp,
                 from_name=settings.mail.display_name,
                 on_sent=self.metrics.mail_sent,
             ).handlers(),
@@ -100,8 +104,10 @@ class Runtime:
             owner=self.owner,
             max_attempts=settings.outbox.max_attempts,
             stale_owner=stale_owner,
+            concurrency=DELIVERIES,
             busy=self.traffic.busy,
             max_defer_seconds=MAX_DEFER_SECONDS,
+            share=self._delivery_share,
         )
         self.services = Services(
             policy=self.policy,
@@ -157,6 +163,12 @@ class Runtime:
         """A mail `ticketbot ingest` handed over the socket: stored as `ingest` would store
         it (identity, retries, quarantine), counted like any mail; None = try later."""
         return await store_piped(self.receive, raw, size, name, self.parse_pool.limits.max_attempts)
+
+    def _delivery_share(self) -> int:
+        """Deliveries at once: fewer while a mail backlog is being stored (one loop serves
+        both; storing a mail first is what makes it safe), all of them otherwise."""
+        backlog = self.poller.backlog if self.poller is not None else 0
+        return BACKLOG_DELIVERIES if backlog > BACKLOG_MAILS else DELIVERIES
 
     def _imap_last_poll(self) -> float | None:
         return self.poller.status().last_poll if self.poller is not None else None
@@ -291,5 +303,6 @@ class Runtime:
         await asyncio.gather(*pending, return_exceptions=True)
         await self.services.settle(GRACE_SECONDS)
         await self.parse_pool.close()
+        await self.smtp.close()
         await self.session.close()
         await db.close()

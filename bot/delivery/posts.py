@@ -149,7 +149,18 @@ class SlackDelivery:
         return None
 
     async def post_card(self, item: OutboxItem) -> None:
-        summary = await ticket_summary(int(item.payload["ticket_id"]))
+        ticket_id = int(item.payload["ticket_id"])
+        slotted = ""  # the channel whose slot this item already has
+        if self._pace is not None and not may_have_landed(item):
+            # A flood's cards mostly come to learn that their slot is later: one light read
+            # says so, before the card is rendered from the whole ticket.
+            [(channel, ts)] = await Ticket.filter(id=ticket_id).values_list(
+                "slack_channel", "slack_ts"
+            )
+            if not ts:
+                await self._slot(str(channel), item, card=True)  # raises: come back later
+                slotted = str(channel)
+        summary = await ticket_summary(ticket_id)
         if summary.slack_ts:  # posted by an earlier attempt that got through: just refresh it
             await self.update_card(item)
             return
@@ -158,7 +169,8 @@ class SlackDelivery:
             await card_posted(summary.id, earlier)
             await self.update_card(item)
             return
-        await self._slot(summary.slack_channel, item, card=True)
+        if slotted != summary.slack_channel:
+            await self._slot(summary.slack_channel, item, card=True)
         data = await self._call(
             "chat.postMessage",
             channel=summary.slack_channel,

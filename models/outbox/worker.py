@@ -7,10 +7,11 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
+from tortoise.queryset import QuerySet
 
 from models.clock import Clock, system_clock
 from models.errors import PermanentFailure, RetryLater
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[OutboxItem], Awaitable[None]]
 DEFER_STEP = 0.01
 HEADS_PER_PASS = 100
+#: How many of the longest-due rows are looked at to find the streams worth a look.
+DUE_WINDOW = 500
+#: A pass claims up to this many times `concurrency` heads (one per stream) at once.
+BATCH_FACTOR = 16
 
 
 def backoff_seconds(attempt: int, cap: float = 300.0) -> float:
@@ -48,7 +53,11 @@ class OutboxWorker:
         stale_owner: StaleOwner = never_stale,
         busy: Callable[[], bool] = lambda: False,
         max_defer_seconds: float = 2.0,
+        share: Callable[[], int] | None = None,
     ) -> None:
+        """`share`: how many deliveries may run at once right now (at most `concurrency`),
+        asked every pass; e.g. fewer while a mail backlog is being stored, so storing
+        keeps most of the event loop and delivery still moves."""
         self._handlers = dict(handlers)
         self._owner = owner
         self._clock = clock
@@ -59,6 +68,7 @@ class OutboxWorker:
         self._stale_owner = stale_owner
         self._busy = busy
         self._max_defer = max_defer_seconds
+        self._share = share or (lambda: concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -68,27 +78,28 @@ class OutboxWorker:
     async def due(self) -> list[OutboxItem]:
         """Heads of their streams that are due and not leased by a live worker.
 
-        The heads are chosen in SQL before anything else: picking the oldest due rows
-        first would let one stream with hundreds of rows behind a head in backoff fill
-        the batch, and every other ticket's card and mail would wait behind it.
+        Heads are chosen before the limit: picking the oldest due rows first would let one
+        stream with hundreds of rows behind a head in backoff fill the batch, and every
+        other ticket's card and mail would wait behind it. Cheap first: the streams of the
+        longest-due rows (a flood's paced cards wait in the future and are never read), and
+        the heads of just those streams; only when that window holds no head at all are
+        all pending rows grouped by stream. (Every step is a plain index range or a
+        GROUP BY: no correlated subquery whose cached plan could turn quadratic.)
         """
         now = self._clock()
-        heads = (
-            OutboxItem.filter(status=OutboxStatus.PENDING)
-            .annotate(head=Min("id"))
-            .group_by("stream")
-            .values("head")
+        window = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .limit(DUE_WINDOW)
+            .values_list("id", "stream")
         )
-        candidates = (
-            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
-            .filter(
-                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-                if self._stale_owner is never_stale
-                else Q()
-            )
-            .order_by("id")
-            .limit(HEADS_PER_PASS)
-        )
+        if not window:
+            return []
+        streams = list({str(stream) for _, stream in window})
+        heads = OutboxItem.filter(status=OutboxStatus.PENDING, stream__in=streams)
+        candidates = await self._heads(heads, now)
+        if not candidates and len(window) == DUE_WINDOW:
+            candidates = await self._heads(OutboxItem.filter(status=OutboxStatus.PENDING), now)
         return [
             item
             for item in candidates
@@ -101,6 +112,20 @@ class OutboxWorker:
             )
         ]
 
+    async def _heads(self, pending: QuerySet[OutboxItem], now: datetime) -> list[OutboxItem]:
+        """The due, unleased heads among the streams of `pending`, oldest first."""
+        heads = pending.annotate(head=Min("id")).group_by("stream").values("head")
+        return (
+            await OutboxItem.filter(id__in=Subquery(heads), next_attempt_at__lte=now)
+            .filter(
+                Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+                if self._stale_owner is never_stale
+                else Q()
+            )
+            .order_by("id")
+            .limit(HEADS_PER_PASS)
+        )
+
     async def _claim(self, item: OutboxItem) -> bool:
         """Compare-and-set on what we saw: nobody else claimed or finished it meanwhile."""
         claimed = await OutboxItem.filter(
@@ -110,6 +135,40 @@ class OutboxWorker:
             attempts=item.attempts,
         ).update(lease_owner=self._owner, lease_until=self._clock() + self._lease)
         return claimed == 1
+
+    async def _claim_all(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """Claim heads in two statements instead of one per item; returns them as stored now.
+
+        Unleased (or expired) heads are claimed together, still due and pending; what we got
+        is read back, so a head delivered or rescheduled by another worker meanwhile is
+        either not ours or comes with its current attempts and payload. Heads a dead process
+        still holds are taken over one by one (`_claim`).
+        """
+        now = self._clock()
+        free = [
+            i for i in items if not i.lease_owner or i.lease_until is None or i.lease_until < now
+        ]
+        claimed: list[OutboxItem] = []
+        if free:
+            ids = [item.id for item in free]
+            await (
+                OutboxItem.filter(id__in=ids, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+                .filter(Q(lease_owner="") | Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .update(lease_owner=self._owner, lease_until=now + self._lease)
+            )
+            seen = {item.id: item for item in free}
+            claimed = await OutboxItem.filter(
+                id__in=ids, status=OutboxStatus.PENDING, lease_owner=self._owner
+            ).order_by("id")
+            for fresh in claimed:  # the lease it had before ours tells how its last try ended
+                before = seen[fresh.id]
+                unchanged = fresh.attempts == before.attempts
+                fresh.lease_owner = before.lease_owner if unchanged else ""
+                fresh.lease_until = before.lease_until if unchanged else None
+        for item in items:
+            if item not in free and await self._claim(item):
+                claimed.append(item)
+        return claimed
 
     async def _deliver(self, item: OutboxItem) -> None:
         handler = self._handlers.get(item.kind, _unknown_kind)
@@ -176,20 +235,21 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Deliver what is due now, several streams at a time; returns how many were tried."""
         tried = 0
-        semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def one(item: OutboxItem) -> None:
+        async def one(item: OutboxItem, semaphore: asyncio.Semaphore) -> None:
             async with semaphore:
                 await self._make_way()
                 await self._deliver(item)
 
         while not self._stopping:
             await self._make_way()
-            due = (await self.due())[: self._concurrency * 2]
-            batch = [item for item in due if await self._claim(item)]
+            limit = max(1, min(self._concurrency, self._share()))
+            due = (await self.due())[: limit * BATCH_FACTOR]
+            batch = await self._claim_all(due)
             if not batch:
                 return tried
-            await asyncio.gather(*(one(item) for item in batch))
+            semaphore = asyncio.Semaphore(limit)
+            await asyncio.gather(*(one(item, semaphore) for item in batch))
             tried += len(batch)
         return tried
 

@@ -88,6 +88,16 @@ async def test_a_success_forgets_the_failed_attempts(intake: MailIntake) -> None
     assert await MailAttempt.filter(key="imap:box/1/9").count() == 0
 
 
+async def test_a_stored_or_duplicate_mail_leaves_no_attempt_behind(intake: MailIntake) -> None:
+    """The attempt is forgotten in the transaction that stores the mail (or on finding it
+    stored already), so a crash in between cannot leave a stored mail counted as failing."""
+    raw = make_mail(subject="Once", message_id="<once@x.example>")
+    assert await receive(intake, raw, 11) == "new_ticket"
+    assert await receive(intake, raw, 12) == "duplicate"  # e.g. after a UIDVALIDITY reset
+    assert await MailAttempt.all().count() == 0
+    assert await InboundMessage.all().count() == 1
+
+
 async def test_attempts_are_counted_before_the_intake_runs(database: str) -> None:
     """An attempt that kills the whole process still counts: the count is committed first."""
     assert [(await start_attempt("k")).number for _ in range(4)] == [1, 2, 3, 4]

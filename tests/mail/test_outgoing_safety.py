@@ -32,10 +32,11 @@ async def test_crlf_in_an_encoded_subject_never_reaches_our_reply(
     article = await reply(result.ticket_id, Agent("U1", "Agent\r\nBcc: a@b.c"), "Answer", POLICY)
     item = await OutboxItem.filter(kind="mail.send").first()
     assert item is not None
-    sender = MailDelivery(
-        SmtpSender(SmtpConfig(smtp_server.host, smtp_server.port, "none")), from_name="S"
-    )
-    await sender.send_article(item)
+    smtp = SmtpSender(SmtpConfig(smtp_server.host, smtp_server.port, "none"))
+    try:
+        await MailDelivery(smtp, from_name="S").send_article(item)
+    finally:
+        await smtp.close()
     [received] = await smtp_server.wait(1)
     assert received.rcpt_tos == ("eve@example.com",)
     headers = received.raw.split(b"\r\n\r\n", 1)[0]
