@@ -186,6 +186,8 @@ class SlackSettings(_Section):
     public_url: str = ""
     allow_guests: bool = False
     flood_threshold: int = Field(default=20, ge=1)
+    # Slack takes ~1 message/s per channel; more is for Slack-compatible test servers.
+    posts_per_second: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("bot_token")
     @classmethod

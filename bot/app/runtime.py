@@ -81,7 +81,8 @@ class Runtime:
             settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
         )
         self.smtp = SmtpSender(smtp_config(settings))  # keeps connections open between mails
-        pace = ChannelPace()  # one timeline per channel for every post this process makes
+        # one timeline per channel for every post this process makes
+        pace = ChannelPace(per_second=settings.slack.posts_per_second)
         handlers = {
             **SlackDelivery(
                 delivery_client,

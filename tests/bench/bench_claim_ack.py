@@ -43,12 +43,11 @@ from models.intake import receive_mail
 from models.store import db
 from models.store.ticket import Ticket
 from tests.bench.emulator_process import AGENTS, agent_id
+from tests.bench.stack import REPO as ROOT
+from tests.bench.stack import SIGNING_SECRET as SECRET
+from tests.bench.stack import TOKEN, bench_env, bot_config, start_emulator
 from tests.support.dovecot import free_port
 from tests.support.make_mail import make_mail
-
-SECRET = "bench-signing-secret"
-TOKEN = "xoxb-test"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -249,17 +248,8 @@ def start_bare(
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["PYTHONPATH"] = str(ROOT)
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.emulator_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    assert emulator.stdout is not None
-    api_url = emulator.stdout.readline().decode().strip()
+    env = bench_env()
+    emulator, api_url = start_emulator(env)
     admin = args.db.rsplit("/", 1)[0] + "/" + args.admin_db
     name = f"ticketbot_bench_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(admin)
@@ -271,27 +261,7 @@ async def main_async(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ticketbot-bench-"))
     try:
         bot_port, bare_port = free_port(), free_port()
-        config = {
-            "database": {"url": bot_url_db},
-            "slack": {
-                "bot_token": TOKEN,
-                "signing_secret": SECRET,
-                "api_url": api_url,
-                "http": {"host": "127.0.0.1", "port": bot_port},
-            },
-            "queues": [
-                {
-                    "name": "Support",
-                    "channel": SUPPORT_CHANNEL,
-                    "addresses": ["support@ticketbot.example"],
-                }
-            ],
-            "mail": {
-                "address": "support@ticketbot.example",
-                "smtp": {"host": "127.0.0.1", "port": free_port(), "security": "none"},
-                "autoreply": {"enabled": False},
-            },
-        }
+        config = bot_config(bot_url_db, api_url, http_port=bot_port)
         (workdir / "app.yaml").write_text(yaml.safe_dump(config))
         print(f"seeding {args.clicks + args.warmup} tickets in PostgreSQL …", flush=True)
         ids = await seed(url, args.clicks + args.warmup, config)

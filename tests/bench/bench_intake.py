@@ -60,14 +60,13 @@ from typing import Any
 import yaml
 from aiosmtpd.controller import Controller
 
-from bot.sandbox.emulator.config import SUPPORT_CHANNEL, WorkspaceConfig
+from bot.sandbox.emulator.config import SUPPORT_CHANNEL
+from tests.bench.stack import SUPPORT, TOKEN, bench_env, bot_config, start_emulator
 from tests.support.bot_process import query
 from tests.support.database import PG_DSN, admin_sql, pg_url
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.make_mail import make_mail
 
-REPO = Path(__file__).resolve().parents[2]
-SUPPORT = "support@ticketbot.example"
 TICK = 0.2
 BODY = (
     "Hello,\n\nsince this morning the printer on floor {floor} prints blank pages, and the "
@@ -168,45 +167,21 @@ class _CpuMeter:
 def _config(
     db_url: str, workdir: Path, imap_port: int, smtp_port: int, api_url: str, threshold: int
 ) -> dict[str, Any]:
-    return {
-        "database": {"url": db_url},
-        "slack": {
-            "bot_token": WorkspaceConfig().bot_tokens[0],
-            "signing_secret": "bench-signing-secret",
-            "api_url": api_url,
-            "http": {"host": "127.0.0.1", "port": free_port()},
-            "flood_threshold": threshold,
+    """The caps on acknowledgements raised: the bench measures their speed, not the caps."""
+    return bot_config(
+        db_url,
+        api_url,
+        smtp_port=smtp_port,
+        imap_port=imap_port,
+        poll_seconds=5,
+        attachments=workdir / "attachments",
+        autoreply={
+            "max_per_sender_per_day": 1000,
+            "max_per_hour": 1_000_000,
+            "max_per_domain_per_hour": 1_000_000,
         },
-        "queues": [{"name": "Support", "channel": SUPPORT_CHANNEL, "addresses": [SUPPORT]}],
-        "mail": {
-            "address": SUPPORT,
-            "imap": {
-                "host": "127.0.0.1",
-                "port": imap_port,
-                "security": "none",
-                "username": "support",
-                "password": "secret",
-                "poll_seconds": 5,
-            },
-            "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
-            "autoreply": {
-                "max_per_sender_per_day": 1000,
-                "max_per_hour": 1_000_000,
-                "max_per_domain_per_hour": 1_000_000,
-            },
-            "attachments": {"directory": str(workdir / "attachments")},
-        },
-    }
-
-
-def _env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.lower().endswith("_proxy") and not k.startswith(("SLACK_", "TICKETBOT_"))
-    }
-    env["PYTHONPATH"] = str(REPO)
-    return env
+        flood_threshold=threshold,
+    )
 
 
 def _healthy(port: int) -> bool:
@@ -218,7 +193,7 @@ def _healthy(port: int) -> bool:
 
 
 def _digest_posted(api_url: str) -> bool:
-    token = WorkspaceConfig().bot_tokens[0]
+    token = TOKEN
     request = urllib.request.Request(
         f"{api_url.rstrip('/')}/conversations.history?channel={SUPPORT_CHANNEL}&limit=200",
         headers={"Authorization": f"Bearer {token}"},
@@ -303,24 +278,16 @@ class Result:
 
 def run_one(kind: str, mails: int, args: argparse.Namespace) -> Result:
     workdir = Path(tempfile.mkdtemp(prefix=f"ticketbot-intake-{kind}-"))
-    env = _env()
+    env = bench_env()
     result = Result(kind, mails)
     handler = _Counting()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.emulator_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=REPO,
-        env=env,
-    )
+    emulator, api_url = start_emulator(env)
     dovecot = DovecotServer()
     bot: subprocess.Popen[bytes] | None = None
     spy: subprocess.Popen[bytes] | None = None
     try:
-        assert emulator.stdout is not None
-        api_url = emulator.stdout.readline().decode().strip()
         dovecot.start()
         began = time.monotonic()
         _append_all(dovecot, mails)
@@ -501,7 +468,7 @@ def _summarise_profile(path: Path, top: int = 25) -> None:
 
 def _channel_texts(api_url: str) -> list[str]:
     """Every top-level message text in the support channel (all pages)."""
-    token = WorkspaceConfig().bot_tokens[0]
+    token = TOKEN
     texts: list[str] = []
     cursor = ""
     while True:
@@ -522,23 +489,15 @@ def run_crashes(kind: str, mails: int, kills: int, args: argparse.Namespace) -> 
     """`kills` SIGKILLs spread over the intake, each followed by a restart; then every mail
     must be stored once, acknowledged once and carded once."""
     workdir = Path(tempfile.mkdtemp(prefix=f"ticketbot-crash-{kind}-"))
-    env = _env()
+    env = bench_env()
     sink = _Counting()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.emulator_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=REPO,
-        env=env,
-    )
+    emulator, api_url = start_emulator(env)
     dovecot = DovecotServer()
     bot: subprocess.Popen[bytes] | None = None
     lines = [f"[{kind}] {mails} mails, {kills} SIGKILLs"]
     try:
-        assert emulator.stdout is not None
-        api_url = emulator.stdout.readline().decode().strip()
         dovecot.start()
         _append_all(dovecot, mails)
         with _database(kind, workdir) as db_url:

@@ -36,12 +36,10 @@ from pathlib import Path
 import asyncpg
 import yaml
 
-from bot.sandbox.emulator.config import SUPPORT_CHANNEL
+from tests.bench.stack import bench_env, bot_config, start_emulator
 from tests.support.dovecot import free_port
 from tests.support.make_mail import make_mail
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "xoxb-test"  # the emulator's
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -182,19 +180,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (bot.log)")
     args = parser.parse_args()
 
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env = {k: v for k, v in env.items() if not k.startswith(("TICKETBOT_", "SLACK_"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env = bench_env()
     workdir = Path(tempfile.mkdtemp(prefix="tb-pipe-"))
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.emulator_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env=env,
-    )
-    assert emulator.stdout is not None
-    api_url = emulator.stdout.readline().decode().strip()
+    emulator, api_url = start_emulator(env)
     pg_name = f"ticketbot_pipe_{uuid.uuid4().hex[:8]}"
     if args.db == "postgres":
         asyncio.run(_admin(args.pg, f'CREATE DATABASE "{pg_name}"'))
@@ -202,27 +190,7 @@ def main() -> int:
     else:
         db_url = f"sqlite://{workdir}/data/ticketbot.sqlite3"
     port = free_port()
-    config = {
-        "database": {"url": db_url},
-        "slack": {
-            "bot_token": TOKEN,
-            "signing_secret": "bench-secret",
-            "api_url": api_url,
-            "http": {"host": "127.0.0.1", "port": port},
-        },
-        "queues": [
-            {
-                "name": "Support",
-                "channel": SUPPORT_CHANNEL,
-                "addresses": ["support@ticketbot.example"],
-            }
-        ],
-        "mail": {
-            "address": "support@ticketbot.example",
-            "smtp": {"host": "127.0.0.1", "port": free_port(), "security": "none"},
-            "autoreply": {"enabled": False},
-        },
-    }
+    config = bot_config(db_url, api_url, http_port=port)
     (workdir / "app.yaml").write_text(yaml.safe_dump(config))
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot", "--log-level", "WARNING", "run", "--config", "app.yaml"],

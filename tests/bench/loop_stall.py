@@ -12,7 +12,6 @@ have waited. The run ends when every mail is stored and the outbox is empty.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,14 +24,12 @@ import aiohttp
 
 from bot.app.config import Settings, parse_settings
 from bot.app.runtime import Runtime
-from bot.sandbox.emulator.config import SUPPORT_CHANNEL, WorkspaceConfig
 from mail.imap import PolledMessage
 from models.outbox.items import OutboxItem, OutboxStatus
 from models.store.article import InboundMessage
+from tests.bench.stack import REPO, bench_env, bot_config, start_emulator
 from tests.support.dovecot import DovecotServer, free_port
 
-REPO = Path(__file__).resolve().parents[2]
-SUPPORT = "support@ticketbot.example"
 GOAL_SECONDS = 0.1
 
 
@@ -81,29 +78,14 @@ class _InstrumentedRuntime(Runtime):
 
 
 def _config(workdir: Path, imap_port: int, smtp_port: int, api_url: str) -> dict[str, object]:
-    return {
-        "database": {"url": f"sqlite://{workdir}/bench.sqlite3"},
-        "slack": {
-            "bot_token": WorkspaceConfig().bot_tokens[0],
-            "signing_secret": "bench-signing-secret",
-            "api_url": api_url,
-            "http": {"host": "127.0.0.1", "port": free_port()},
-        },
-        "queues": [{"name": "Support", "channel": SUPPORT_CHANNEL, "addresses": [SUPPORT]}],
-        "mail": {
-            "address": SUPPORT,
-            "imap": {
-                "host": "127.0.0.1",
-                "port": imap_port,
-                "security": "none",
-                "username": "support",
-                "password": "secret",
-                "poll_seconds": 1,
-            },
-            "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
-            "attachments": {"directory": str(workdir / "attachments")},
-        },
-    }
+    return bot_config(
+        f"sqlite://{workdir}/bench.sqlite3",
+        api_url,
+        smtp_port=smtp_port,
+        imap_port=imap_port,
+        attachments=workdir / "attachments",
+        autoreply={},
+    )
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -155,19 +137,16 @@ async def measure_stall(
     mails: Sequence[tuple[str, bytes]], *, tick: float = 0.01, timeout: float = 900.0
 ) -> StallReport:
     """Append `mails` (name, raw) to a fresh Dovecot, run the bot until all are handled."""
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["PYTHONPATH"] = str(REPO)
+    env = bench_env()
     workdir = Path(tempfile.mkdtemp(prefix="ticketbot-stall-"))
     smtp_port = free_port()
-    emulator = _start(["-m", "tests.bench.emulator_process"], env)
+    emulator, api_url = start_emulator(env)
     sink = _start(
         ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Sink"],
         env,
     )
     dovecot = DovecotServer()
     try:
-        assert emulator.stdout is not None
-        api_url = emulator.stdout.readline().decode().strip()
         dovecot.start()
         names = {str(dovecot.append(raw)): name for name, raw in mails}
         settings = parse_settings(_config(workdir, dovecot.port, smtp_port, api_url), {})

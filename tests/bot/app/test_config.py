@@ -70,6 +70,7 @@ def test_defaults_and_lists_from_the_environment() -> None:
         (("slack", "colour", "blue"), None, "slack.colour: is not a known key"),
         (("tickets", "lock_timeout_minutes", "soon"), None, "tickets.lock_timeout_minutes"),
         (("database", "url", "mysql://x"), None, "database.url: must start with"),
+        (("slack", "posts_per_second", "0"), None, "slack.posts_per_second"),
     ],
 )
 def test_bad_values_name_the_key(
