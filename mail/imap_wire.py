@@ -94,24 +94,7 @@ def parse_fetched(lines: Lines, uid: int) -> tuple[bytes, int | None] | None:
 
     None when the reply holds no body for `uid` (the message was expunged meanwhile).
     """
-    for index, line in enumerate(lines):
-        if isinstance(line, bytearray):
-            continue
-        found = _FETCH_BODY.match(line)
-        if found is None:
-            continue
-        has_literal = found.group(1) is not None
-        after = lines[index + 2] if has_literal and index + 2 < len(lines) else b""
-        uid_match = _FETCH_UID.search(line) or _FETCH_UID.search(bytes(after))
-        if uid_match is None or int(uid_match.group(1)) != uid:
-            continue
-        size_match = _FETCH_SIZE.search(line) or _FETCH_SIZE.search(bytes(after))
-        size = int(size_match.group(1)) if size_match is not None else None
-        if not has_literal:
-            return b"", size
-        if index + 1 < len(lines) and isinstance(lines[index + 1], bytearray):
-            return bytes(lines[index + 1]), size
-    return None
+    return parse_fetched_all(lines).get(uid)
 
 
 def parse_fetched_all(lines: Lines) -> dict[int, tuple[bytes, int | None]]:
