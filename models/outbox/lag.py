@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tortoise.functions import Count
 
 from models.clock import Clock, system_clock
+from models.outbox.dead import dead_count
 from models.outbox.items import OutboxItem, OutboxStatus
 
 
@@ -39,7 +40,7 @@ async def outbox_lag(clock: Clock = system_clock) -> OutboxLag:
         .only("id", "created_at")
         .first()
     )
-    dead = await OutboxItem.filter(status=OutboxStatus.DEAD).count()
+    dead = await dead_count()
     age = (clock() - oldest.created_at).total_seconds() if oldest is not None else 0.0
     return OutboxLag(
         pending={str(kind): int(count) for kind, count in rows},
