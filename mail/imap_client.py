@@ -31,7 +31,6 @@ from mail.imap_wire import (
     MailboxStatus,
     Reply,
     encode_mailbox_name,
-    parse_fetched,
     parse_fetched_all,
     parse_search,
     parse_select,
@@ -275,31 +274,6 @@ class ImapClient:
         unseen = parse_search(reply.lines, 1)
         return min(unseen) if unseen else None
 
-    async def fetch(self, uid: int, max_bytes: int | None = None) -> Fetched | None:
-        """The raw message (at most `max_bytes` of it) and the size the server states for it,
-        without setting \\Seen; None when it no longer exists.
-
-        One command asks for both: `BODY.PEEK[]<0.max_bytes>` is the whole message when it
-        is smaller, its beginning when not, so a 2 GB mail costs no more than the limit.
-        No overall deadline: big messages take long on slow links. aioimaplib's
-        per-command timer restarts with every chunk received, so a stalled transfer
-        still fails.
-        """
-        section = "BODY.PEEK[]" if max_bytes is None else f"BODY.PEEK[]<0.{max_bytes}>"
-        reply = await self._command(
-            f"UID FETCH {uid}",
-            self._protocol.fetch(
-                str(uid), f"(RFC822.SIZE {section})", by_uid=True, timeout=self._timeout
-            ),
-            limit=None,
-        )
-        self._check(reply, f"UID FETCH {uid}")
-        found = parse_fetched(reply.lines, uid)
-        if found is None:
-            return None
-        raw, size = found
-        return Fetched(raw, len(raw) if size is None else max(size, len(raw)))
-
     async def sizes(self, uids: Sequence[int]) -> dict[int, int]:
         """RFC822.SIZE of each of `uids` that still exists, in one round trip."""
         if not uids:
@@ -316,11 +290,15 @@ class ImapClient:
     async def fetch_many(
         self, uids: Sequence[int], max_bytes: int | None = None
     ) -> dict[int, Fetched]:
-        """Several messages in one round trip, as `fetch` reads one; a UID that no longer
-        exists is missing from the answer. The caller bounds how many bytes that is."""
-        if len(uids) == 1:
-            one = await self.fetch(uids[0], max_bytes)
-            return {} if one is None else {uids[0]: one}
+        """Raw messages (at most `max_bytes` of each) and the sizes the server states for
+        them, in one round trip, without setting \\Seen; a UID that no longer exists is
+        missing from the answer. The caller bounds how many bytes that is.
+
+        `BODY.PEEK[]<0.max_bytes>` is the whole message when it is smaller, its beginning
+        when not, so a 2 GB mail costs no more than the limit. No overall deadline: big
+        messages take long on slow links. aioimaplib's per-command timer restarts with
+        every chunk received, so a stalled transfer still fails.
+        """
         section = "BODY.PEEK[]" if max_bytes is None else f"BODY.PEEK[]<0.{max_bytes}>"
         reply = await self._command(
             f"UID FETCH {len(uids)} messages",

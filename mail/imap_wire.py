@@ -83,20 +83,6 @@ def parse_search(lines: Lines, first: int) -> list[int]:
     return sorted(uid for uid in found if uid >= first)
 
 
-def parse_fetched_body(lines: Lines, uid: int) -> bytes | None:
-    """Pick the BODY[] literal for `uid` out of a FETCH reply (unsolicited FETCHes may mix in)."""
-    found = parse_fetched(lines, uid)
-    return found[0] if found is not None else None
-
-
-def parse_fetched(lines: Lines, uid: int) -> tuple[bytes, int | None] | None:
-    """The BODY[] (or BODY[]<0>) literal for `uid` and its RFC822.SIZE, when the reply has it.
-
-    None when the reply holds no body for `uid` (the message was expunged meanwhile).
-    """
-    return parse_fetched_all(lines).get(uid)
-
-
 def parse_fetched_all(lines: Lines) -> dict[int, tuple[bytes, int | None]]:
     """Every BODY[] literal of a multi-message FETCH reply by UID, with its RFC822.SIZE.
 

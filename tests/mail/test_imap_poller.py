@@ -25,8 +25,7 @@ from mail.imap import ImapConfig, ImapPoller, PolledMessage
 from mail.imap_client import TRANSLATED_ERRORS, translate_error
 from mail.imap_wire import (
     encode_mailbox_name,
-    parse_fetched,
-    parse_fetched_body,
+    parse_fetched_all,
     parse_search,
     parse_select,
     redact_username,
@@ -670,8 +669,7 @@ def test_fetch_parsing_picks_the_requested_uid_among_unsolicited_fetches() -> No
         b"Fetch completed.",
     ]
 
-    assert parse_fetched_body(lines, 12) == b"hello"
-    assert parse_fetched_body(lines, 13) is None
+    assert parse_fetched_all(lines) == {12: (b"hello", None)}
 
 
 def test_fetch_parsing_finds_a_uid_sent_after_the_literal() -> None:
@@ -682,7 +680,7 @@ def test_fetch_parsing_finds_a_uid_sent_after_the_literal() -> None:
         b"OK",
     ]
 
-    assert parse_fetched_body(lines, 7) == b"hi"
+    assert parse_fetched_all(lines) == {7: (b"hi", None)}
 
 
 def test_fetch_parsing_reads_a_partial_body_and_the_stated_size() -> None:
@@ -693,11 +691,10 @@ def test_fetch_parsing_reads_a_partial_body_and_the_stated_size() -> None:
         b"OK",
     ]
 
-    assert parse_fetched(lines, 7) == (b"From", 52428800)
-    assert parse_fetched([b"1 FETCH (UID 7 BODY[] {2}", bytearray(b"hi"), b")"], 7) == (
-        b"hi",
-        None,
-    )
+    assert parse_fetched_all(lines) == {7: (b"From", 52428800)}
+    assert parse_fetched_all([b"1 FETCH (UID 7 BODY[] {2}", bytearray(b"hi"), b")"]) == {
+        7: (b"hi", None)
+    }
 
 
 def test_search_parsing_drops_the_highest_uid_that_star_matches_below_the_range() -> None:
