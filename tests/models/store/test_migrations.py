@@ -112,3 +112,18 @@ async def test_a_claim_written_in_sql_gets_the_default_outcome(database: str) ->
         [now.isoformat(), now.isoformat()] if placeholder == "?" else [now],
     )
     assert (await OutboxItem.get()).outcome == Outcome.PENDING
+
+
+async def test_counting_the_cards_still_waiting_reads_the_partial_index(database: str) -> None:
+    """The flood digest counts a channel's waiting cards before each card post: the count
+    is answered from the partial index of 0010, not by reading every ticket."""
+    connection = db.connection()
+    query = "SELECT COUNT(*) FROM ticket WHERE slack_channel = 'C1' AND slack_ts IS NULL"
+    if database.startswith("postgres"):
+        await connection.execute_script("SET enable_seqscan = off")
+        rows = await connection.execute_query_dict(f"EXPLAIN {query}")
+        plan = " ".join(str(row["QUERY PLAN"]) for row in rows)
+    else:
+        rows = await connection.execute_query_dict(f"EXPLAIN QUERY PLAN {query}")
+        plan = " ".join(str(row["detail"]) for row in rows)
+    assert "ticket_card_waiting" in plan
