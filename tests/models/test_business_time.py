@@ -19,14 +19,14 @@ from models.business_time import (
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 def week(**days: str) -> tuple[tuple[LocalInterval, ...], ...]:
     """week(mon="09:00-12:00 13:00-17:00", ...) → the calendar's week, Monday first."""
-    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     return tuple(
-        tuple(LocalInterval.parse(part) for part in days.get(name, "").split()) for name in names
+        tuple(LocalInterval.parse(part) for part in days.get(name, "").split()) for name in DAYS
     )
 
 
@@ -128,6 +128,26 @@ def test_a_wall_time_in_the_autumn_fold_is_its_first_occurrence() -> None:
     # 02:00 CEST (00:00Z) to 03:00 CET (02:00Z): the repeated hour is worked twice
     assert sundays.next_open(sunday) == datetime(2026, 10, 25, 0, 0, tzinfo=UTC)
     assert sundays.between(sunday, at(BERLIN, 2026, 10, 26, 0, 0)) == 120
+
+
+def test_a_day_that_never_happened_has_no_business_time() -> None:
+    """Samoa skipped 30 December 2011 (UTC-10 → UTC+14): the whole day is one gap."""
+    apia = ZoneInfo("Pacific/Apia")
+    always = BusinessCalendar.always(apia)
+    assert always.between(at(apia, 2011, 12, 29), at(apia, 2011, 12, 31)) == 24 * 60
+    assert always.add(at(apia, 2011, 12, 29, 12, 0), 12 * 60) == at(apia, 2011, 12, 31, 0, 0)
+    fridays = BusinessCalendar(apia, week(fri="09:00-17:00", sat="09:00-10:00"))
+    assert fridays.next_open(at(apia, 2011, 12, 29, 18, 0)) == at(apia, 2011, 12, 31, 9, 0)
+
+
+def test_a_half_hour_clock_change() -> None:
+    """Lord Howe Island moves its clocks by 30 minutes at 02:00."""
+    lord_howe = ZoneInfo("Australia/Lord_Howe")
+    nights = BusinessCalendar(lord_howe, week(sun="01:00-03:00"))
+    # 5 April 2026: 02:00 becomes 01:30 again, so 01:30-02:00 happens twice
+    assert nights.between(at(lord_howe, 2026, 4, 5), at(lord_howe, 2026, 4, 6)) == 150
+    # 4 October 2026: 02:00 becomes 02:30
+    assert nights.between(at(lord_howe, 2026, 10, 4), at(lord_howe, 2026, 10, 5)) == 90
 
 
 def test_a_holiday_drops_the_intervals_starting_that_day() -> None:
@@ -288,10 +308,36 @@ CALENDARS = [
     CHRISTMAS,
     NY_ALWAYS,
     BusinessCalendar(NEW_YORK, week(sat="10:00-14:00", sun="23:00-01:00")),
+    # clocks change at midnight (Chile) and by half an hour at 02:00 (Lord Howe Island):
+    # interval ends in gaps and folds, where the wall-clock oracle above does not apply
+    BusinessCalendar(
+        ZoneInfo("America/Santiago"),
+        week(**dict.fromkeys(("fri", "sat", "sun", "mon"), "00:00-01:00 23:30-24:00")),
+    ),
+    BusinessCalendar(ZoneInfo("Australia/Lord_Howe"), week(**dict.fromkeys(DAYS, "01:45-02:15"))),
 ]
-instants = st.datetimes(
+anywhere = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2029, 12, 31), timezones=st.just(UTC)
 )
+CLOCK_CHANGES = [  # roughly, in UTC: Europe, New York, Santiago, Lord Howe Island
+    datetime(2026, month, day, hour, tzinfo=UTC)
+    for month, day, hour in [
+        (3, 29, 1),
+        (10, 25, 1),
+        (3, 8, 7),
+        (11, 1, 6),
+        (4, 5, 3),
+        (9, 6, 4),
+        (4, 4, 15),
+        (10, 3, 15),
+    ]
+]
+near_a_clock_change = st.builds(
+    lambda change, minutes: change + timedelta(minutes=minutes),
+    st.sampled_from(CLOCK_CHANGES),
+    st.integers(-3 * 24 * 60, 3 * 24 * 60),
+)
+instants = st.one_of(anywhere, near_a_clock_change)
 amounts = st.integers(min_value=0, max_value=200_000)
 
 
