@@ -54,6 +54,7 @@ __all__ = [
 DAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY: Final = 24 * 60
 MAX_IDLE_DAYS: Final = 146_097  # 400 Gregorian years: the calendar repeats after that
+_CACHE_DAYS: Final = 4096  # days (and weeks) remembered per calendar, then forgotten at once
 _DAY: Final = timedelta(days=1)
 _WEEK: Final = timedelta(days=7)
 _MINUTE: Final = timedelta(minutes=1)
@@ -176,6 +177,12 @@ class BusinessCalendar:
     zone: ZoneInfo
     week: tuple[tuple[LocalInterval, ...], ...]  # Monday first, each sorted
     holidays: Holidays = field(default_factory=Holidays)
+    # per local day: its UTC spans, and (Mondays) whether the week is regular. The same
+    # days come back again and again (every ticket of a week, every tick of a job).
+    _days: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _weeks: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems = week_problems(self.week)
@@ -298,6 +305,14 @@ class BusinessCalendar:
 
     def _spans(self, day: date) -> list[tuple[datetime, datetime]]:
         """The UTC spans of the intervals starting on local `day`, in order."""
+        cached = self._days.get(day)
+        if cached is None:
+            if len(self._days) >= _CACHE_DAYS:
+                self._days.clear()
+            cached = self._days[day] = self._compute_spans(day)
+        return cached
+
+    def _compute_spans(self, day: date) -> list[tuple[datetime, datetime]]:
         if day in self.holidays:
             return []
         midnight = datetime.combine(day, time())
@@ -331,6 +346,14 @@ class BusinessCalendar:
             return False
         if end is not None and self._midnight(day + timedelta(days=8)) > end:
             return False
+        regular = self._weeks.get(day)
+        if regular is None:
+            if len(self._weeks) >= _CACHE_DAYS:
+                self._weeks.clear()
+            regular = self._weeks[day] = self._is_regular_week(day)
+        return regular
+
+    def _is_regular_week(self, day: date) -> bool:
         if any(day + timedelta(days=n) in self.holidays for n in range(7)):
             return False
         offsets = {
