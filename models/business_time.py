@@ -26,9 +26,11 @@ The rules, where a calendar has to choose:
 
 Cost: a week without a holiday and without a UTC offset change is skipped whole, so
 adding a year of business minutes walks about 52 weeks, not 500 000 minutes; the other
-days cost a few time zone conversions each. A calendar without any business time in the
-week (or whose yearly holidays cover every day of the year) is refused when it is built,
-and every loop stops after `MAX_IDLE_DAYS` days without business time.
+days cost a few time zone conversions each, once: a calendar remembers the UTC spans of
+the last few thousand days it worked out (`_CACHE_DAYS`). A calendar without any
+business time in the week (or whose yearly holidays cover every day of the year) is
+refused when it is built, and every loop stops after `MAX_IDLE_DAYS` days without
+business time.
 """
 
 from __future__ import annotations
