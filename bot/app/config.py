@@ -49,6 +49,7 @@ from bot.app.config_file import (
     config_path,
     expand_value,
 )
+from bot.app.config_sla import QueueSlaSettings, SlaSettings
 
 __all__ = [  # config_file's names too: callers know one module
     "DEFAULT_CONFIG_PATH",
@@ -74,7 +75,8 @@ VERB_NEEDS: Final[Mapping[str, tuple[str, ...] | None]] = {
     "manifest": ("slack.command", "slack.app_token", "slack.public_url", "slack.http.path"),
     "migrate": ("database", "log"),
     "outbox": ("database",),
-    "report": ("database", "tickets"),  # tickets.first_response_minutes: what breaches are
+    # tickets.first_response_minutes and sla: what breaches are
+    "report": ("database", "tickets", "sla"),
     # bot.app.wiring.build_policy + parse_limits: the acknowledgement and the card are queued
     # in the outbox, not sent, so neither SMTP, IMAP nor the Slack secrets are needed
     "ingest": (
@@ -94,6 +96,7 @@ VERB_NEEDS: Final[Mapping[str, tuple[str, ...] | None]] = {
         "mail.attachments",
         "mail.limits",
         "ingest",  # the socket of a running bot; stored directly when none answers
+        "sla",  # a new ticket's due times
     ),
     "check": None,
     "run": None,
@@ -240,6 +243,7 @@ class QueueSettings(_Section):
     name: str = Field(min_length=1, max_length=100)
     channel: str
     addresses: EmailList = []
+    sla: QueueSlaSettings | None = None  # this queue's targets over `sla.targets`
 
     @field_validator("channel")
     @classmethod
@@ -370,12 +374,23 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     log: LogSettings = LogSettings()
     ingest: IngestSettings = IngestSettings()
+    sla: SlaSettings | None = None  # None: no service levels (config_sla.py)
 
     @model_validator(mode="after")
     def _unique_queues(self) -> Settings:
         names = [q.name for q in self.queues]
         if len(set(names)) != len(names):
             raise ValueError("queues: queue names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _queue_sla_needs_sla(self) -> Settings:
+        for index, queue in enumerate(self.queues):
+            if queue.sla is not None and self.sla is None:
+                raise ValueError(
+                    f"queues.{index}.sla: per-queue targets need the sla: section "
+                    "(its business hours and holidays count for every queue)"
+                )
         return self
 
 

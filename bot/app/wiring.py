@@ -7,6 +7,7 @@ from mail.imap import ImapConfig
 from mail.limits import ParseLimits
 from mail.smtp import SmtpConfig
 from models.policy import Policy, QueueRoute
+from models.sla import SlaPolicy
 
 
 def build_policy(settings: Settings) -> Policy:
@@ -74,4 +75,22 @@ def parse_limits(settings: Settings) -> ParseLimits:
         max_attachments=limits.max_attachments,
         max_html_bytes=limits.max_html_bytes,
         max_attempts=limits.max_attempts,
+    )
+
+
+def build_sla(settings: Settings) -> SlaPolicy | None:
+    """The service levels, or None when `sla:` is absent (no due times, no notices)."""
+    sla = settings.sla
+    if sla is None:
+        return None
+    targets = sla.targets.by_priority()
+    return SlaPolicy(
+        calendar=sla.calendar(),
+        targets=targets,
+        queue_targets={
+            queue.name: queue.sla.targets.by_priority(targets)
+            for queue in settings.queues
+            if queue.sla is not None
+        },
+        warn_percent=sla.warn_percent,
     )
