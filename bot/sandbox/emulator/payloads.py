@@ -147,8 +147,14 @@ def action_for(
     return action
 
 
+def _all_options(element: Mapping[str, Any]) -> list[Any]:
+    """A select's options, flat or inside option_groups."""
+    grouped = [o for g in element.get("option_groups") or [] for o in g.get("options") or []]
+    return list(element.get("options") or []) + grouped
+
+
 def _option(element: Mapping[str, Any], value: str | None) -> JSON | None:
-    for opt in element.get("options") or []:
+    for opt in _all_options(element):
         if value is None or opt.get("value") == value:
             return dict(opt)
     return None
@@ -173,13 +179,15 @@ def state_values(blocks: list[JSON], values: Mapping[str, Mapping[str, Any]]) ->
 
 def _state_entry(element: JSON, given: Any) -> JSON:
     kind = str(element.get("type"))
+    if given is None and kind in INPUT_VALUE_KEYS and "initial_value" in element:
+        given = element["initial_value"]  # untouched: Slack reports what the field shows
     if isinstance(given, Mapping):
         return {"type": kind, **given}
     if kind in ("static_select", "radio_buttons", "external_select"):
         return {"type": kind, "selected_option": _option(element, given) if given else None}
     if kind in ("checkboxes", "multi_static_select"):
         chosen = [given] if isinstance(given, str) else list(given or [])
-        opts = [dict(o) for o in element.get("options") or [] if o.get("value") in chosen]
+        opts = [dict(o) for o in _all_options(element) if o.get("value") in chosen]
         return {"type": kind, "selected_options": opts}
     return {"type": kind, INPUT_VALUE_KEYS.get(kind, "value"): given}
 
