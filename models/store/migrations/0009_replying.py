@@ -43,6 +43,10 @@ class Migration(migrations.Migration):
                 "app": "ticketbot",
                 "unique_together": (("ticket", "user_id"),),
                 "pk_attr": "id",
+                "table_description": (
+                    "An agent who has the Reply form of a ticket open, since when (the"
+                    " collision warning)."
+                ),
             },
             bases=["Model"],
         ),
