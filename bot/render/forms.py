@@ -110,27 +110,29 @@ def template_menu(templates: Sequence[ReplyTemplate]) -> Block | None:
     An option's value is the template's position in the config."""
     if not templates:
         return None
-    options = [
-        {"text": plain(t.name, 75), "value": str(i)}
-        for i, t in enumerate(templates[: SELECT_OPTIONS * SELECT_OPTIONS])
-    ]
+    options = [{"text": plain(t.name, 75), "value": str(i)} for i, t in enumerate(templates)]
     element: Block = {
         "type": "static_select",
         "action_id": ids.REPLY_TEMPLATE,
         "placeholder": plain("Insert a canned response…", 150),
+        **select_options(options),
     }
+    return {"type": "actions", "block_id": TEMPLATE_BLOCK, "elements": [element]}
+
+
+def select_options(options: list[Block]) -> Block:
+    """`options` for a static select: as they are up to Slack's 100, else in groups of 100
+    labelled "1–100", "101–200"…; past 100 groups (10,000 options) the rest is cut."""
+    options = options[: SELECT_OPTIONS * SELECT_OPTIONS]
     if len(options) <= SELECT_OPTIONS:
-        element["options"] = options
-    else:
-        element["option_groups"] = [
-            {
-                "label": plain(f"{start + 1}–{start + len(chunk)}", 75),
-                "options": chunk,
-            }
+        return {"options": options}
+    return {
+        "option_groups": [
+            {"label": plain(f"{start + 1}–{start + len(chunk)}", 75), "options": chunk}
             for start in range(0, len(options), SELECT_OPTIONS)
             for chunk in [options[start : start + SELECT_OPTIONS]]
         ]
-    return {"type": "actions", "block_id": TEMPLATE_BLOCK, "elements": [element]}
+    }
 
 
 ARRIVED_CHARS = 300

@@ -183,6 +183,10 @@ def _state_entry(element: JSON, given: Any) -> JSON:
         given = element["initial_value"]  # untouched: Slack reports what the field shows
     if isinstance(given, Mapping):
         return {"type": kind, **given}
+    if given is None and element.get("initial_option") is not None:
+        return {"type": kind, "selected_option": dict(element["initial_option"])}
+    if given is None and element.get("initial_options") is not None:
+        return {"type": kind, "selected_options": [dict(o) for o in element["initial_options"]]}
     if kind in ("static_select", "radio_buttons", "external_select"):
         return {"type": kind, "selected_option": _option(element, given) if given else None}
     if kind in ("checkboxes", "multi_static_select"):
