@@ -333,6 +333,34 @@ class SlackDriver:
             "view_closed", pl.view_closed(cfg, emu.user(rec.user_id), view), None
         )
 
+    async def global_shortcut(self, callback_id: str, *, user: str) -> Delivery:
+        """A user picks a global shortcut (from the composer's shortcut menu)."""
+        emu = self.emulator
+        trigger_id = emu.issue_trigger(user, callback_id=callback_id)
+        payload = pl.global_shortcut(
+            emu.config, emu.user(user), callback_id=callback_id, trigger_id=trigger_id
+        )
+        result = await self._interaction("shortcut", payload, None)
+        return replace(result, trigger_id=trigger_id, response_url=None)
+
+    async def message_shortcut(self, message: Message, callback_id: str, *, user: str) -> Delivery:
+        """A user picks a message shortcut on `message` (a `message_action`)."""
+        emu = self.emulator
+        origin = ResponseOrigin("message", user, message.channel, message.ts)
+        response_url = emu.issue_response_url(origin)
+        trigger_id = emu.issue_trigger(user, channel=message.channel, message_ts=message.ts)
+        payload = pl.message_shortcut(
+            emu.config,
+            emu.user(user),
+            emu.channel(message.channel),
+            _message_json(emu, message),
+            callback_id=callback_id,
+            trigger_id=trigger_id,
+            response_url=response_url,
+        )
+        result = await self._interaction("message_action", payload, None)
+        return replace(result, trigger_id=trigger_id, response_url=response_url)
+
     async def slash_command(
         self,
         text: str,

@@ -249,6 +249,49 @@ def view_submission(cfg: WorkspaceConfig, user: User, view: JSON, *, trigger_id:
     }
 
 
+def global_shortcut(cfg: WorkspaceConfig, user: User, *, callback_id: str, trigger_id: str) -> JSON:
+    """A global shortcut (type `shortcut`): no channel, no response_url."""
+    return {
+        "type": "shortcut",
+        "token": "verification-token",
+        "action_ts": _now_ts(),
+        "team": team_ref(cfg),
+        "user": {"id": user.id, "username": user.name, "team_id": user.home_team(cfg.team_id)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def message_shortcut(
+    cfg: WorkspaceConfig,
+    user: User,
+    channel: Channel,
+    message: JSON,
+    *,
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+) -> JSON:
+    """A message shortcut (type `message_action`) on `message` in `channel`."""
+    return {
+        "type": "message_action",
+        "token": "verification-token",
+        "action_ts": _now_ts(),
+        "team": team_ref(cfg),
+        "user": {"id": user.id, "name": user.name, "team_id": user.home_team(cfg.team_id)},
+        "channel": {"id": channel.id, "name": channel.name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts"),
+        "message": message,
+    }
+
+
 def view_closed(cfg: WorkspaceConfig, user: User, view: JSON) -> JSON:
     """Sent when a user dismisses a modal whose view has notify_on_close."""
     return {
