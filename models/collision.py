@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import effects
@@ -109,12 +110,11 @@ async def arrived_since(ticket_id: int, user_id: str, since: datetime) -> list[A
     the customer get two different answers."""
     rows = (
         await Article.filter(
+            Q(kind=ArticleKind.EMAIL_IN) | (Q(kind=ArticleKind.EMAIL_OUT) & ~Q(author=user_id)),
             ticket_id=ticket_id,
             created_at__gt=since,
-            kind__in=[ArticleKind.EMAIL_IN, ArticleKind.EMAIL_OUT],
             is_autoreply=False,
         )
-        .exclude(kind=ArticleKind.EMAIL_OUT, author=user_id)
         .order_by("-created_at", "-id")
         .limit(MAX_ARRIVED)
     )
