@@ -44,7 +44,7 @@ def templates(count: int) -> list[ReplyTemplate]:
 def menu_options(view: dict[str, object]) -> list[dict[str, object]]:
     blocks = view["blocks"]
     assert isinstance(blocks, list)
-    [element] = [b for b in blocks if b.get("block_id") == "template"][0]["elements"]
+    [element] = next(b for b in blocks if b.get("block_id") == "template")["elements"]
     if "options" in element:
         return list(element["options"])
     return [o for group in element["option_groups"] for o in group["options"]]
@@ -169,9 +169,8 @@ def test_the_message_form_is_prefilled_and_valid() -> None:
         QUEUES, Prefill(email="not an address"), channel="<!x>", ts="", permalink=""
     )
     assert validate_view(odd) == []
-    assert (
-        "initial_value" not in [b for b in odd["blocks"] if b.get("block_id") == "email"][0]["element"]
-    )
+    email = next(b for b in odd["blocks"] if b.get("block_id") == "email")
+    assert "initial_value" not in email["element"]
     assert "<!x>" not in json.dumps(odd["blocks"])
 
 
