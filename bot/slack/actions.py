@@ -156,7 +156,12 @@ class CardActions:
                 view = await self.reply_form(summary, body["user"]["id"])
             else:
                 view = builder(summary, self.services.policy.ticket_hook)
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            try:
+                await client.views_open(trigger_id=body["trigger_id"], view=view)
+            except Exception:
+                if builder is build_reply_modal:  # no form: nobody is replying after all
+                    await collision.stop_replying(ticket_id, body["user"]["id"])
+                raise
         except Exception:
             logger.exception("could not open the %s modal", builder.__name__)
             await tell(respond, client, body, "Slack did not open the form; please try again.")

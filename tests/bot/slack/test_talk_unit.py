@@ -293,3 +293,40 @@ async def test_an_agents_own_message_asks_for_the_address(
     [view] = [v for v in slack.views(user_id=ALICE) if v.trigger_id == delivery.trigger_id]
     email = next(b for b in view.blocks if b.get("block_id") == "email")
     assert "initial_value" not in email["element"]
+
+
+async def test_a_reply_form_slack_did_not_open_says_nobody_is_replying(
+    world: World, slack: SlackEmulator
+) -> None:
+    slack.trigger_ttl = 0  # every trigger_id has expired by the time the bot uses it
+    await world.driver.click(world.card(slack, world.waiting), ids.REPLY, user=ALICE)
+    await world.bot.settle()
+    assert slack.views(user_id=ALICE) == []
+    assert not await Replying.exists()
+
+
+async def test_100_templates_and_50_queues_pass_slacks_checks(
+    database: str, slack: SlackEmulator, slack_driver_factory: DriverFactory
+) -> None:
+    queues = (
+        SUPPORT,
+        BILLING,
+        *(replace(BILLING, name=f"Q{i}", channel=f"C0Q{i:07d}") for i in range(48)),
+    )
+    many = tuple(
+        ReplyTemplate(f"Template {i}", f"Text {i} for {{customer_name}}") for i in range(100)
+    )
+    changes = {"templates": many, "queues": queues}
+    async with running_bot(slack, leads=[LENA], policy_changes=changes) as bot:
+        world = await make_world(slack, slack_driver_factory, bot)
+        view = await open_form(world, world.waiting, ids.REPLY, ALICE)
+        await choose(world, view.id, 99)
+        [update] = slack.calls("views.update")
+        assert update.ok
+        assert "Text 99 for Customer of Widget jams" in json.dumps(slack.view(view.id).blocks)
+        shortcut = in_time(await world.driver.global_shortcut(ids.NEW_TICKET, user=LENA))
+        await bot.settle()
+        [phone] = [v for v in slack.views(user_id=LENA) if v.trigger_id == shortcut.trigger_id]
+        menu = next(b for b in phone.blocks if b.get("block_id") == "queue")
+        assert len(menu["element"]["options"]) == 50
+        assert all(call.ok for call in slack.calls("views.open"))
