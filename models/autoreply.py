@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 
 from models.numbers import format_subject, strip_reply_prefixes
-from models.policy import Policy
+from models.policy import Policy, QueueRoute
+from models.templates import SHIPPED, Locale, fill
 
 
 def new_message_id(policy: Policy, number: str) -> str:
@@ -70,36 +71,44 @@ def autoreply_refusal(
     return None
 
 
-def acknowledgement(policy: Policy, number: str, subject: str) -> tuple[str, str]:
-    """Subject and text of the acknowledgement for a new ticket.
+def notice_locale(policy: Policy, queue: QueueRoute) -> Locale:
+    return queue.locale or policy.locale
+
+
+def _notice(
+    policy: Policy, queue: QueueRoute, number: str, quoted: str, own: str, *, closed: bool
+) -> tuple[str, str]:
+    shipped = SHIPPED[notice_locale(policy, queue)]
+    values = {
+        "number": number,
+        "subject": quoted or shipped.no_subject,
+        "ticket_tag": f"[{policy.ticket_hook}{number}]",
+        "team": policy.display_name,
+    }
+    text = own or (shipped.closed_notice if closed else shipped.acknowledgement)
+    subject = format_subject(policy.ticket_hook, number, quoted or shipped.no_subject)
+    return subject, fill(text, values)
+
+
+def acknowledgement(
+    policy: Policy, number: str, subject: str, queue: QueueRoute | None = None
+) -> tuple[str, str]:
+    """Subject and text of the acknowledgement for a new ticket, in the queue's locale (or
+    its own wording).
 
     It repeats at most `SUBJECT_QUOTE_CHARS` of the subject and nothing else the sender
     wrote (not even their name): an acknowledgement must be worthless as a carrier of a
     stranger's text to a forged address.
     """
+    route = queue or policy.queues[0]
     quoted = quote_subject(subject)
-    tag = f"[{policy.ticket_hook}{number}]"
-    body = (
-        "Hello,\n\n"
-        f"thank you for your message. We have received it and opened ticket {number}"
-        f"{':' if quoted else '.'}\n\n"
-        + (f"    {quoted}\n\n" if quoted else "")
-        + "An agent will answer you as soon as possible. To add anything, simply reply to this\n"
-        f"mail and keep {tag} in the subject.\n\n"
-        f"-- \n{policy.display_name}\n"
-    )
-    return format_subject(policy.ticket_hook, number, quoted or "Your request"), body
+    return _notice(policy, route, number, quoted, route.acknowledgement, closed=False)
 
 
-def closed_ticket_notice(policy: Policy, number: str, subject: str) -> tuple[str, str]:
+def closed_ticket_notice(
+    policy: Policy, number: str, subject: str, queue: QueueRoute | None = None
+) -> tuple[str, str]:
     """The answer to a reply to a closed ticket when `followup_on_closed` is `reject`."""
-    tag = f"[{policy.ticket_hook}{number}]"
-    body = (
-        "Hello,\n\n"
-        f"your message refers to ticket {number}, which is closed, so it was not reopened.\n"
-        "If you still need help, please write a new mail without "
-        f"{tag} in the subject and we will open a new ticket for it.\n\n"
-        f"-- \n{policy.display_name}\n"
-    )
+    route = queue or policy.queues[0]
     quoted = quote_subject(strip_reply_prefixes(subject))
-    return format_subject(policy.ticket_hook, number, quoted or "Your request"), body
+    return _notice(policy, route, number, quoted, route.closed_notice, closed=True)

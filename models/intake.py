@@ -355,9 +355,9 @@ class _Intake:
             )
             return False, refusal
         subject, body = (
-            closed_ticket_notice(policy, ticket.number, mail.subject)
+            closed_ticket_notice(policy, ticket.number, mail.subject, policy.queue(ticket.queue))
             if closed
-            else acknowledgement(policy, ticket.number, mail.subject)
+            else acknowledgement(policy, ticket.number, mail.subject, policy.queue(ticket.queue))
         )
         references = (
             [*mail.references, mail.message_id] if mail.message_id else list(mail.references)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from models.templates import Locale, ReplyTemplate
+
 FollowupOnClosed = Literal["reopen", "reject", "new_ticket"]
 
 
@@ -13,6 +15,10 @@ class QueueRoute:
     name: str
     channel: str
     addresses: frozenset[str] = frozenset()
+    signature: str = ""  # under every agent reply from this queue; empty: agent and team
+    locale: Locale | None = None  # the automatic mails' language; None: `Policy.locale`
+    acknowledgement: str = ""  # own wording instead of the shipped one (empty: shipped)
+    closed_notice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,8 @@ class Policy:
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_min_free_bytes: int = 512 * 1024 * 1024
     allow_guests: bool = False
+    locale: Locale = "en"
+    templates: tuple[ReplyTemplate, ...] = ()
 
     @property
     def our_addresses(self) -> frozenset[str]:

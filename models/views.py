@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from tortoise.functions import Count
 
+from models.collision import Writer, writers
 from models.store.article import Article, ArticleKind, Attachment
 from models.store.ticket import Ticket, TicketState
 
@@ -31,6 +32,7 @@ class TicketSummary:
     link_reason: str = ""
     reply_address: str = ""  # where replies go when not to customer_email
     incomplete: str | None = None  # why the first mail could not be read fully
+    writers: tuple[Writer, ...] = ()  # agents with the Reply form open (collision warning)
 
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
@@ -44,7 +46,8 @@ async def ticket_summary(ticket_id: int) -> TicketSummary:
         else 0
     )
     excerpt = (first.display_text or first.body) if first else ""
-    return summarise(ticket, excerpt, attachments, first.incomplete if first else None)
+    summary = summarise(ticket, excerpt, attachments, first.incomplete if first else None)
+    return replace(summary, writers=tuple(await writers(ticket_id, datetime.now(UTC))))
 
 
 def summarise(

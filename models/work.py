@@ -26,6 +26,7 @@ from models.numbers import reply_subject
 from models.policy import Policy
 from models.store.article import Article, ArticleKind
 from models.store.ticket import History, Ticket, TicketState
+from models.templates import fill, reply_values, with_signature
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +155,19 @@ def reply_recipient(ticket: Ticket) -> str:
     return ticket.reply_address or ticket.customer_email
 
 
-def signature(agent: Agent, policy: Policy) -> str:
-    return f"\n\n-- \n{agent.name or 'Support'}\n{policy.display_name}\n"
+def signature(agent: Agent, policy: Policy, ticket: Ticket | None = None) -> str:
+    """What goes under an agent's reply: the queue's `signature` (placeholders filled) when
+    it has one, else the agent's name and the team's."""
+    queue = policy.queue(ticket.queue) if ticket is not None else None
+    if queue is None or not queue.signature.strip():
+        return f"\n\n-- \n{agent.name or 'Support'}\n{policy.display_name}\n"
+    values = reply_values(
+        customer_name=ticket.customer_name if ticket else "",
+        number=ticket.number if ticket else "",
+        subject=ticket.subject if ticket else "",
+        agent_name=agent.name or policy.display_name,
+    )
+    return with_signature("", fill(queue.signature, values))
 
 
 async def reply(
@@ -197,7 +209,7 @@ async def reply(
             recipients=[recipient],
             to_address=recipient.lower(),
             subject=reply_subject(policy.ticket_hook, ticket.number, ticket.subject),
-            body=body + signature(agent, policy),
+            body=body + signature(agent, policy, ticket),
             message_id=new_message_id(policy, ticket.number),
             in_reply_to=latest.message_id if latest else None,
             references=[r for r in references if r][-20:],

@@ -10,7 +10,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.app.config import Settings
-from bot.app.manifest import BOT_SCOPES
+from bot.app.manifest import BOT_SCOPES, SHORTCUTS
 from bot.app.wiring import imap_config, smtp_config
 from bot.slack.app import build_client
 from mail.errors import MailError
@@ -76,9 +76,11 @@ async def _slack(settings: Settings) -> str:
                 f"the bot is not in the channel of queue {queue.name!r} ({queue.channel}): "
                 "invite it with /invite"
             )
+    shortcuts = ", ".join(str(s["callback_id"]) for s in SHORTCUTS)
     return (
         f"auth.test ok: team {response.get('team')}, bot user {response.get('user_id')}, "
-        f"member of {len(settings.queues)} queue channel(s)"
+        f"member of {len(settings.queues)} queue channel(s); shortcuts {shortcuts} answer "
+        "with the `commands` scope"
     )
 
 

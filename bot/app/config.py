@@ -50,6 +50,12 @@ from bot.app.config_file import (
     expand_value,
 )
 from bot.app.config_sla import QueueSlaSettings, SlaSettings
+from models.templates import (
+    NOTICE_PLACEHOLDERS,
+    REPLY_PLACEHOLDERS,
+    Locale,
+    unknown_placeholders,
+)
 
 __all__ = [  # config_file's names too: callers know one module
     "DEFAULT_CONFIG_PATH",
@@ -91,6 +97,7 @@ VERB_NEEDS: Final[Mapping[str, tuple[str, ...] | None]] = {
         "mail.ticket_hook",
         "mail.system_id",
         "mail.followup_on_closed",
+        "mail.locale",
         "mail.same_request_window_hours",
         "mail.autoreply",
         "mail.attachments",
@@ -239,11 +246,37 @@ class SlackSettings(_Section):
         return bool(self.app_token.get_secret_value())
 
 
+def _known_placeholders(value: str, allowed: tuple[str, ...]) -> str:
+    unknown = unknown_placeholders(value, allowed)
+    if unknown:
+        names = ", ".join("{" + name + "}" for name in unknown)
+        known = ", ".join("{" + name + "}" for name in allowed)
+        raise ValueError(f"unknown placeholder {names}; known are {known}")
+    return value
+
+
+MAX_TEMPLATE_CHARS = 3000  # what the Reply form's text field holds
+
+
 class QueueSettings(_Section):
     name: str = Field(min_length=1, max_length=100)
     channel: str
     addresses: EmailList = []
     sla: QueueSlaSettings | None = None  # this queue's targets over `sla.targets`
+    signature: str = Field(default="", max_length=1000)
+    locale: Locale | None = None
+    acknowledgement: str = Field(default="", max_length=MAX_TEMPLATE_CHARS)
+    closed_notice: str = Field(default="", max_length=MAX_TEMPLATE_CHARS)
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, value: str) -> str:
+        return _known_placeholders(value, REPLY_PLACEHOLDERS)
+
+    @field_validator("acknowledgement", "closed_notice")
+    @classmethod
+    def _notice(cls, value: str) -> str:
+        return _known_placeholders(value, NOTICE_PLACEHOLDERS)
 
     @field_validator("channel")
     @classmethod
@@ -306,6 +339,7 @@ class MailSettings(_Section):
     ticket_hook: str = Field(default="Ticket#", min_length=1, max_length=20)
     system_id: int = Field(default=10, ge=0, le=99)
     followup_on_closed: Literal["reopen", "reject", "new_ticket"] = "reopen"
+    locale: Locale = "en"  # the shipped wording of the automatic mails (LOCALES)
     same_request_window_hours: float = Field(default=24, ge=0)
     autoreply: AutoreplySettings = AutoreplySettings()
     attachments: AttachmentSettings = AttachmentSettings()
@@ -365,6 +399,19 @@ class TicketSettings(_Section):
     first_response_minutes: int = Field(default=60, ge=1)
 
 
+class TemplateSettings(_Section):
+    """A canned response: `name` is shown in the Reply form's menu (an option's text holds
+    75 characters), `text` fills the reply field."""
+
+    name: str = Field(min_length=1, max_length=75)
+    text: str = Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _known_placeholders(value, REPLY_PLACEHOLDERS)
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     slack: SlackSettings
@@ -375,12 +422,16 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     ingest: IngestSettings = IngestSettings()
     sla: SlaSettings | None = None  # None: no service levels (config_sla.py)
+    templates: list[TemplateSettings] = []
 
     @model_validator(mode="after")
     def _unique_queues(self) -> Settings:
         names = [q.name for q in self.queues]
         if len(set(names)) != len(names):
             raise ValueError("queues: queue names must be unique")
+        templates = [t.name for t in self.templates]
+        if len(set(templates)) != len(templates):
+            raise ValueError("templates: template names must be unique")
         return self
 
     @model_validator(mode="after")

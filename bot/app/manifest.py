@@ -15,8 +15,24 @@ BOT_SCOPES = [
     "groups:history",
     "reactions:write",  # confirm a saved note with a reaction
     "users:read",  # agents' display names on outgoing mail
+    "users:read.email",  # a Slack message's author's address, prefilled as the customer's
     "files:write",  # attachments uploaded into card threads, report charts and CSV into DMs
     "im:write",  # conversations.open: the DM with the app a report's files go to
+]
+# Shortcuts (SPEC "Working as a team"); names ≤ 24, descriptions ≤ 150 characters.
+SHORTCUTS = [
+    {
+        "name": "New ticket",
+        "type": "global",
+        "callback_id": "ticket_new",
+        "description": "Open a ticket for a customer who phoned",
+    },
+    {
+        "name": "Make a ticket",
+        "type": "message",
+        "callback_id": "ticket_from_message",
+        "description": "Turn this message into a support ticket",
+    },
 ]
 BOT_EVENTS = [
     "message.channels",
@@ -60,6 +76,7 @@ def build_manifest(
                 "messages_tab_read_only_enabled": True,
             },
             "bot_user": {"display_name": name, "always_online": True},
+            "shortcuts": [dict(shortcut) for shortcut in SHORTCUTS],
             "slash_commands": [slash],
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},

@@ -32,11 +32,13 @@ from bot.slack.app import build_app, build_client
 from bot.slack.directory import ChannelMembers, People
 from bot.slack.home import HomeTab
 from bot.slack.services import Services
+from bot.slack.stamps import view_key
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller, PolledMessage
 from mail.intake import MailIntake
 from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
+from models.collision import expire_replying
 from models.intake import IntakeResult
 from models.jobs import release_idle_claims, remind_unclaimed
 from models.outbox.lag import outbox_lag
@@ -115,6 +117,7 @@ class Runtime:
             members=ChannelMembers(self.worker_client),
             people=People(self.worker_client),
             wake_outbox=self.outbox.wake,
+            view_key=view_key(settings.slack.signing_secret.get_secret_value()),
         )
         self.home = HomeTab(self.worker_client, self.services, settings.slack.command)
         self.app = build_app(settings.slack, self.client, self.services, self.home)
@@ -191,6 +194,9 @@ class Runtime:
         scheduler.add_job(self._release_idle, "interval", seconds=JOB_SECONDS, id="lock_timeout")
         scheduler.add_job(self._remind, "interval", seconds=JOB_SECONDS, id="first_response")
         scheduler.add_job(
+            self._expire_replying, "interval", seconds=JOB_SECONDS, id="replying_expiry"
+        )
+        scheduler.add_job(
             self.home.refresh, "interval", seconds=HOME_REFRESH_SECONDS, id="home_refresh"
         )
         if self.poller is not None and self.settings.mail.imap is not None:
@@ -204,6 +210,10 @@ class Runtime:
 
     async def _release_idle(self) -> None:
         if await release_idle_claims(self.policy):
+            self.outbox.wake()
+
+    async def _expire_replying(self) -> None:
+        if await expire_replying():
             self.outbox.wake()
 
     async def _remind(self) -> None:

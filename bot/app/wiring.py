@@ -8,13 +8,22 @@ from mail.limits import ParseLimits
 from mail.smtp import SmtpConfig
 from models.policy import Policy, QueueRoute
 from models.sla import SlaPolicy
+from models.templates import ReplyTemplate
 
 
 def build_policy(settings: Settings) -> Policy:
     mail = settings.mail
     return Policy(
         queues=tuple(
-            QueueRoute(name=q.name, channel=q.channel, addresses=frozenset(q.addresses))
+            QueueRoute(
+                name=q.name,
+                channel=q.channel,
+                addresses=frozenset(q.addresses),
+                signature=q.signature,
+                locale=q.locale,
+                acknowledgement=q.acknowledgement,
+                closed_notice=q.closed_notice,
+            )
             for q in settings.queues
         ),
         address=mail.address,
@@ -34,6 +43,8 @@ def build_policy(settings: Settings) -> Policy:
         attachment_max_bytes=mail.attachments.max_bytes,
         attachment_min_free_bytes=mail.attachments.min_free_bytes,
         allow_guests=settings.slack.allow_guests,
+        locale=mail.locale,
+        templates=tuple(ReplyTemplate(t.name, t.text) for t in settings.templates),
     )
 
 

@@ -136,10 +136,21 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
                 "elements": [mrkdwn(f":paperclip: {count} attachment{'s' * (count != 1)}")],
             }
         )
+    blocks.extend(replying_line(summary))
     blocks.append(
         {"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK, "elements": card_buttons(summary)}
     )
     return blocks
+
+
+def replying_line(summary: TicketSummary) -> list[Block]:
+    """The collision warning: "✍ <agent> is replying" while someone has the Reply form open
+    (no block when nobody has)."""
+    if not summary.writers:
+        return []
+    names = ", ".join(f"<@{w.user_id}>" for w in summary.writers[:5])
+    verb = "are" if len(summary.writers) > 1 else "is"
+    return [{"type": "context", "elements": [mrkdwn(f"✍ {names} {verb} replying")]}]
 
 
 def customer_label(summary: TicketSummary) -> str:

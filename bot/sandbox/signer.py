@@ -272,8 +272,10 @@ class SlackDriver:
         *,
         value: str | None = None,
         selected: Any = None,
+        values: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Delivery:
-        """A user uses an element inside a modal or Home tab (no response_url, per Slack)."""
+        """A user uses an element inside a modal or Home tab (no response_url, per Slack);
+        `values` is what the view's inputs hold then (`view.state.values`, as in submit_view)."""
         emu, cfg = self.emulator, self.emulator.config
         rec = emu.view(view_id)
         found = pl.find_element(rec.blocks, action_id)
@@ -281,13 +283,15 @@ class SlackDriver:
             raise LookupError(f"No element with action_id {action_id!r} in view {view_id}")
         block_id, element = found
         trigger_id = emu.issue_trigger(rec.user_id, view_id=view_id)
+        view = rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id)
+        view["state"] = {"values": pl.state_values(rec.blocks, values or {})}
         payload = pl.block_actions(
             cfg,
             emu.user(rec.user_id),
             [pl.action_for(block_id, element, value=value, selected=selected)],
             trigger_id=trigger_id,
             container={"type": "view", "view_id": view_id},
-            view=rec.to_api(cfg.team_id, cfg.app_id, cfg.bot_id),
+            view=view,
         )
         result = await self._interaction("block_actions", payload, None)
         return replace(result, trigger_id=trigger_id, response_url=None)
@@ -328,6 +332,34 @@ class SlackDriver:
         return await self._interaction(
             "view_closed", pl.view_closed(cfg, emu.user(rec.user_id), view), None
         )
+
+    async def global_shortcut(self, callback_id: str, *, user: str) -> Delivery:
+        """A user picks a global shortcut (from the composer's shortcut menu)."""
+        emu = self.emulator
+        trigger_id = emu.issue_trigger(user, callback_id=callback_id)
+        payload = pl.global_shortcut(
+            emu.config, emu.user(user), callback_id=callback_id, trigger_id=trigger_id
+        )
+        result = await self._interaction("shortcut", payload, None)
+        return replace(result, trigger_id=trigger_id, response_url=None)
+
+    async def message_shortcut(self, message: Message, callback_id: str, *, user: str) -> Delivery:
+        """A user picks a message shortcut on `message` (a `message_action`)."""
+        emu = self.emulator
+        origin = ResponseOrigin("message", user, message.channel, message.ts)
+        response_url = emu.issue_response_url(origin)
+        trigger_id = emu.issue_trigger(user, channel=message.channel, message_ts=message.ts)
+        payload = pl.message_shortcut(
+            emu.config,
+            emu.user(user),
+            emu.channel(message.channel),
+            _message_json(emu, message),
+            callback_id=callback_id,
+            trigger_id=trigger_id,
+            response_url=response_url,
+        )
+        result = await self._interaction("message_action", payload, None)
+        return replace(result, trigger_id=trigger_id, response_url=response_url)
 
     async def slash_command(
         self,

@@ -84,7 +84,23 @@ def sandbox_settings(
             "command": COMMAND,
             "leads": [LENA],
         },
-        "queues": [{"name": "Support", "channel": SUPPORT_CHANNEL, "addresses": [SUPPORT_ADDRESS]}],
+        "queues": [
+            {
+                "name": "Support",
+                "channel": SUPPORT_CHANNEL,
+                "addresses": [SUPPORT_ADDRESS],
+                "signature": "{agent_name}\nExample Support · Ticket {number}",
+            }
+        ],
+        # canned responses for the Reply form (issue 12): try one on any ticket
+        "templates": [
+            {
+                "name": "Please restart",
+                "text": "Hello {customer_name},\n\nplease restart the device and tell us "
+                "whether the problem is still there.",
+            },
+            {"name": "Solved", "text": "Hello {customer_name},\n\nglad it works again!"},
+        ],
         "mail": {
             "address": SUPPORT_ADDRESS,
             "display_name": "Example Support",

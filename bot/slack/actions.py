@@ -19,14 +19,23 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.render.forms import build_close_modal, build_note_modal, build_reply_modal
+from bot.render.forms import (
+    build_close_modal,
+    build_note_modal,
+    build_reply_modal,
+    metadata,
+    typed_text,
+    with_template,
+)
 from bot.render.notices import refusal_text
 from bot.slack import ids
 from bot.slack.guards import may_act, may_act_in, tell, ticket_or_none
 from bot.slack.services import Services
-from models import work
+from bot.slack.stamps import make_stamp
+from models import collision, work
 from models.events import Refusal
 from models.store.ticket import Ticket
+from models.templates import fill, reply_values
 from models.views import TicketSummary, ticket_summary
 
 logger = logging.getLogger(__name__)
@@ -143,10 +152,16 @@ class CardActions:
     ) -> None:
         try:
             summary = await ticket_summary(ticket_id)
-            await client.views_open(
-                trigger_id=body["trigger_id"],
-                view=builder(summary, self.services.policy.ticket_hook),
-            )
+            if builder is build_reply_modal:
+                view = await self.reply_form(summary, body["user"]["id"])
+            else:
+                view = builder(summary, self.services.policy.ticket_hook)
+            try:
+                await client.views_open(trigger_id=body["trigger_id"], view=view)
+            except Exception:
+                if builder is build_reply_modal:  # no form: nobody is replying after all
+                    await collision.stop_replying(ticket_id, body["user"]["id"])
+                raise
         except Exception:
             logger.exception("could not open the %s modal", builder.__name__)
             await tell(respond, client, body, "Slack did not open the form; please try again.")
@@ -154,6 +169,66 @@ class CardActions:
         # Warm the name cache: the form's submission will want it before its ack.
         user = body["user"]
         await self.services.people.name(user["id"], fallback=user.get("name", ""))
+
+    async def reply_form(self, summary: TicketSummary, user: str) -> dict[str, Any]:
+        """The Reply form, stamped with when it opened; the card says who is replying."""
+        services = self.services
+        name = services.people.cached(user) or ""
+        opened = await collision.start_replying(summary.id, user, name, services.clock)
+        services.wake_outbox()
+        return build_reply_modal(
+            summary,
+            services.policy.ticket_hook,
+            templates=services.policy.templates,
+            stamp=make_stamp(services.view_key, summary.id, user, opened),
+        )
+
+    async def choose_template(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A canned response was chosen in the Reply form: fill it in (views.update)."""
+        await ack()
+        self.services.after_ack(self.fill_template(body, client))
+
+    async def fill_template(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        services, view = self.services, body.get("view") or {}
+        user = body["user"]["id"]
+        meta = metadata(view)
+        ticket = await ticket_or_none(ids.ticket_id(meta.get("ticket_id")))
+        if ticket is None or await may_act(services, ticket, user):
+            return
+        templates = services.policy.templates
+        try:
+            chosen = int(str(body["actions"][0]["selected_option"]["value"]))
+            template = templates[chosen]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return
+        summary = await ticket_summary(ticket.id)
+        name = await services.people.name(user, fallback=body["user"].get("name", ""))
+        values = reply_values(
+            customer_name=summary.customer_name,
+            number=summary.number,
+            subject=summary.subject,
+            agent_name=name,
+        )
+        _, current = typed_text((view.get("state") or {}).get("values") or {})
+        text = with_template(
+            current, fill(template.text, values), [fill(t.text, values) for t in templates]
+        )
+        version = meta.get("version")
+        version = version + 1 if isinstance(version, int) and 0 <= version < 10_000 else 1
+        form = build_reply_modal(
+            summary,
+            services.policy.ticket_hook,
+            templates=templates,
+            stamp=str(meta.get("opened") or ""),
+            text=text,
+            version=version,
+        )
+        try:
+            await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+        except Exception:  # hash_conflict: the agent changed the form meanwhile; theirs wins
+            logger.info("could not fill a template into view %s", view.get("id"), exc_info=True)
 
     async def release(self, ticket: Ticket, agent: work.Agent) -> object:
         return await work.release(ticket.id, agent, self.services.clock)
@@ -170,3 +245,4 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(ids.REPLY)(actions.opens(build_reply_modal, lambda agent: False))
     app.action(ids.NOTE)(actions.opens(build_note_modal, lambda agent: True))
     app.action(ids.CLOSE)(actions.opens(build_close_modal, lambda agent: agent.is_lead))
+    app.action(ids.REPLY_TEMPLATE)(actions.choose_template)

@@ -106,6 +106,7 @@ class Person:
     is_restricted: bool = False  # a guest (multi-channel, and single-channel too)
     is_ultra_restricted: bool = False  # a single-channel guest
     deleted: bool = False
+    email: str = ""  # with users:read.email; a customer in a shared channel has one
 
     @property
     def is_guest(self) -> bool:
@@ -129,6 +130,7 @@ class Person:
             is_restricted=bool(record.get("is_restricted")),
             is_ultra_restricted=bool(record.get("is_ultra_restricted")),
             deleted=bool(record.get("deleted")),
+            email=str(profile.get("email") or ""),
         )
 
     @staticmethod

@@ -28,3 +28,10 @@ def ticket_id(value: object) -> int:
     except ValueError:
         return 0
     return number if 0 < number <= _MAX_ID else 0
+
+
+REPLY_TEMPLATE = "reply_template"  # the canned-response menu in the Reply form
+FROM_MESSAGE = "ticket_from_message"  # message shortcut
+NEW_TICKET = "ticket_new"  # global shortcut (a phone call)
+NEW_TICKET_VIEW = "ticket_new"
+FROM_MESSAGE_VIEW = "ticket_from_message"

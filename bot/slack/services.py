@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,9 @@ class Services:
     people: People
     wake_outbox: Callable[[], None]
     clock: Clock = system_clock
+    #: signs the Reply form's opening time (bot.slack.stamps); the runtime derives it from
+    #: the signing secret so it holds across restarts and replicas
+    view_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _watchers: list[Callable[[str], None]] = field(default_factory=list)
 

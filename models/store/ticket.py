@@ -86,3 +86,20 @@ class TicketCounter(Model):
 
     class Meta:
         table = "ticket_counter"
+
+
+class Replying(Model):
+    """An agent who has the Reply form of a ticket open, since when (the collision warning).
+    One row per agent and ticket; rows go when the form is sent or closed, or go stale."""
+
+    id = fields.BigIntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
+        "ticketbot.Ticket", related_name="replying", on_delete=fields.CASCADE
+    )
+    user_id = fields.CharField(max_length=32)
+    user_name = fields.CharField(max_length=200, default="")
+    since = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "ticket_replying"
+        unique_together = (("ticket", "user_id"),)

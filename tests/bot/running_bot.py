@@ -5,11 +5,12 @@ SlackDriver, exactly as in `ticketbot run`, but everything runs on the test's lo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import count
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -66,6 +67,7 @@ async def running_bot(
     leads: Iterable[str] = (),
     allow_guests: bool = False,
     verify_in_http: bool = True,
+    policy_changes: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Serve the bot through bot.app.web; `verify_in_http` False serves the same app as bolt's
     aiohttp adapter does instead, leaving the signature check to bolt itself."""
@@ -83,6 +85,7 @@ async def running_bot(
         leads=frozenset(leads),
         allow_guests=allow_guests,
     )
+    policy = replace(policy, **dict(policy_changes or {}))  # e.g. templates, queues
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
     worker = OutboxWorker(
         {**SlackDelivery(client, HOOK).handlers(), **ReportFiles(client).handlers()},

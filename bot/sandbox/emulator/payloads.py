@@ -147,8 +147,14 @@ def action_for(
     return action
 
 
+def _all_options(element: Mapping[str, Any]) -> list[Any]:
+    """A select's options, flat or inside option_groups."""
+    grouped = [o for g in element.get("option_groups") or [] for o in g.get("options") or []]
+    return list(element.get("options") or []) + grouped
+
+
 def _option(element: Mapping[str, Any], value: str | None) -> JSON | None:
-    for opt in element.get("options") or []:
+    for opt in _all_options(element):
         if value is None or opt.get("value") == value:
             return dict(opt)
     return None
@@ -173,13 +179,19 @@ def state_values(blocks: list[JSON], values: Mapping[str, Mapping[str, Any]]) ->
 
 def _state_entry(element: JSON, given: Any) -> JSON:
     kind = str(element.get("type"))
+    if given is None and kind in INPUT_VALUE_KEYS and "initial_value" in element:
+        given = element["initial_value"]  # untouched: Slack reports what the field shows
     if isinstance(given, Mapping):
         return {"type": kind, **given}
+    if given is None and element.get("initial_option") is not None:
+        return {"type": kind, "selected_option": dict(element["initial_option"])}
+    if given is None and element.get("initial_options") is not None:
+        return {"type": kind, "selected_options": [dict(o) for o in element["initial_options"]]}
     if kind in ("static_select", "radio_buttons", "external_select"):
         return {"type": kind, "selected_option": _option(element, given) if given else None}
     if kind in ("checkboxes", "multi_static_select"):
         chosen = [given] if isinstance(given, str) else list(given or [])
-        opts = [dict(o) for o in element.get("options") or [] if o.get("value") in chosen]
+        opts = [dict(o) for o in _all_options(element) if o.get("value") in chosen]
         return {"type": kind, "selected_options": opts}
     return {"type": kind, INPUT_VALUE_KEYS.get(kind, "value"): given}
 
@@ -234,6 +246,49 @@ def view_submission(cfg: WorkspaceConfig, user: User, view: JSON, *, trigger_id:
         "response_urls": [],
         "enterprise": None,
         "is_enterprise_install": False,
+    }
+
+
+def global_shortcut(cfg: WorkspaceConfig, user: User, *, callback_id: str, trigger_id: str) -> JSON:
+    """A global shortcut (type `shortcut`): no channel, no response_url."""
+    return {
+        "type": "shortcut",
+        "token": "verification-token",
+        "action_ts": _now_ts(),
+        "team": team_ref(cfg),
+        "user": {"id": user.id, "username": user.name, "team_id": user.home_team(cfg.team_id)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def message_shortcut(
+    cfg: WorkspaceConfig,
+    user: User,
+    channel: Channel,
+    message: JSON,
+    *,
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+) -> JSON:
+    """A message shortcut (type `message_action`) on `message` in `channel`."""
+    return {
+        "type": "message_action",
+        "token": "verification-token",
+        "action_ts": _now_ts(),
+        "team": team_ref(cfg),
+        "user": {"id": user.id, "name": user.name, "team_id": user.home_team(cfg.team_id)},
+        "channel": {"id": channel.id, "name": channel.name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts"),
+        "message": message,
     }
 
 

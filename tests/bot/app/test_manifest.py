@@ -70,3 +70,24 @@ def test_manifest_respects_schema_limits() -> None:
     assert len(manifest["features"]["bot_user"]["display_name"]) <= 80
     assert len(BOT_SCOPES) == len(set(BOT_SCOPES))
     assert yaml.safe_load(manifest_yaml(manifest)) == manifest
+
+
+def test_the_shortcuts_are_in_both_modes_within_slacks_limits() -> None:
+    """SPEC "Working as a team": callback ids `ticket_new` (global) and
+    `ticket_from_message` (message); SLACK.md: ≤ 10, name ≤ 24, description ≤ 150."""
+    for socket_mode in (False, True):
+        manifest = build_manifest(
+            command="/ticket",
+            request_url=None if socket_mode else "https://x/slack/events",
+            socket_mode=socket_mode,
+        )
+        shortcuts = manifest["features"]["shortcuts"]
+        assert {(s["callback_id"], s["type"]) for s in shortcuts} == {
+            ("ticket_new", "global"),
+            ("ticket_from_message", "message"),
+        }
+        assert len(shortcuts) <= 10
+        assert all(len(s["name"]) <= 24 and len(s["description"]) <= 150 for s in shortcuts)
+        assert "url" not in str(shortcuts)
+    # the customer's address of a Slack message's author needs users:read.email
+    assert {"commands", "users:read.email"} <= set(BOT_SCOPES)

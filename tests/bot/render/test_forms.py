@@ -48,7 +48,7 @@ def test_modals_are_valid_views_carrying_the_ticket(builder: object, callback: s
     view = builder(SUMMARY, "Ticket#")  # type: ignore[operator]
     assert validate_view(view) == []
     assert view["callback_id"] == callback
-    assert json.loads(view["private_metadata"]) == {"ticket_id": 42}
+    assert json.loads(view["private_metadata"])["ticket_id"] == 42
     assert "<!channel>" not in json.dumps(view)
 
 

@@ -1,0 +1,153 @@
+"""Tickets an agent opens for a customer: from a Slack message, or for a phone call.
+
+The same intake as mail (`models.intake`): a ticket number from the daily counter, the
+customer's request as the first article, a `created` history entry, the card and — when
+asked for — the acknowledgement in the queue's locale, all in one transaction through
+the outbox. The article is the customer's request (kind `email_in`, no Message-ID: it
+came by no mail); history records which agent opened it and from where.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from tortoise.transactions import in_transaction
+
+from models import effects
+from models.autoreply import acknowledgement, autoreply_refusal, new_message_id
+from models.clock import Clock, system_clock
+from models.events import HistoryEvent
+from models.followup import normalise_subject
+from models.intake import IntakeResult, recent_answers
+from models.numbers import allocate_counter, format_number
+from models.policy import Policy, QueueRoute
+from models.store.article import Article, ArticleKind
+from models.store.ticket import History, Ticket, TicketState
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["slack", "phone"]
+MAX_TEXT = 40_000
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the agent entered (or the Slack message said)."""
+
+    customer_email: str
+    customer_name: str
+    subject: str
+    text: str
+    source: Source
+    agent: str  # the Slack user id of the agent opening it
+    permalink: str = ""  # the Slack message it came from
+    acknowledge: bool = False
+
+
+def first_article_text(request: Request) -> str:
+    """The request as stored: a Slack message keeps a link back to where it was written."""
+    text = request.text.strip()[:MAX_TEXT]
+    if request.permalink:
+        text = f"{text}\n\n(From a Slack message: {request.permalink})"
+    return text
+
+
+async def open_for_customer(
+    request: Request, queue: QueueRoute, policy: Policy, clock: Clock = system_clock
+) -> IntakeResult:
+    """Open the ticket; the acknowledgement obeys the same loop and flood caps as mail's."""
+    async with in_transaction() as connection:
+        now = clock()
+        day = now.date()
+        number = format_number(day, policy.system_id, await allocate_counter(connection, day))
+        email = request.customer_email.strip().lower()
+        subject = " ".join(request.subject.split())[:998]
+        ticket = await Ticket.create(
+            number=number,
+            queue=queue.name,
+            subject=subject,
+            subject_key=normalise_subject(subject, policy.ticket_hook)[:200],
+            customer_email=email,
+            customer_name=request.customer_name.strip()[:200],
+            state=TicketState.NEW,
+            last_activity_at=now,
+            slack_channel=queue.channel,
+            created_at=now,
+            updated_at=now,
+        )
+        article = await Article.create(
+            ticket=ticket,
+            kind=ArticleKind.EMAIL_IN,
+            author=email,
+            author_name=request.customer_name.strip()[:200],
+            sender=email,
+            to_address=email,
+            subject=subject,
+            body=first_article_text(request),
+            created_at=now,
+        )
+        detail: dict[str, object] = {
+            "queue": queue.name,
+            "source": request.source,
+            "article_id": article.id,
+        }
+        if request.permalink:
+            detail["permalink"] = request.permalink
+        await History.create(
+            ticket=ticket,
+            event=HistoryEvent.CREATED,
+            actor=request.agent,
+            detail=detail,
+            created_at=now,
+        )
+        await effects.post_card(ticket.id, clock)
+        queued, note = False, "not asked for"
+        if request.acknowledge:
+            queued, note = await _acknowledge(ticket, queue, policy, clock)
+        return IntakeResult(
+            "new_ticket", ticket.id, number, autoreply_queued=queued, note=note, queue=queue.name
+        )
+
+
+async def _acknowledge(
+    ticket: Ticket, queue: QueueRoute, policy: Policy, clock: Clock
+) -> tuple[bool, str]:
+    now = clock()
+    recipient = ticket.customer_email
+    refusal = autoreply_refusal(
+        policy=policy,
+        sender=recipient,
+        is_automatic=False,
+        automatic_reason=None,
+        is_bounce=False,
+        recent=await recent_answers(recipient, now),
+    )
+    if refusal is not None:
+        logger.info("ticket %s: no acknowledgement: %s", ticket.number, refusal)
+        await History.create(
+            ticket=ticket,
+            event=HistoryEvent.AUTOREPLY_SUPPRESSED,
+            detail={"reason": refusal},
+            created_at=now,
+        )
+        return False, refusal
+    subject, body = acknowledgement(policy, ticket.number, ticket.subject, queue)
+    reply = await Article.create(
+        ticket=ticket,
+        kind=ArticleKind.EMAIL_OUT,
+        author="system",
+        author_name=policy.display_name,
+        sender=policy.address,
+        recipients=[recipient],
+        to_address=recipient,
+        subject=subject,
+        body=body,
+        message_id=new_message_id(policy, ticket.number),
+        is_automatic=True,
+        is_autoreply=True,
+        created_at=now,
+    )
+    await effects.send_mail(ticket.id, reply.id, clock)
+    return True, ""
