@@ -24,7 +24,7 @@ async def drop_index(apps, schema_editor) -> None:  # type: ignore[no-untyped-de
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ticketbot", "0006_report_covering")]
+    dependencies = [("ticketbot", "0009_replying")]
 
     initial = False
 
