@@ -218,15 +218,23 @@ async def _first_response(scope: _Scope) -> Percentiles:
 
 
 async def _resolution(scope: _Scope) -> Percentiles:
-    """Creation → the ticket's last close in the period, for tickets closed in it."""
+    """Creation → the ticket's last close in the period, for tickets closed in it. A ticket
+    whose latest close (`last_closed_at`, kept by the close) falls in the period: that one.
+    Only a ticket closed again after the period's end needs its history for its last close
+    in the period (none for a period up to now)."""
     sql = Query(dialect_of())
+    closed = HistoryEvent.CLOSED.value
     return await _percentiles(
         sql,
-        f"SELECT {sql.seconds('c.closed_at', 't.created_at')} AS v FROM ("
-        "SELECT h.ticket_id, max(h.created_at) AS closed_at FROM ticket_history h "
-        f"WHERE h.event = '{HistoryEvent.CLOSED.value}' AND {scope.within(sql, 'h.created_at')}"
-        f"{scope.of_ticket(sql, 'h.ticket_id')} GROUP BY h.ticket_id"
-        ") c JOIN ticket t ON t.id = c.ticket_id",
+        f"SELECT {sql.seconds('t.last_closed_at', 't.created_at')} AS v FROM ticket t "
+        f"WHERE {scope.within(sql, 't.last_closed_at')}{scope.tickets(sql)} "
+        f"UNION ALL SELECT {sql.seconds('c.closed_at', 'c.created_at')} AS v FROM ("
+        "SELECT t.created_at, (SELECT max(h.created_at) FROM ticket_history h "
+        f"WHERE h.ticket_id = t.id AND h.event = '{closed}' "
+        f"AND {scope.within(sql, 'h.created_at')}) AS closed_at FROM ticket t "
+        f"WHERE t.last_closed_at >= {sql.value(scope.end)} "
+        f"AND t.created_at < {sql.value(scope.end)}{scope.tickets(sql)}"
+        ") c WHERE c.closed_at IS NOT NULL",
     )
 
 
