@@ -63,6 +63,7 @@ class Ticket(Model):
             ("queue", "created_at"),
             ("created_at", "id"),
             ("last_closed_at", "created_at"),
+            ("subject_key", "created_at", "id"),
         )
 
     def __str__(self) -> str:
