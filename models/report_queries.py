@@ -63,6 +63,12 @@ class _Scope:
         return f"{column} >= {sql.value(self.start)} AND {column} < {sql.value(self.end)}"
 
 
+def _query() -> Query:
+    """A report statement: they run side by side (count_report), so each without parallel
+    workers on PostgreSQL (they would only take the cores the others use)."""
+    return Query(dialect_of(), serial=True)
+
+
 def _from_closed(sql: Query) -> str:
     """A reopening that counts: of a closed ticket (older rows name no state)."""
     if sql.dialect == "postgres":
@@ -136,7 +142,7 @@ async def _daily(
     each row put in its day by width_bucket)."""
     if not bounds:
         return [], [], []
-    sql = Query(dialect_of())
+    sql = _query()
     if sql.dialect == "postgres" and _contiguous(bounds):
         # One range scan of the covering index (migration 0007), as for the changes below.
         starts = sql.value([utc(start) for start, _ in bounds])
@@ -151,7 +157,7 @@ async def _daily(
             "LEFT JOIN ticket t ON t.created_at >= d.lo AND t.created_at < d.hi"
             f"{scope.tickets(sql)} GROUP BY d.i"
         )
-    sql = Query(dialect_of())
+    sql = _query()
     closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
     if sql.dialect == "postgres" and _contiguous(bounds):
         # One range scan per kind, each row put in its day by width_bucket (a join with the
@@ -228,7 +234,7 @@ async def _percentiles(sql: Query, values: str) -> Percentiles:
 
 
 async def _first_response(scope: _Scope) -> Percentiles:
-    sql = Query(dialect_of())
+    sql = _query()
     return await _percentiles(
         sql,
         f"SELECT {sql.seconds('t.first_response_at', 't.created_at')} AS v FROM ticket t "
@@ -242,7 +248,7 @@ async def _resolution(scope: _Scope) -> Percentiles:
     whose latest close (`last_closed_at`, kept by the close) falls in the period: that one.
     Only a ticket closed again after the period's end needs its history for its last close
     in the period (none for a period up to now)."""
-    sql = Query(dialect_of())
+    sql = _query()
     closed = HistoryEvent.CLOSED.value
     return await _percentiles(
         sql,
@@ -261,7 +267,7 @@ async def _resolution(scope: _Scope) -> Percentiles:
 async def _breaches(scope: _Scope, minutes: int | None, now: datetime) -> int | None:
     if minutes is None:
         return None
-    sql = Query(dialect_of())
+    sql = _query()
     [row] = await sql.fetch(
         "SELECT count(*) AS n FROM ticket t WHERE "
         f"{scope.within(sql, 't.created_at')}{scope.tickets(sql)} AND ("
@@ -276,7 +282,7 @@ async def _breaches(scope: _Scope, minutes: int | None, now: datetime) -> int | 
 async def _backlog(scope: _Scope, now: bool) -> int:
     """Tickets not closed at the end: now, the ones whose state is not closed; at an earlier
     end, those created before it whose last close or reopening before it was no close."""
-    sql = Query(dialect_of())
+    sql = _query()
     closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
     if now:
         [row] = await sql.fetch(
@@ -302,7 +308,7 @@ def _agent_ids(column: str) -> str:
 
 
 async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
-    sql = Query(dialect_of())
+    sql = _query()
     kinds = ", ".join(f"'{event.value}'" for event in AGENT_EVENTS)
     rows = await sql.fetch(
         "SELECT h.actor, h.event, count(*) AS n FROM ticket_history h "
@@ -315,7 +321,7 @@ async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[
         counts.setdefault(str(row["actor"]), [0, 0, 0])[
             AGENT_EVENTS.index(HistoryEvent(row["event"]))
         ] = int(row["n"])
-    sql = Query(dialect_of())
+    sql = _query()
     booked = await sql.fetch(
         "SELECT a.author, sum(a.minutes_spent) AS n FROM article a "
         f"WHERE {scope.within(sql, 'a.created_at')} AND a.minutes_spent > 0 "
@@ -330,7 +336,7 @@ async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[
 async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tuple[str, str, int]]:
     """The TOP values of `key` over tickets created in the period by count, ties in the
     order their first ticket (created_at, id) came; with `shown` of that first ticket."""
-    sql = Query(dialect_of())
+    sql = _query()
     groups = await sql.fetch(
         f"SELECT {key} AS k, count(*) AS n, min(t.created_at) AS first FROM ticket t "
         f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} "
@@ -338,7 +344,7 @@ async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tupl
     )
     if not groups:
         return []
-    sql = Query(dialect_of())
+    sql = _query()
     firsts = await sql.fetch(
         "SELECT k, shown, created_at, id FROM ("
         f"SELECT {key} AS k, {shown} AS shown, t.created_at, t.id, row_number() OVER ("
@@ -391,7 +397,7 @@ async def ticket_rows(
     scope = _Scope(start, end, queues)
     after: tuple[datetime, int] | None = None
     while True:
-        sql = Query(dialect_of())
+        sql = _query()
         keyset = (
             ""
             if after is None
