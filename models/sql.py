@@ -54,11 +54,10 @@ class Query:
 
     async def fetch(self, text: str) -> list[dict[str, Any]]:
         if self.serial and self.dialect == "postgres":
-            async with in_transaction() as connection:
-                await connection.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
-                return list(await connection.execute_query_dict(text, self.params))
-        connection = Ticket._meta.db
-        return list(await connection.execute_query_dict(text, self.params))
+            async with in_transaction() as serial:
+                await serial.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
+                return list(await serial.execute_query_dict(text, self.params))
+        return list(await Ticket._meta.db.execute_query_dict(text, self.params))
 
     def datetime(self, value: Any) -> datetime:
         """A time read back: PostgreSQL gives datetimes, SQLite the stored text."""
