@@ -63,6 +63,12 @@ class _Scope:
         return f"{column} >= {sql.value(self.start)} AND {column} < {sql.value(self.end)}"
 
 
+def _query() -> Query:
+    """A report statement: they run side by side (count_report), so each without parallel
+    workers on PostgreSQL (they would only take the cores the others use)."""
+    return Query(dialect_of(), serial=True)
+
+
 def _from_closed(sql: Query) -> str:
     """A reopening that counts: of a closed ticket (older rows name no state)."""
     if sql.dialect == "postgres":
@@ -132,39 +138,59 @@ async def _daily(
     scope: _Scope, bounds: list[tuple[datetime, datetime]]
 ) -> tuple[list[int], list[int], list[int]]:
     """Tickets created, closes and reopenings of closed tickets per day (range joins over
-    the created_at and (event, created_at) indexes; on PostgreSQL the changes in one range
-    scan, put in their day by width_bucket)."""
+    the created_at and (event, created_at) indexes; on PostgreSQL one range scan per kind,
+    each row put in its day by width_bucket)."""
     if not bounds:
         return [], [], []
-    sql = Query(dialect_of())
-    made = await sql.fetch(
-        f"WITH {_days(sql, bounds)} SELECT d.i, count(t.id) AS n FROM days d "
-        "LEFT JOIN ticket t ON t.created_at >= d.lo AND t.created_at < d.hi"
-        f"{scope.tickets(sql)} GROUP BY d.i"
-    )
-    sql = Query(dialect_of())
-    closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
-    counts = (
-        f"sum(CASE WHEN h.event = '{closed}' THEN 1 ELSE 0 END) AS closed, "
-        f"sum(CASE WHEN h.event = '{reopened}' AND {_from_closed(sql)} THEN 1 ELSE 0 END) "
-        "AS reopened"
-    )
-    kinds = f"h.event IN ('{closed}', '{reopened}')"
+    sql = _query()
     if sql.dialect == "postgres" and _contiguous(bounds):
-        # One range scan, each row put in its day by width_bucket (a join with the days
-        # scans the index once per day: 365 times for a year).
+        # One range scan of the covering index (migration 0007), as for the changes below.
         starts = sql.value([utc(start) for start, _ in bounds])
-        changes = await sql.fetch(
-            f"SELECT width_bucket(h.created_at, {starts}::timestamptz[]) - 1 AS i, {counts} "
-            f"FROM ticket_history h WHERE {kinds} AND h.created_at >= "
-            f"{sql.value(bounds[0][0])} AND h.created_at < {sql.value(bounds[-1][1])}"
-            f"{scope.of_ticket(sql, 'h.ticket_id')} GROUP BY 1"
+        made = await sql.fetch(
+            f"SELECT width_bucket(t.created_at, {starts}::timestamptz[]) - 1 AS i, "
+            f"count(*) AS n FROM ticket t WHERE t.created_at >= {sql.value(bounds[0][0])} "
+            f"AND t.created_at < {sql.value(bounds[-1][1])}{scope.tickets(sql)} GROUP BY 1"
         )
     else:
+        made = await sql.fetch(
+            f"WITH {_days(sql, bounds)} SELECT d.i, count(t.id) AS n FROM days d "
+            "LEFT JOIN ticket t ON t.created_at >= d.lo AND t.created_at < d.hi"
+            f"{scope.tickets(sql)} GROUP BY d.i"
+        )
+    sql = _query()
+    closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
+    if sql.dialect == "postgres" and _contiguous(bounds):
+        # One range scan per kind, each row put in its day by width_bucket (a join with the
+        # days scans the index once per day: 365 times for a year). The closes are read from
+        # the covering index alone; only reopenings need their row (what they reopened).
+        starts = sql.value([utc(start) for start, _ in bounds])
+        lo, hi = sql.value(bounds[0][0]), sql.value(bounds[-1][1])
+        of_ticket = scope.of_ticket(sql, "h.ticket_id")
+
+        def per_day(event: str, closes: int, extra: str = "") -> str:
+            return (
+                f"SELECT width_bucket(h.created_at, {starts}::timestamptz[]) - 1 AS i, "
+                f"{closes} AS c, {1 - closes} AS r FROM ticket_history h "
+                f"WHERE h.event = '{event}' AND h.created_at >= {lo} AND h.created_at < {hi}"
+                f"{extra}{of_ticket}"
+            )
+
+        changes = await sql.fetch(
+            "SELECT i, sum(c) AS closed, sum(r) AS reopened FROM ("
+            f"{per_day(closed, 1)} UNION ALL {per_day(reopened, 0, f' AND {_from_closed(sql)}')}"
+            ") x GROUP BY i"
+        )
+    else:
+        counts = (
+            f"sum(CASE WHEN h.event = '{closed}' THEN 1 ELSE 0 END) AS closed, "
+            f"sum(CASE WHEN h.event = '{reopened}' AND {_from_closed(sql)} THEN 1 ELSE 0 END) "
+            "AS reopened"
+        )
         changes = await sql.fetch(
             f"WITH {_days(sql, bounds)} SELECT d.i, {counts} FROM days d "
             "JOIN ticket_history h ON h.created_at >= d.lo AND h.created_at < d.hi "
-            f"AND {kinds}{scope.of_ticket(sql, 'h.ticket_id')} GROUP BY d.i"
+            f"AND h.event IN ('{closed}', '{reopened}'){scope.of_ticket(sql, 'h.ticket_id')} "
+            "GROUP BY d.i"
         )
     count = len(bounds)
     created_by_day, closed_by_day, reopened_by_day = [0] * count, [0] * count, [0] * count
@@ -208,7 +234,7 @@ async def _percentiles(sql: Query, values: str) -> Percentiles:
 
 
 async def _first_response(scope: _Scope) -> Percentiles:
-    sql = Query(dialect_of())
+    sql = _query()
     return await _percentiles(
         sql,
         f"SELECT {sql.seconds('t.first_response_at', 't.created_at')} AS v FROM ticket t "
@@ -218,22 +244,30 @@ async def _first_response(scope: _Scope) -> Percentiles:
 
 
 async def _resolution(scope: _Scope) -> Percentiles:
-    """Creation → the ticket's last close in the period, for tickets closed in it."""
-    sql = Query(dialect_of())
+    """Creation → the ticket's last close in the period, for tickets closed in it. A ticket
+    whose latest close (`last_closed_at`, kept by the close) falls in the period: that one.
+    Only a ticket closed again after the period's end needs its history for its last close
+    in the period (none for a period up to now)."""
+    sql = _query()
+    closed = HistoryEvent.CLOSED.value
     return await _percentiles(
         sql,
-        f"SELECT {sql.seconds('c.closed_at', 't.created_at')} AS v FROM ("
-        "SELECT h.ticket_id, max(h.created_at) AS closed_at FROM ticket_history h "
-        f"WHERE h.event = '{HistoryEvent.CLOSED.value}' AND {scope.within(sql, 'h.created_at')}"
-        f"{scope.of_ticket(sql, 'h.ticket_id')} GROUP BY h.ticket_id"
-        ") c JOIN ticket t ON t.id = c.ticket_id",
+        f"SELECT {sql.seconds('t.last_closed_at', 't.created_at')} AS v FROM ticket t "
+        f"WHERE {scope.within(sql, 't.last_closed_at')}{scope.tickets(sql)} "
+        f"UNION ALL SELECT {sql.seconds('c.closed_at', 'c.created_at')} AS v FROM ("
+        "SELECT t.created_at, (SELECT max(h.created_at) FROM ticket_history h "
+        f"WHERE h.ticket_id = t.id AND h.event = '{closed}' "
+        f"AND {scope.within(sql, 'h.created_at')}) AS closed_at FROM ticket t "
+        f"WHERE t.last_closed_at >= {sql.value(scope.end)} "
+        f"AND t.created_at < {sql.value(scope.end)}{scope.tickets(sql)}"
+        ") c WHERE c.closed_at IS NOT NULL",
     )
 
 
 async def _breaches(scope: _Scope, minutes: int | None, now: datetime) -> int | None:
     if minutes is None:
         return None
-    sql = Query(dialect_of())
+    sql = _query()
     [row] = await sql.fetch(
         "SELECT count(*) AS n FROM ticket t WHERE "
         f"{scope.within(sql, 't.created_at')}{scope.tickets(sql)} AND ("
@@ -248,7 +282,7 @@ async def _breaches(scope: _Scope, minutes: int | None, now: datetime) -> int | 
 async def _backlog(scope: _Scope, now: bool) -> int:
     """Tickets not closed at the end: now, the ones whose state is not closed; at an earlier
     end, those created before it whose last close or reopening before it was no close."""
-    sql = Query(dialect_of())
+    sql = _query()
     closed, reopened = HistoryEvent.CLOSED.value, HistoryEvent.REOPENED.value
     if now:
         [row] = await sql.fetch(
@@ -274,7 +308,7 @@ def _agent_ids(column: str) -> str:
 
 
 async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
-    sql = Query(dialect_of())
+    sql = _query()
     kinds = ", ".join(f"'{event.value}'" for event in AGENT_EVENTS)
     rows = await sql.fetch(
         "SELECT h.actor, h.event, count(*) AS n FROM ticket_history h "
@@ -287,7 +321,7 @@ async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[
         counts.setdefault(str(row["actor"]), [0, 0, 0])[
             AGENT_EVENTS.index(HistoryEvent(row["event"]))
         ] = int(row["n"])
-    sql = Query(dialect_of())
+    sql = _query()
     booked = await sql.fetch(
         "SELECT a.author, sum(a.minutes_spent) AS n FROM article a "
         f"WHERE {scope.within(sql, 'a.created_at')} AND a.minutes_spent > 0 "
@@ -302,7 +336,7 @@ async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[
 async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tuple[str, str, int]]:
     """The TOP values of `key` over tickets created in the period by count, ties in the
     order their first ticket (created_at, id) came; with `shown` of that first ticket."""
-    sql = Query(dialect_of())
+    sql = _query()
     groups = await sql.fetch(
         f"SELECT {key} AS k, count(*) AS n, min(t.created_at) AS first FROM ticket t "
         f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} "
@@ -310,7 +344,7 @@ async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tupl
     )
     if not groups:
         return []
-    sql = Query(dialect_of())
+    sql = _query()
     firsts = await sql.fetch(
         "SELECT k, shown, created_at, id FROM ("
         f"SELECT {key} AS k, {shown} AS shown, t.created_at, t.id, row_number() OVER ("
@@ -363,7 +397,7 @@ async def ticket_rows(
     scope = _Scope(start, end, queues)
     after: tuple[datetime, int] | None = None
     while True:
-        sql = Query(dialect_of())
+        sql = _query()
         keyset = (
             ""
             if after is None

@@ -43,6 +43,7 @@ MAX_TERM_LENGTH = 100
 PAGE_SIZE = 10
 MAX_PAGES = 50
 CANDIDATES = 1000  # PostgreSQL ranks the newest this many matches (see search_tickets)
+WINDOWS = (50_000, 500_000)  # ticket ids PostgreSQL looks at first for them (see _pg_ranked)
 SNIPPET_WORDS = 24
 SNIPPET_SOURCE_CHARS = 20_000
 NOBODY = ""  # owner:none
@@ -258,35 +259,20 @@ async def search_tickets(
     )
     window = f"LIMIT {PAGE_SIZE + 1} OFFSET {page * PAGE_SIZE}"
     if not terms.words:
-        text = (
+        rows = await sql.fetch(
             f"SELECT {columns} FROM ticket t WHERE {' AND '.join(where)} "
             f"ORDER BY t.created_at DESC, t.id DESC {window}"
         )
     elif sql.dialect == "postgres":
-        folded = f"ticketbot_fold({sql.value(_pg_websearch(terms.words))})"
-        match = f"websearch_to_tsquery('simple', {folded})"
-        # Ranking is the cost (ts_rank reads every match's document): only the newest
-        # CANDIDATES matches the asker may see are ranked (the newest by ticket id, found
-        # walking the primary key backwards for common words, through the GIN index for rare).
-        text = (
-            f"SELECT {columns}, ts_rank(c.document, q.query) AS rank "
-            f"FROM {match} AS q(query), LATERAL ("
-            "SELECT s.ticket_id, s.document FROM ticket_search s "
-            "JOIN ticket t ON t.id = s.ticket_id "
-            f"WHERE s.document @@ q.query AND {' AND '.join(where)} "
-            f"ORDER BY s.ticket_id DESC LIMIT {CANDIDATES}) c "
-            "JOIN ticket t ON t.id = c.ticket_id "
-            f"ORDER BY rank DESC, t.created_at DESC, t.id DESC {window}"
-        )
+        rows = await _pg_ranked(sql, columns, where, terms.words, window)
     else:
-        text = (
+        rows = await sql.fetch(
             f"SELECT {columns}, bm25(ticket_fts, 4.0, 1.0) AS rank "
             "FROM ticket_fts JOIN ticket t ON t.id = ticket_fts.rowid "
             f"WHERE {' AND '.join(where)} "  # parameters in the order they are written
             f"AND ticket_fts MATCH {sql.value(_fts5_match(terms.words))} "
             f"ORDER BY rank, t.created_at DESC, t.id DESC {window}"
         )
-    rows = await sql.fetch(text)
     hits = [
         SearchHit(
             ticket_id=int(row["id"]),
@@ -302,6 +288,38 @@ async def search_tickets(
     if terms.words and hits:
         hits = await _with_snippets(hits, terms.words)
     return SearchPage(hits, page, more=len(rows) > PAGE_SIZE)
+
+
+async def _pg_ranked(
+    written: Query, columns: str, where: list[str], terms: list[list[str]], window: str
+) -> list[dict[str, Any]]:
+    """The page of the best of the newest CANDIDATES matches, ranked. Ranking is the cost
+    (ts_rank reads every match's document), and so is finding the newest matches of a
+    frequent phrase: the GIN index cannot check word positions, so each ticket that has the
+    words is read, wherever it is. So the newest tickets are looked at first, in growing
+    ranges of ids (WINDOWS); a range holding CANDIDATES matches holds the newest of them all,
+    otherwise the next, wider one is asked, the last being every ticket."""
+    [top] = await Query("postgres").fetch("SELECT max(ticket_id) AS n FROM ticket_search")
+    newest = int(top["n"] or 0)
+    for width in (*WINDOWS, None):
+        sql = Query("postgres")
+        sql.params = list(written.params)  # the filters' parameters, $1… in `where`
+        folded = f"ticketbot_fold({sql.value(_pg_websearch(terms))})"
+        match = f"websearch_to_tsquery('simple', {folded})"
+        since = "" if width is None else f" AND s.ticket_id > {sql.value(newest - width)}"
+        rows = await sql.fetch(
+            f"SELECT {columns}, ts_rank(c.document, q.query) AS rank, count(*) OVER () AS found "
+            f"FROM {match} AS q(query), LATERAL ("
+            "SELECT s.ticket_id, s.document FROM ticket_search s "
+            "JOIN ticket t ON t.id = s.ticket_id "
+            f"WHERE s.document @@ q.query{since} AND {' AND '.join(where)} "
+            f"ORDER BY s.ticket_id DESC LIMIT {CANDIDATES}) c "
+            "JOIN ticket t ON t.id = c.ticket_id "
+            f"ORDER BY rank DESC, t.created_at DESC, t.id DESC {window}"
+        )
+        if width is None or newest - width <= 0 or (rows and rows[0]["found"] >= CANDIDATES):
+            return rows
+    raise AssertionError("unreachable: the last window is every ticket")
 
 
 def _customer(row: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from tortoise.transactions import in_transaction
+
 from models.store.ticket import Ticket
 
 Dialect = Literal["postgres", "sqlite"]
@@ -28,9 +30,12 @@ def utc(moment: datetime) -> datetime:
 class Query:
     """Collects parameters while a statement is written: `value()` returns the placeholder."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, *, serial: bool = False) -> None:
         self.dialect = dialect
         self.params: list[Any] = []
+        # PostgreSQL plans it without parallel workers: for statements that already run
+        # side by side (a report's), whose workers would only take each other's cores.
+        self.serial = serial
 
     def value(self, value: Any) -> str:
         if isinstance(value, datetime):
@@ -48,8 +53,11 @@ class Query:
         return f"{mark}::timestamptz" if self.dialect == "postgres" else mark
 
     async def fetch(self, text: str) -> list[dict[str, Any]]:
-        connection = Ticket._meta.db
-        return list(await connection.execute_query_dict(text, self.params))
+        if self.serial and self.dialect == "postgres":
+            async with in_transaction() as serial:
+                await serial.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
+                return list(await serial.execute_query_dict(text, self.params))
+        return list(await Ticket._meta.db.execute_query_dict(text, self.params))
 
     def datetime(self, value: Any) -> datetime:
         """A time read back: PostgreSQL gives datetimes, SQLite the stored text."""

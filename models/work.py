@@ -58,6 +58,12 @@ async def _get(ticket_id: int) -> Ticket:
     return ticket
 
 
+def _latest(now: datetime, last_closed_at: datetime | None) -> datetime:
+    """A close's `last_closed_at`: the newest close time (the history's max, even if a
+    clock ever stepped back)."""
+    return now if last_closed_at is None else max(now, last_closed_at)
+
+
 def _lock_expiry(policy: Policy, now: datetime) -> datetime:
     return now - timedelta(minutes=policy.lock_timeout_minutes)
 
@@ -223,6 +229,7 @@ async def reply(
             updated_at=now,
             last_activity_at=now,
             closed_at=now if close_after else None,
+            **({"last_closed_at": _latest(now, ticket.last_closed_at)} if close_after else {}),
         )
         await Ticket.filter(id=ticket_id, first_response_at=None).update(first_response_at=now)
         await History.create(
@@ -314,6 +321,7 @@ async def close(
         closed = await Ticket.filter(id=ticket_id, state=ticket.state).update(
             state=next_state(Move.CLOSE, ticket.state, owned=bool(ticket.owner_id)),
             closed_at=now,
+            last_closed_at=_latest(now, ticket.last_closed_at),
             updated_at=now,
             last_activity_at=now,
         )

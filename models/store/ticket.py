@@ -36,7 +36,10 @@ class Ticket(Model):
     owner_active_at = fields.DatetimeField(null=True)
     last_activity_at = fields.DatetimeField()
     first_response_at = fields.DatetimeField(null=True)
-    closed_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)  # cleared by a reopening
+    # The time of its latest close, kept across reopenings (the newest "closed" history row):
+    # the report's resolution times read it instead of the history (models/report_queries.py).
+    last_closed_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
     slack_channel = fields.CharField(max_length=32, default="")
     slack_ts = fields.CharField(max_length=32, null=True)
@@ -55,7 +58,13 @@ class Ticket(Model):
 
     class Meta:
         table = "ticket"
-        indexes = (("state", "created_at"), ("queue", "created_at"), ("created_at", "id"))
+        indexes = (
+            ("state", "created_at"),
+            ("queue", "created_at"),
+            ("created_at", "id"),
+            ("last_closed_at", "created_at"),
+            ("subject_key", "created_at", "id"),
+        )
 
     def __str__(self) -> str:
         return f"Ticket#{self.number}"
@@ -75,7 +84,8 @@ class History(Model):
 
     class Meta:
         table = "ticket_history"
-        indexes = (("event", "created_at"),)
+        # (ticket_id, event, created_at): one ticket's rows of a kind, e.g. its closes
+        indexes = (("event", "created_at"), ("ticket_id", "event", "created_at"))
 
 
 class TicketCounter(Model):

@@ -6,15 +6,17 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from models.events import HistoryEvent
 from models.policy import Policy, QueueRoute
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
 from models.store.article import Article
-from models.store.ticket import Ticket
+from models.store.ticket import History, Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest
@@ -378,3 +380,77 @@ async def test_ticket_rows_for_the_csv(database: str) -> None:
             ticket.first_response_at,
             ticket.closed_at,
         )
+
+
+# -- what the ticket keeps for the report (migration 0007) ----------------------------------
+
+
+async def history_says(ticket_id: int) -> tuple[datetime | None, datetime | None]:
+    """The ticket's latest close and its first reply, as its history rows tell them."""
+    rows = await History.filter(ticket_id=ticket_id).order_by("created_at", "id")
+    closes = [row.created_at for row in rows if row.event == HistoryEvent.CLOSED]
+    replies = [row.created_at for row in rows if row.event == HistoryEvent.REPLIED]
+    return (max(closes) if closes else None, replies[0] if replies else None)
+
+
+async def kept(ticket_id: int) -> tuple[datetime | None, datetime | None]:
+    ticket = await Ticket.get(id=ticket_id)
+    return ticket.last_closed_at, ticket.first_response_at
+
+
+async def test_the_ticket_keeps_its_latest_close_and_first_reply(database: str) -> None:
+    """Claim, reply, close, reopen, reply-and-close, reopen, reply, close: after each step the
+    ticket's last_closed_at and first_response_at are what its history says."""
+    ticket_id = await new(0, "ann@x.example", "Kept times", "2026-10-05 09:00")
+    steps: list[tuple[str, Callable[[Callable[[], datetime]], Any]]] = [
+        ("2026-10-05 09:10", lambda c: claim(ticket_id, ALICE, POLICY, c)),
+        ("2026-10-05 09:30", lambda c: reply(ticket_id, ALICE, "One.", POLICY, clock=c)),
+        ("2026-10-05 12:00", lambda c: close(ticket_id, ALICE, POLICY, clock=c)),
+        ("2026-10-06 08:00", lambda c: reopen(ticket_id, BOB, c)),
+        (
+            "2026-10-06 09:00",
+            lambda c: reply(ticket_id, ALICE, "Two.", POLICY, close_after=True, clock=c),
+        ),
+        ("2026-10-07 10:00", lambda c: reopen(ticket_id, ALICE, c)),
+        ("2026-10-07 11:00", lambda c: reply(ticket_id, ALICE, "Three.", POLICY, clock=c)),
+        ("2026-10-08 09:00", lambda c: close(ticket_id, LEAD, POLICY, clock=c)),
+    ]
+    assert await kept(ticket_id) == await history_says(ticket_id) == (None, None)
+    for when, step in steps:
+        await step(lambda w=when: at(w))
+        assert await kept(ticket_id) == await history_says(ticket_id), when
+    assert await kept(ticket_id) == (at("2026-10-08 09:00"), at("2026-10-05 09:30"))
+    assert (await Ticket.get(id=ticket_id)).closed_at == at("2026-10-08 09:00")
+
+
+async def test_every_ticket_keeps_what_its_history_says(database: str) -> None:
+    await random_history(seed=3, count=48)
+    tickets = await Ticket.all()
+    assert any(t.last_closed_at is not None and t.closed_at is None for t in tickets)  # reopened
+    for ticket in tickets:
+        assert await kept(ticket.id) == await history_says(ticket.id), ticket.number
+
+
+async def test_a_ticket_closed_again_after_the_period_counts_its_close_in_it(
+    database: str,
+) -> None:
+    """Resolution: creation → the last close in the period, read from the history when the
+    ticket was closed again after the period's end."""
+    ticket_id = await new(0, "ann@x.example", "Closed twice", "2026-10-05 09:00")
+    await close(ticket_id, ALICE, POLICY, clock=lambda: at("2026-10-05 12:00"))
+    await reopen(ticket_id, ALICE, lambda: at("2026-10-05 13:00"))
+    await close(ticket_id, ALICE, POLICY, clock=lambda: at("2026-10-05 15:00"))
+    await reopen(ticket_id, BOB, lambda: at("2026-10-06 10:00"))
+    await close(ticket_id, BOB, POLICY, clock=lambda: at("2026-10-09 09:00"))
+    now = NOW.astimezone(UTC)
+    early = await build_report(parse_period("2026-10-05..2026-10-07", now))
+    assert early.closed == 2
+    assert early.resolution.count == 1
+    assert early.resolution.median_seconds == early.resolution.p90_seconds == 6 * 3600
+    whole = await build_report(parse_period("2026-10-05..2026-10-10", now))
+    assert whole.closed == 3 and whole.resolution.count == 1
+    assert whole.resolution.median_seconds == 4 * 86400
+    later = await build_report(parse_period("2026-10-06..2026-10-10", now))
+    assert later.resolution.count == 1 and later.resolution.median_seconds == 4 * 86400
+    before = await build_report(parse_period("2026-10-06..2026-10-08", now))
+    assert before.closed == 0 and before.resolution.count == 0

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from models import search
 from models.policy import Policy, QueueRoute
 from models.search import (
     MAX_TERMS,
@@ -301,3 +302,37 @@ async def test_only_the_askers_channels_are_searched(database: str) -> None:
     assert await numbers("printer", scope(())) == []
     assert await numbers("state:new", scope((SUPPORT,))) == [support.number]
     assert await numbers(support.number, scope((BILLING,))) == []
+
+
+async def test_postgres_ranks_the_newest_matches_found_in_growing_windows(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ranks the newest CANDIDATES matches, looked for among the newest ids first
+    (models.search.WINDOWS): a window without enough matches gives way to a wider one, the
+    last being every ticket. SQLite ranks every match."""
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    monkeypatch.setattr(search, "WINDOWS", (2, 5))
+    made = [
+        await ticket(subject, body, f"c{n}@customer{n}.example", minutes_ago=70 - 10 * n)
+        for n, (subject, body) in enumerate(
+            [
+                ("Gizmo broken", "Help."),  # the best match, and the oldest
+                ("Other 1", "Nothing."),
+                ("Question 2", "The gizmo."),
+                ("Other 3", "Nothing."),
+                ("Question 4", "The gizmo."),
+                ("Question 5", "The gizmo."),
+                ("Other 6", "Nothing."),
+            ]
+        )
+    ]
+    assert [t.id - made[0].id for t in made] == list(range(7))
+    best, second, third, fourth = made[0], made[2], made[4], made[5]
+    newest_three = [fourth.number, third.number, second.number]  # equal rank: newest first
+    if database.startswith("postgres"):
+        assert await numbers("gizmo") == newest_three  # the first window held one of them
+        monkeypatch.setattr(search, "WINDOWS", (1,))  # to every ticket straight away
+        assert await numbers("gizmo") == newest_three
+        monkeypatch.setattr(search, "CANDIDATES", 10)  # no window holds ten: every ticket
+    assert await numbers("gizmo") == [best.number, *newest_three]
+    assert await numbers('"the gizmo"', page=0) == newest_three

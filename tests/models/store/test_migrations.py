@@ -29,6 +29,14 @@ async def upgrade_keeps_data(url: str) -> None:
         f"{placeholder}, {placeholder})",
         [now, now, now] if placeholder == "?" else [datetime(2026, 11, 25, tzinfo=UTC)],
     )
+    for hour in (9, 13):  # closed, reopened, closed again: 0007 keeps the later close
+        closed = datetime(2026, 11, 25, hour, tzinfo=UTC)
+        await connection.execute_query(
+            "INSERT INTO ticket_history (ticket_id, event, actor, detail, created_at) SELECT "
+            f"id, 'closed', 'U1', '{{}}', {placeholder} FROM ticket "
+            "WHERE number = '2026112510000017'",
+            [closed.isoformat(" ") if placeholder == "?" else closed],
+        )
     for status, attempts, error in [
         ("pending", 0, ""),
         ("pending", 2, "slack rate limited (ratelimited)"),
@@ -50,6 +58,7 @@ async def upgrade_keeps_data(url: str) -> None:
         ticket = await Ticket.get(number="2026112510000017")
         assert ticket.subject == "old"
         assert ticket.subject_key == "old"  # 0005: for the report's subjects
+        assert ticket.last_closed_at == datetime(2026, 11, 25, 13, tzinfo=UTC)  # 0007
         found = await search_tickets(parse_search("OLD"), SearchScope(("C1",), UTC), hook="T#")
         assert [hit.number for hit in found.hits] == [ticket.number]  # 0005 built the index
         assert ticket.link_reason == ""
