@@ -9,7 +9,8 @@ from datetime import datetime
 from tortoise.functions import Count
 
 from models.store.article import Article, ArticleKind, Attachment
-from models.store.ticket import Ticket, TicketState
+from models.store.ticket import Priority, Ticket, TicketState
+from models.team import by_priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,12 @@ class TicketSummary:
     link_reason: str = ""
     reply_address: str = ""  # where replies go when not to customer_email
     incomplete: str | None = None  # why the first mail could not be read fully
+    priority: Priority = Priority.NORMAL
+    merged_into_number: str | None = None  # merged: the card points there, no buttons
 
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
-    ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket")
+    ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket", "merged_into")
     first = (
         await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN).order_by("id").first()
     )
@@ -51,6 +54,7 @@ def summarise(
     ticket: Ticket, excerpt: str, attachment_count: int, incomplete: str | None = None
 ) -> TicketSummary:
     linked = ticket.linked_ticket if ticket.linked_ticket_id else None
+    merged_into = ticket.merged_into if ticket.merged_into_id else None
     return TicketSummary(
         id=ticket.id,
         number=ticket.number,
@@ -69,6 +73,8 @@ def summarise(
         link_reason=ticket.link_reason,
         reply_address=ticket.reply_address,
         incomplete=incomplete,
+        priority=ticket.priority,
+        merged_into_number=merged_into.number if merged_into else None,
     )
 
 
@@ -86,8 +92,9 @@ async def visible_ticket(number: str, channels: Collection[str]) -> Ticket | Non
 
 
 async def conversation_of(ticket_id: int) -> list[Article]:
-    """Every article of a ticket, oldest first (mails, replies, notes)."""
-    return await Article.filter(ticket_id=ticket_id).order_by("id")
+    """Every article of a ticket, oldest first (mails, replies, notes; a merged ticket's
+    articles joined it, so time orders them, not ids)."""
+    return await Article.filter(ticket_id=ticket_id).order_by("created_at", "id")
 
 
 async def waiting_cards(channel: str) -> int:
@@ -99,28 +106,24 @@ async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:
     """Tickets `user_id` holds that are not closed, in `channels` (the queues they may see
-    now: a ticket kept from a queue they left is not theirs to see), most recently active
-    first."""
+    now: a ticket kept from a queue they left is not theirs to see), most pressing first,
+    then oldest."""
     if not channels:
         return []
-    return (
-        await Ticket.filter(owner_id=user_id, slack_channel__in=list(channels))
-        .exclude(state=TicketState.CLOSED)
-        .order_by("-last_activity_at", "-id")
-        .limit(limit)
+    held = Ticket.filter(owner_id=user_id, slack_channel__in=list(channels)).exclude(
+        state=TicketState.CLOSED
     )
+    return await by_priority(held).limit(limit)
 
 
 async def unclaimed_in(channels: Collection[str], *, limit: int = 20) -> list[Ticket]:
-    """Tickets waiting for an owner in `channels`, oldest first."""
+    """Tickets waiting for an owner in `channels`, most pressing first, then oldest."""
     if not channels:
         return []
-    return (
-        await Ticket.filter(owner_id=None, slack_channel__in=list(channels))
-        .exclude(state=TicketState.CLOSED)
-        .order_by("created_at", "id")
-        .limit(limit)
+    waiting = Ticket.filter(owner_id=None, slack_channel__in=list(channels)).exclude(
+        state=TicketState.CLOSED
     )
+    return await by_priority(waiting).limit(limit)
 
 
 async def unclaimed_by_queue(queues: Collection[str]) -> dict[str, int]:
