@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ class Counted:
     minutes: dict[str, int]
     customers: list[tuple[str, int]]
     subjects: list[tuple[str, int]]
+    by_priority: dict[str, int] = field(default_factory=dict)  # created, per priority
 
 
 class _Scope:
@@ -103,6 +104,7 @@ async def count_report(
         backlog,
         durations,
         breaches,
+        by_priority,
     ) = await asyncio.gather(
         _daily(scope, bounds),
         _agents(scope),
@@ -110,6 +112,7 @@ async def count_report(
         _backlog(scope, backlog_now),
         asyncio.gather(_first_response(scope), _resolution(scope)),
         _breaches(scope, breach_minutes, now),
+        _by_priority(scope),
     )
     created, closed, reopened = daily
     first_response, resolution = durations
@@ -125,7 +128,18 @@ async def count_report(
         minutes=minutes,
         customers=customers,
         subjects=subjects,
+        by_priority=by_priority,
     )
+
+
+async def _by_priority(scope: _Scope) -> dict[str, int]:
+    """Tickets created in the period per priority (the ones without any are absent)."""
+    sql = Query(dialect_of())
+    rows = await sql.fetch(
+        "SELECT t.priority AS p, count(*) AS n FROM ticket t "
+        f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} GROUP BY t.priority"
+    )
+    return {str(row["p"]): int(row["n"]) for row in rows}
 
 
 async def _daily(
