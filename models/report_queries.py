@@ -103,16 +103,14 @@ async def count_report(
         (customers, subjects),
         backlog,
         durations,
-        breaches,
-        by_priority,
+        (breaches, by_priority),
     ) = await asyncio.gather(
         _daily(scope, bounds),
         _agents(scope),
         _top(scope),
         _backlog(scope, backlog_now),
         asyncio.gather(_first_response(scope), _resolution(scope)),
-        _breaches(scope, breach_minutes, now),
-        _by_priority(scope),
+        asyncio.gather(_breaches(scope, breach_minutes, now), _by_priority(scope)),
     )
     created, closed, reopened = daily
     first_response, resolution = durations
