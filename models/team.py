@@ -62,10 +62,11 @@ async def survivor_of(ticket: Ticket) -> Ticket:
     return current
 
 
-async def _refuse_merged(ticket: Ticket, hook: str) -> None:
+async def _refuse_merged(ticket: Ticket) -> None:
+    """A merged ticket lives on in its survivor: nothing is done to it any more."""
     if ticket.merged_into_id is not None:
         survivor = await survivor_of(ticket)
-        raise Refused(Refusal.MERGED, number=ticket.number, survivor=f"{hook}{survivor.number}")
+        raise Refused(Refusal.MERGED, number=ticket.number, survivor=survivor.number)
 
 
 async def set_priority(
@@ -76,6 +77,7 @@ async def set_priority(
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
+        await _refuse_merged(ticket)
         if ticket.priority == priority:
             return False
         changed = await Ticket.filter(id=ticket_id, priority=ticket.priority).update(
@@ -116,7 +118,7 @@ async def transfer(
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
-        await _refuse_merged(ticket, policy.ticket_hook)
+        await _refuse_merged(ticket)
         if ticket.queue == route.name:
             raise Refused(Refusal.SAME_QUEUE, number=ticket.number, queue=route.name)
         changes: dict[str, object] = {"queue": route.name, "updated_at": now}
@@ -166,15 +168,11 @@ async def merge(
         merged = await _get(merged_id)
         survivor = await _get(survivor_id)
         if merged.id == survivor.id:
-            raise Refused(Refusal.MERGE_SELF, number=f"{hook}{merged.number}")
-        await _refuse_merged(merged, hook)
+            raise Refused(Refusal.MERGE_SELF, number=merged.number)
+        await _refuse_merged(merged)
         if survivor.merged_into_id is not None:
             final = await survivor_of(survivor)
-            raise Refused(
-                Refusal.MERGE_INTO_MERGED,
-                number=f"{hook}{survivor.number}",
-                survivor=f"{hook}{final.number}",
-            )
+            raise Refused(Refusal.MERGE_INTO_MERGED, number=survivor.number, survivor=final.number)
         closed = await Ticket.filter(id=merged.id, merged_into_id=None, state=merged.state).update(
             merged_into_id=survivor.id,
             state=TicketState.CLOSED,

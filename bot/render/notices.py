@@ -56,7 +56,7 @@ REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
     Refusal.NO_CUSTOMER: "This ticket has no customer address to reply to.",
     Refusal.NO_QUEUE: "There is no queue {queue}.",
     Refusal.SAME_QUEUE: "Ticket {number} is already in the queue {queue}.",
-    Refusal.MERGE_SELF: "A ticket cannot be merged into itself ({number}).",
+    Refusal.MERGE_SELF: "Ticket {number} cannot be merged into itself.",
     Refusal.MERGED: "Ticket {number} was merged into {survivor}; work on that one.",
     Refusal.MERGE_INTO_MERGED: "Ticket {number} was itself merged into {survivor}; merge into"
     " that one instead.",

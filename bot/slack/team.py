@@ -181,7 +181,7 @@ class MergeForm:
         if survivor is None or await may_act_in(
             self.services, survivor.slack_channel, user, plain=True
         ):
-            number = f"{hook}{form.number}" if form.number else "(none given)"
+            number = form.number or "(none given)"
             await self.refused(ack, work.Refused(Refusal.MERGE_NO_TICKET, number=number))
             return
         name = await self.services.people.name(user, fallback=body["user"].get("name", ""))

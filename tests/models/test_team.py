@@ -207,13 +207,15 @@ async def test_merge_refusals(database: str) -> None:
     a = await new_ticket(clock, 1)
     b = await new_ticket(clock, 2)
     c = await new_ticket(clock, 3)
-    with refused(Refusal.MERGE_SELF, number=f"{HOOK}{a.number}"):
+    with refused(Refusal.MERGE_SELF, number=a.number):
         await merge(a.id, a.id, ALICE, POLICY, clock)
     await merge(b.id, a.id, ALICE, POLICY, clock)
-    with refused(Refusal.MERGE_INTO_MERGED, survivor=f"{HOOK}{a.number}"):
+    with refused(Refusal.MERGE_INTO_MERGED, number=b.number, survivor=a.number):
         await merge(c.id, b.id, ALICE, POLICY, clock)
-    with refused(Refusal.MERGED, survivor=f"{HOOK}{a.number}"):
+    with refused(Refusal.MERGED, number=b.number, survivor=a.number):
         await merge(b.id, c.id, ALICE, POLICY, clock)
+    with refused(Refusal.MERGED):
+        await set_priority(b.id, ALICE, Priority.HIGH, clock)
     with refused(Refusal.MERGED):
         await transfer(b.id, ALICE, "Billing", POLICY, owner_stays=False, clock=clock)
     with refused(Refusal.MERGED):

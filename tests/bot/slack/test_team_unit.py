@@ -196,8 +196,8 @@ async def test_merge_refusals_are_shown_in_the_form(world: World, slack: SlackEm
     # Billing's ticket: Alice does not work there; the same words as for no ticket at all.
     other_queue = await submit_number(world, view, world.billing.number)
     missing = await submit_number(world, view, "2026112599999999")
-    assert other_queue[MERGE_BLOCK] == f"No ticket Ticket#{world.billing.number} in your queues."
-    assert missing[MERGE_BLOCK] == "No ticket Ticket#2026112599999999 in your queues."
+    assert other_queue[MERGE_BLOCK] == f"No ticket {world.billing.number} in your queues."
+    assert missing[MERGE_BLOCK] == "No ticket 2026112599999999 in your queues."
     assert await snapshot() == before
     assert not slack.view(view.id).closed
 
