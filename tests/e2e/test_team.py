@@ -53,9 +53,10 @@ def thread(slack: SlackEmulator, channel: str, ts: str) -> list[str]:
 
 @pytest.fixture
 async def driver(
-    db_url_sqlite: str, bot_factory: BotFactory, slack_driver_factory: DriverFactory
+    db_url: str, bot_factory: BotFactory, slack_driver_factory: DriverFactory
 ) -> SlackDriver:
-    return await slack_driver_factory(bot_factory(db_url_sqlite, queues=QUEUES).events_url)
+    """Signed requests to a `ticketbot run` with two queues, on SQLite and PostgreSQL."""
+    return await slack_driver_factory(bot_factory(db_url, queues=QUEUES).events_url)
 
 
 async def test_priority_changes_the_card_and_the_queue_order(
