@@ -38,8 +38,11 @@ class TicketSummary:
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
     ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket", "merged_into")
+    # Its own first mail: a ticket merged into this one may have brought older mails along.
+    mails = Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN)
     first = (
-        await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN).order_by("id").first()
+        await mails.filter(created_at__gte=ticket.created_at).order_by("created_at", "id").first()
+        or await mails.order_by("id").first()
     )
     attachments = (
         await Attachment.filter(article__ticket_id=ticket_id, is_inline=False).count()

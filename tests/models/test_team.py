@@ -17,7 +17,7 @@ from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind
 from models.store.ticket import History, Priority, Ticket, TicketState
 from models.team import customer_history, history_of, merge, set_priority, transfer
-from models.views import conversation_of, open_tickets_of, unclaimed_in
+from models.views import conversation_of, open_tickets_of, ticket_summary, unclaimed_in
 from models.work import Agent, Refused, claim, note, reopen
 from tests.support.clock import HandClock
 from tests.support.intake import ingest
@@ -200,6 +200,19 @@ async def test_merge_moves_everything_into_the_survivor(database: str) -> None:
         SLACK_THREAD_NOTICE,
         SLACK_CARD_UPDATE,
     ]
+
+
+async def test_the_survivors_card_keeps_its_own_request(database: str) -> None:
+    """An older ticket merged into a younger one: the card still shows the survivor's own
+    first mail, and the merged card points to the survivor."""
+    clock = HandClock(START)
+    older = await new_ticket(clock, 1, body="The older question.\n")
+    survivor = await new_ticket(clock, 2, body="The younger question.\n")
+    await merge(older.id, survivor.id, ALICE, POLICY, clock)
+    shown = await ticket_summary(survivor.id)
+    assert "younger" in shown.excerpt and shown.merged_into_number is None
+    pointer = await ticket_summary(older.id)
+    assert pointer.merged_into_number == survivor.number
 
 
 async def test_merge_refusals(database: str) -> None:
