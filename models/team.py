@@ -165,6 +165,9 @@ async def merge(
     hook = policy.ticket_hook
     async with in_transaction():
         now = clock()
+        # Both rows locked in id order: two agents merging A into B and B into A at once
+        # wait for each other instead of deadlocking (one then finds the other merged).
+        await Ticket.filter(id__in=[merged_id, survivor_id]).order_by("id").select_for_update()
         merged = await _get(merged_id)
         survivor = await _get(survivor_id)
         if merged.id == survivor.id:

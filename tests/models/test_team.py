@@ -3,6 +3,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -234,6 +235,22 @@ async def test_merge_refusals(database: str) -> None:
     with refused(Refusal.MERGED):
         await reopen(b.id, ALICE, clock)
     assert (await Ticket.get(id=c.id)).merged_into_id is None
+
+
+async def test_crossed_merges_at_once_leave_exactly_one_survivor(database: str) -> None:
+    clock = HandClock(START)
+    a = await new_ticket(clock, 1)
+    b = await new_ticket(clock, 2)
+    results = await asyncio.gather(
+        merge(a.id, b.id, ALICE, POLICY, clock),
+        merge(b.id, a.id, ALICE, POLICY, clock),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, Refused)]
+    assert len(refused) == 1, results
+    assert refused[0].reason in (Refusal.MERGED, Refusal.MERGE_INTO_MERGED)
+    merged = [t for t in await Ticket.filter(id__in=[a.id, b.id]) if t.merged_into_id]
+    assert len(merged) == 1
 
 
 async def test_mail_to_a_merged_number_lands_in_the_survivor(database: str) -> None:
