@@ -1,8 +1,10 @@
-"""Block Kit for working as a team (pure): the merge form and the customer's history."""
+"""Block Kit for working as a team (pure): the merge form, the customer's other tickets and
+a ticket's history (with that of the tickets merged into it)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from bot.render.blocks import STATE_LABELS, Block, mrkdwn, plain
 from bot.render.mrkdwn import escape_within, one_line, truncate
 from bot.slack import ids
-from models.store.ticket import Ticket
+from models.store.ticket import History, Ticket
 from models.team import CustomerHistory
 from models.views import TicketSummary
 
@@ -121,3 +123,39 @@ def build_customer_history(
             }
         )
     return blocks
+
+
+HISTORY_LINES = 20
+#: Which facts of a history row are worth a word in `/ticket show` (the rest stay stored).
+HISTORY_FACTS = ("from", "to", "into", "merged", "state", "minutes", "reason")
+
+
+def history_entry(row: History, origin: str, hook: str) -> str:
+    """One history row: when, what, who (a user id as a mention, else escaped), the facts
+    worth saying; `origin` names the merged ticket it was written on, if so."""
+    stamp = row.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    actor = row.actor
+    who = f"<@{actor}>" if actor[:1] in ("U", "W") and actor.isalnum() else escape_within(actor, 80)
+    detail = row.detail if isinstance(row.detail, dict) else {}
+    facts = [
+        f"{key} {escape_within(one_line(str(detail[key])), 80)}"
+        for key in HISTORY_FACTS
+        if key in detail and detail[key] not in ("", None)
+    ]
+    line = f"• {stamp} · {escape_within(row.event, 40)} · {who}"
+    if facts:
+        line += f" ({', '.join(facts)})"
+    if origin:
+        line += f" — on {hook}{origin}"
+    return line
+
+
+def build_history(rows: Sequence[History], numbers: Mapping[int, str], hook: str) -> list[Block]:
+    """The ticket's history with that of tickets merged into it, oldest first (the last
+    `HISTORY_LINES`); `numbers` names the merged tickets by id (the ticket's own: absent)."""
+    shown = rows[-HISTORY_LINES:]
+    lines = [history_entry(row, numbers.get(row.ticket_id, ""), hook) for row in shown]
+    if len(rows) > len(shown):
+        lines.insert(0, f"_{len(rows) - len(shown)} earlier entries not shown_")
+    text = "*History*\n" + ("\n".join(lines) or "_nothing yet_")
+    return [{"type": "section", "text": mrkdwn(truncate(text, 3000))}]

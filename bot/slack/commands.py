@@ -17,7 +17,7 @@ from bot.render.blocks import Block, build_ticket_details, build_ticket_list, mr
 from bot.render.mrkdwn import escape_within
 from bot.render.report import build_report_blocks, report_fallback
 from bot.render.search import build_search_results, read_more_value
-from bot.render.team import build_customer_history
+from bot.render.team import build_customer_history, build_history
 from bot.slack import ids
 from bot.slack.directory import CannotCheck
 from bot.slack.services import Services
@@ -33,7 +33,7 @@ from models.search import (
     search_tickets,
 )
 from models.store.ticket import Ticket
-from models.team import customer_history, survivor_of
+from models.team import customer_history, history_of, survivor_of
 from models.views import (
     conversation_of,
     open_tickets_of,
@@ -133,8 +133,14 @@ class TicketCommand:
             self.hook,
             self.services.clock(),
         )
+        rows = await history_of(ticket.id)
+        merged = {row.ticket_id for row in rows} - {ticket.id}
+        numbers = {t.id: t.number for t in await Ticket.filter(id__in=list(merged))}
         blocks = build_ticket_details(
-            await ticket_summary(ticket.id), articles, self.hook, before=[*pointer, *history]
+            await ticket_summary(ticket.id),
+            articles,
+            self.hook,
+            before=[*pointer, *history, *build_history(rows, numbers, self.hook)],
         )
         await ack(text=f"{self.hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
 

@@ -89,6 +89,7 @@ class History(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "ticketbot.Ticket", related_name="history", on_delete=fields.CASCADE
     )
+    ticket_id: int
     event = fields.CharField(max_length=40, db_index=True)
     actor = fields.CharField(max_length=320, default="system")
     detail: fields.Field[dict[str, object]] = fields.JSONField(default=dict)

@@ -165,3 +165,4 @@ async def test_merge_leaves_one_ticket_and_the_old_number_leads_there(
     answer = str(shown.json())
     assert f"was merged into *Ticket#{survivor_number}*" in answer
     assert "Any news on this?" in answer
+    assert "merged_from" in answer and f"— on Ticket#{merged_number}" in answer  # its history

@@ -12,6 +12,7 @@ from bot.render.blocks import build_pointer_card, build_ticket_card, build_ticke
 from bot.render.notices import notice_text
 from bot.render.team import (
     build_customer_history,
+    build_history,
     build_merge_modal,
     read_merge_form,
     ticket_number,
@@ -19,7 +20,7 @@ from bot.render.team import (
 from bot.sandbox.emulator.validation import validate_message_blocks, validate_view
 from bot.slack import ids
 from models.events import Notice
-from models.store.ticket import Priority, Ticket, TicketState
+from models.store.ticket import History, Priority, Ticket, TicketState
 from models.team import CustomerHistory
 from tests.bot.render.test_blocks import summary
 
@@ -140,3 +141,25 @@ def test_show_with_history_stays_within_fifty_blocks() -> None:
     blocks = build_ticket_details(summary(), [], "T#", before=history)
     assert validate_message_blocks(blocks) == []
     assert "Other tickets of" in repr(blocks)
+
+
+def test_the_history_names_merged_rows_escapes_and_keeps_the_last_twenty() -> None:
+    def row(n: int) -> History:
+        made = History(
+            event="created" if n == 0 else "transferred",
+            actor="<!channel>@x.example" if n == 0 else "U0ALICE001",
+            detail={"from": "Support", "to": "<b>Billing</b>"} if n else {"queue": "Support"},
+            created_at=NOW + timedelta(minutes=n),
+        )
+        made.ticket_id = 1 if n % 2 else 2  # no database here: the relation is not set up
+        return made
+
+    rows = [row(n) for n in range(25)]
+    blocks = build_history(rows, {2: "2026112510000028"}, "T#")
+    assert validate_message_blocks(blocks) == []
+    text = repr(blocks)
+    assert "5 earlier entries not shown" in text
+    assert "<!channel>" not in text and "<@U0ALICE001>" in text
+    assert "(from Support, to &lt;b&gt;Billing&lt;/b&gt;)" in text
+    assert "— on T#2026112510000028" in text
+    assert text.count("• ") == 20
