@@ -157,6 +157,22 @@ def _date(headers: _Headers, defects: list[str]) -> datetime | None:
     return date
 
 
+_IMPORTANT_X_PRIORITY = frozenset({"1", "2"})  # 1 (Highest), 2 (High); 3 is normal
+
+
+def is_marked_important(headers: _Headers) -> bool:
+    """`Importance: high` (Outlook) or `X-Priority: 1`/`2` ("1 (Highest)"): the first value
+    of each, anything else (absent, garbage, "low", a megabyte of text) is not important."""
+    importance = _values(headers, "importance")[:1]
+    if importance and importance[0][:100].strip().lower() == "high":
+        return True
+    x_priority = _values(headers, "x-priority")[:1]
+    if not x_priority:
+        return False
+    words = x_priority[0][:100].split()
+    return bool(words) and words[0] in _IMPORTANT_X_PRIORITY
+
+
 @dataclass(frozen=True, slots=True)
 class HeaderFields:
     """What the header block says: the same for a full and a headers-only parse."""
@@ -174,6 +190,7 @@ class HeaderFields:
     senders: tuple[str, ...]
     daemon: str | None
     automatic_headers: dict[str, list[str]]
+    marked_important: bool = False
 
 
 def read_header_fields(message: Message, defects: list[str]) -> HeaderFields:
@@ -216,4 +233,5 @@ def read_header_fields(message: Message, defects: list[str]) -> HeaderFields:
         automatic_headers=read(
             "automatic detection", lambda: _decoded_headers(headers, _AUTOMATIC_HEADERS), {}
         ),
+        marked_important=read("header Importance", lambda: is_marked_important(headers), False),
     )

@@ -181,6 +181,7 @@ def _mail(
         defects=tuple(dict.fromkeys(defects)),
         incomplete=incomplete,
         omitted_attachments=content.attachments.omitted,
+        marked_important=header.marked_important,
     )
 
 

@@ -46,6 +46,7 @@ class ParsedMail:
     `incomplete` says in a few words why the mail could not be read fully (too
     large, out of time, a crashed parser), None when it was. `omitted_attachments`
     names the attachments past `mail.limits.max_attachments`, which were not kept.
+    `marked_important`: the sender flagged it (`Importance: high`, `X-Priority: 1` or 2).
     """
 
     message_id: str | None
@@ -69,3 +70,4 @@ class ParsedMail:
     defects: tuple[str, ...]
     incomplete: str | None = None
     omitted_attachments: tuple[str, ...] = ()
+    marked_important: bool = False

@@ -19,6 +19,7 @@ from models.followup import addresses, find_ticket_number, normalise_subject
 from models.policy import Policy
 from models.store.article import Article, ArticleKind
 from models.store.ticket import Ticket, TicketState
+from models.team import survivor_of
 
 SAME_REQUEST_CANDIDATES = 10
 MAX_REFERENCES = 100
@@ -64,6 +65,7 @@ async def find_target(mail: MailFacts, policy: Policy, now: datetime) -> Target:
     if number is not None:
         named = await Ticket.get_or_none(number=number)
         if named is not None:
+            named = await survivor_of(named)  # a merged ticket's number leads on
             if await may_join(named, sender, references, policy):
                 return Target(named, True, reason=MatchReason.HOOK)
             return Target(None, False, named, MatchReason.CLAIMED_NUMBER)

@@ -15,6 +15,7 @@ from models.outbox.items import OutboxItem, enqueue
 
 SLACK_CARD_POST = "slack.card.post"
 SLACK_CARD_UPDATE = "slack.card.update"
+SLACK_CARD_MOVE = "slack.card.move"
 SLACK_THREAD_POST = "slack.thread.post"
 SLACK_THREAD_NOTICE = "slack.thread.notice"
 SLACK_REACTION = "slack.reaction.add"
@@ -41,6 +42,22 @@ async def post_card(ticket_id: int, clock: Clock = system_clock) -> OutboxItem:
 async def update_card(ticket_id: int, clock: Clock = system_clock) -> OutboxItem:
     return await enqueue(
         SLACK_CARD_UPDATE, {"ticket_id": ticket_id}, stream=slack_stream(ticket_id), clock=clock
+    )
+
+
+async def move_card(
+    ticket_id: int, channel: str, pointer: dict[str, str], clock: Clock = system_clock
+) -> OutboxItem:
+    """Post the ticket's card in `channel` (its new queue's), then replace the old card with
+    `pointer` (the facts of `Notice.MOVED_TO`). One item in the ticket's stream: thread
+    posts queued after it go to the new thread, and a retry finds a card already posted."""
+    if set(pointer) != NOTICE_FACTS[Notice.MOVED_TO]:
+        raise ValueError(f"a pointer takes {sorted(NOTICE_FACTS[Notice.MOVED_TO])}")
+    return await enqueue(
+        SLACK_CARD_MOVE,
+        {"ticket_id": ticket_id, "channel": channel, "pointer": pointer},
+        stream=slack_stream(ticket_id),
+        clock=clock,
     )
 
 

@@ -29,6 +29,12 @@ class HistoryEvent(StrEnum):
     BOUNCE = "bounce"
     AUTOREPLY_SUPPRESSED = "autoreply_suppressed"
     MESSAGE_ID_CLASH = "message_id_clash"
+    PRIORITY_CHANGED = "priority_changed"
+    TRANSFERRED = "transferred"
+    #: On the merged ticket: it went into `detail["into"]`.
+    MERGED_INTO = "merged_into"
+    #: On the survivor: `detail["merged"]` joined it.
+    MERGED_FROM = "merged_from"
 
 
 class MatchReason(StrEnum):
@@ -62,6 +68,12 @@ class Notice(StrEnum):
     RELEASED_BY = "released_by"
     CLOSED_BY = "closed_by"
     REOPENED_BY = "reopened_by"
+    #: The old card, replaced by a pointer (no buttons) when the ticket moved on.
+    MOVED_TO = "moved_to"
+    #: In the new card's thread: where it came from.
+    MOVED_FROM = "moved_from"
+    #: In the survivor's thread: a ticket merged into this one.
+    MERGED_FROM = "merged_from"
 
 
 #: The facts each notice carries. `agent` and `owner` are Slack user ids; `address`,
@@ -77,6 +89,9 @@ NOTICE_FACTS: Mapping[Notice, frozenset[str]] = {
     Notice.RELEASED_BY: frozenset({"agent", "owner"}),
     Notice.CLOSED_BY: frozenset({"agent"}),
     Notice.REOPENED_BY: frozenset({"agent"}),
+    Notice.MOVED_TO: frozenset({"agent", "number", "queue"}),
+    Notice.MOVED_FROM: frozenset({"agent", "queue"}),
+    Notice.MERGED_FROM: frozenset({"agent", "number"}),
 }
 
 #: Facts that are Slack user ids: shown as mentions in mrkdwn, as names in plain text.
@@ -97,6 +112,12 @@ class Refusal(StrEnum):
     EMPTY_REPLY = "empty_reply"
     EMPTY_NOTE = "empty_note"
     NO_CUSTOMER = "no_customer"
+    NO_QUEUE = "no_queue"
+    SAME_QUEUE = "same_queue"
+    MERGE_SELF = "merge_self"
+    MERGED = "merged"
+    MERGE_INTO_MERGED = "merge_into_merged"
+    MERGE_NO_TICKET = "merge_no_ticket"
 
 
 REFUSAL_FACTS: Mapping[Refusal, frozenset[str]] = {
@@ -111,4 +132,12 @@ REFUSAL_FACTS: Mapping[Refusal, frozenset[str]] = {
     Refusal.EMPTY_REPLY: frozenset(),
     Refusal.EMPTY_NOTE: frozenset(),
     Refusal.NO_CUSTOMER: frozenset(),
+    Refusal.NO_QUEUE: frozenset({"queue"}),
+    Refusal.SAME_QUEUE: frozenset({"number", "queue"}),
+    Refusal.MERGE_SELF: frozenset({"number"}),
+    #: The ticket acted on was merged already: `survivor` is where it lives on.
+    Refusal.MERGED: frozenset({"number", "survivor"}),
+    Refusal.MERGE_INTO_MERGED: frozenset({"number", "survivor"}),
+    #: No such ticket, or one of a queue the agent does not work in (the same answer).
+    Refusal.MERGE_NO_TICKET: frozenset({"number"}),
 }

@@ -39,7 +39,7 @@ from models.numbers import allocate_counter, format_number
 from models.policy import Policy
 from models.quarantine import finish_attempt
 from models.store.article import Article, ArticleKind, Attachment, InboundMessage
-from models.store.ticket import History, Ticket, TicketState
+from models.store.ticket import History, Priority, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +232,7 @@ class _Intake:
             customer_name=(sender.name if sender else "")[:200],
             reply_address=reply_to if reply_to != customer_email.lower() else "",
             state=TicketState.NEW,
+            priority=Priority.HIGH if mail.marked_important else Priority.NORMAL,
             last_activity_at=now,
             slack_channel=queue.channel,
             linked_ticket=target.linked,

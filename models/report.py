@@ -16,6 +16,8 @@ Definitions (stated in the report too):
 - breaches: tickets created in the period first answered more than
   `tickets.first_response_minutes` after creation, or still unanswered that long after
   creation when the report is made.
+- by priority: tickets created in the period per priority (as they are now: a priority
+  changed later counts as the new one), most pressing first.
 - most frequent subjects: grouped by `Ticket.subject_key` (models.followup.normalise_subject
   when the ticket was created), shown as the first ticket's subject.
 
@@ -39,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
 from models.report_queries import Counted, count_report
+from models.store.ticket import PRIORITY_ORDER
 
 MAX_DAYS = 400
 CHART, CSV = "chart", "csv"  # the files a report sends to the asker
@@ -139,6 +142,13 @@ class Report:
     breaches: int | None = None  # None: no first_response_minutes given
     first_response_minutes: int | None = None
     backlog_daily: list[int] = field(default_factory=list)  # at the end of each day of `daily`
+    #: Created in the period per priority, every priority in `PRIORITY_ORDER` (zeros too).
+    by_priority: dict[str, int] = field(default_factory=dict)
+
+
+def priority_counts(counted: dict[str, int]) -> dict[str, int]:
+    """Every priority, most pressing first, with the counts found (0 for the others)."""
+    return {p.value: counted.get(p.value, 0) for p in PRIORITY_ORDER}
 
 
 def day_bounds(period: Period) -> list[tuple[date, datetime, datetime]]:
@@ -223,6 +233,7 @@ def _report(
         breaches=counted.breaches,
         first_response_minutes=minutes,
         backlog_daily=backlog_daily,
+        by_priority=priority_counts(counted.by_priority),
     )
 
 
@@ -245,6 +256,7 @@ def _empty(period: Period) -> Report:
         [(day, 0, 0) for day, _, _ in days],
         queues=(),
         backlog_daily=[0] * len(days),
+        by_priority=priority_counts({}),
     )
 
 

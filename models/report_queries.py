@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ class Counted:
     minutes: dict[str, int]
     customers: list[tuple[str, int]]
     subjects: list[tuple[str, int]]
+    by_priority: dict[str, int] = field(default_factory=dict)  # created, per priority
 
 
 class _Scope:
@@ -108,14 +109,14 @@ async def count_report(
         (customers, subjects),
         backlog,
         durations,
-        breaches,
+        (breaches, by_priority),
     ) = await asyncio.gather(
         _daily(scope, bounds),
         _agents(scope),
         _top(scope),
         _backlog(scope, backlog_now),
         asyncio.gather(_first_response(scope), _resolution(scope)),
-        _breaches(scope, breach_minutes, now),
+        asyncio.gather(_breaches(scope, breach_minutes, now), _by_priority(scope)),
     )
     created, closed, reopened = daily
     first_response, resolution = durations
@@ -131,7 +132,18 @@ async def count_report(
         minutes=minutes,
         customers=customers,
         subjects=subjects,
+        by_priority=by_priority,
     )
+
+
+async def _by_priority(scope: _Scope) -> dict[str, int]:
+    """Tickets created in the period per priority (the ones without any are absent)."""
+    sql = Query(dialect_of())
+    rows = await sql.fetch(
+        "SELECT t.priority AS p, count(*) AS n FROM ticket t "
+        f"WHERE {scope.within(sql, 't.created_at')}{scope.tickets(sql)} GROUP BY t.priority"
+    )
+    return {str(row["p"]): int(row["n"]) for row in rows}
 
 
 async def _daily(

@@ -10,8 +10,8 @@ address is the tickets of that customer.
 
 Filters (SPEC): `state:new|open|pending|closed`, `queue:<name>`, `from:<address or domain>`,
 `owner:@user|me|none`, `after:YYYY-MM-DD` (created that day or later), `before:YYYY-MM-DD`
-(created before that day), days in the asker's time zone. `priority:` is accepted and
-ignored until tickets have priorities. Results: best match first (subject and customer
+(created before that day), `priority:low|normal|high|urgent`, days in the asker's time
+zone. Results: best match first (subject and customer
 count more than mail text), newest first among equals and when there are no words;
 `PAGE_SIZE` a page.
 """
@@ -36,7 +36,7 @@ from models.search_text import (
     words,
 )
 from models.sql import Query, dialect_of, utc
-from models.store.ticket import TicketState
+from models.store.ticket import Priority, TicketState
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 100
@@ -71,7 +71,8 @@ class SearchQuery:
     owner: str | None = None  # as typed: me, none, <@U…>, @name; the caller resolves it
     after: date | None = None
     before: date | None = None
-    ignored: tuple[str, ...] = ()  # filters understood but not applied (priority)
+    priority: Priority | None = None
+    ignored: tuple[str, ...] = ()  # filters understood but not applied (none at present)
 
     @property
     def is_empty(self) -> bool:
@@ -81,7 +82,15 @@ class SearchQuery:
     def has_filters(self) -> bool:
         return any(
             value is not None
-            for value in (self.state, self.queue, self.sender, self.owner, self.after, self.before)
+            for value in (
+                self.state,
+                self.queue,
+                self.sender,
+                self.owner,
+                self.after,
+                self.before,
+                self.priority,
+            )
         )
 
 
@@ -131,6 +140,11 @@ def _filter(name: str, value: str, found: dict[str, Any], ignored: list[str]) ->
         found["sender"] = _sender(value)
     elif name == "owner":
         found["owner"] = value
+    elif name == "priority":
+        try:
+            found["priority"] = Priority(value.lower())
+        except ValueError:
+            raise SearchError("priority: is low, normal, high or urgent") from None
     elif name in ("after", "before"):
         try:
             found[name] = date.fromisoformat(value)
@@ -234,6 +248,8 @@ async def search_tickets(
         where.append(f"t.slack_channel = {sql.value(scope.queue_channel)}")
     if query.state is not None:
         where.append(f"t.state = {sql.value(query.state.value)}")
+    if query.priority is not None:
+        where.append(f"t.priority = {sql.value(query.priority.value)}")
     if query.sender is not None:
         if "@" in query.sender:
             where.append(f"lower(t.customer_email) = {sql.value(query.sender)}")

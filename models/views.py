@@ -10,7 +10,8 @@ from tortoise.functions import Count
 
 from models.collision import Writer, writers
 from models.store.article import Article, ArticleKind, Attachment
-from models.store.ticket import Ticket, TicketState
+from models.store.ticket import Priority, Ticket, TicketState
+from models.team import by_priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,17 @@ class TicketSummary:
     reply_address: str = ""  # where replies go when not to customer_email
     incomplete: str | None = None  # why the first mail could not be read fully
     writers: tuple[Writer, ...] = ()  # agents with the Reply form open (collision warning)
+    priority: Priority = Priority.NORMAL
+    merged_into_number: str | None = None  # merged: the card points there, no buttons
 
 
 async def ticket_summary(ticket_id: int) -> TicketSummary:
-    ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket")
+    ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket", "merged_into")
+    # Its own first mail: a ticket merged into this one may have brought older mails along.
+    mails = Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN)
     first = (
-        await Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN).order_by("id").first()
+        await mails.filter(created_at__gte=ticket.created_at).order_by("created_at", "id").first()
+        or await mails.order_by("id").first()
     )
     attachments = (
         await Attachment.filter(article__ticket_id=ticket_id, is_inline=False).count()
@@ -54,6 +60,7 @@ def summarise(
     ticket: Ticket, excerpt: str, attachment_count: int, incomplete: str | None = None
 ) -> TicketSummary:
     linked = ticket.linked_ticket if ticket.linked_ticket_id else None
+    merged_into = ticket.merged_into if ticket.merged_into_id else None
     return TicketSummary(
         id=ticket.id,
         number=ticket.number,
@@ -72,6 +79,8 @@ def summarise(
         link_reason=ticket.link_reason,
         reply_address=ticket.reply_address,
         incomplete=incomplete,
+        priority=ticket.priority,
+        merged_into_number=merged_into.number if merged_into else None,
     )
 
 
@@ -89,8 +98,9 @@ async def visible_ticket(number: str, channels: Collection[str]) -> Ticket | Non
 
 
 async def conversation_of(ticket_id: int) -> list[Article]:
-    """Every article of a ticket, oldest first (mails, replies, notes)."""
-    return await Article.filter(ticket_id=ticket_id).order_by("id")
+    """Every article of a ticket, oldest first (mails, replies, notes; a merged ticket's
+    articles joined it, so time orders them, not ids)."""
+    return await Article.filter(ticket_id=ticket_id).order_by("created_at", "id")
 
 
 async def waiting_cards(channel: str) -> int:
@@ -102,28 +112,24 @@ async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:
     """Tickets `user_id` holds that are not closed, in `channels` (the queues they may see
-    now: a ticket kept from a queue they left is not theirs to see), most recently active
-    first."""
+    now: a ticket kept from a queue they left is not theirs to see), most pressing first,
+    then oldest."""
     if not channels:
         return []
-    return (
-        await Ticket.filter(owner_id=user_id, slack_channel__in=list(channels))
-        .exclude(state=TicketState.CLOSED)
-        .order_by("-last_activity_at", "-id")
-        .limit(limit)
+    held = Ticket.filter(owner_id=user_id, slack_channel__in=list(channels)).exclude(
+        state=TicketState.CLOSED
     )
+    return await by_priority(held).limit(limit)
 
 
 async def unclaimed_in(channels: Collection[str], *, limit: int = 20) -> list[Ticket]:
-    """Tickets waiting for an owner in `channels`, oldest first."""
+    """Tickets waiting for an owner in `channels`, most pressing first, then oldest."""
     if not channels:
         return []
-    return (
-        await Ticket.filter(owner_id=None, slack_channel__in=list(channels))
-        .exclude(state=TicketState.CLOSED)
-        .order_by("created_at", "id")
-        .limit(limit)
+    waiting = Ticket.filter(owner_id=None, slack_channel__in=list(channels)).exclude(
+        state=TicketState.CLOSED
     )
+    return await by_priority(waiting).limit(limit)
 
 
 async def unclaimed_by_queue(queues: Collection[str]) -> dict[str, int]:

@@ -354,6 +354,9 @@ async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> T
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
+        if ticket.merged_into_id is not None:  # it lives on in the survivor
+            survivor = await Ticket.get(id=ticket.merged_into_id)
+            raise Refused(Refusal.MERGED, number=ticket.number, survivor=survivor.number)
         if not allowed(Move.REOPEN, ticket.state):
             raise Refused(Refusal.NOT_CLOSED, number=ticket.number)
         state = next_state(Move.REOPEN, ticket.state, owned=bool(ticket.owner_id))

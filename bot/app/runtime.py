@@ -91,6 +91,7 @@ class Runtime:
                 settings.mail.ticket_hook,
                 pace=pace,
                 digest=FloodDigest(settings.slack.flood_threshold, pace, settings.slack.command),
+                queues=[queue.name for queue in settings.queues],
             ).handlers(),
             **FileUploads(delivery_client, self.policy.attachments_dir, pace=pace).handlers(),
             **ReportFiles(delivery_client).handlers(),

@@ -10,6 +10,7 @@ thread) and adopts it instead of posting a second card or reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -20,6 +21,7 @@ from bot.delivery.errors import may_have_landed, not_sent, to_outbox_error
 from bot.delivery.pace import ChannelPace
 from bot.render.blocks import (
     build_article_message,
+    build_pointer_card,
     build_quarantine_card,
     build_ticket_card,
     card_fallback,
@@ -27,6 +29,7 @@ from bot.render.blocks import (
 from bot.render.notices import notice_text
 from models.delivery_records import article_posted, card_posted
 from models.effects import (
+    SLACK_CARD_MOVE,
     SLACK_CARD_POST,
     SLACK_CARD_UPDATE,
     SLACK_QUARANTINE_POST,
@@ -34,7 +37,7 @@ from models.effects import (
     SLACK_THREAD_NOTICE,
     SLACK_THREAD_POST,
 )
-from models.errors import RetryLater
+from models.errors import PermanentFailure, RetryLater
 from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.outbox.worker import Handler
@@ -67,9 +70,11 @@ class SlackDelivery:
         *,
         pace: ChannelPace | None = None,
         digest: FloodDigest | None = None,
+        queues: Sequence[str] = (),
     ) -> None:
         self._client = client
         self._hook = hook
+        self._queues = tuple(queues)  # every queue's name: the card offers the others
         self._pace = pace
         self._digest = digest
 
@@ -98,6 +103,7 @@ class SlackDelivery:
         return {
             SLACK_CARD_POST: self.post_card,
             SLACK_CARD_UPDATE: self.update_card,
+            SLACK_CARD_MOVE: self.move_card,
             SLACK_THREAD_POST: self.post_thread,
             SLACK_THREAD_NOTICE: self.post_notice,
             SLACK_REACTION: self.add_reaction,
@@ -113,10 +119,12 @@ class SlackDelivery:
         return data if isinstance(data, dict) else {}
 
     async def _posted_earlier(
-        self, item: OutboxItem, channel: str, thread_ts: str | None = None
+        self, item: OutboxItem, channel: str, thread_ts: str | None = None, *, look: bool = False
     ) -> str | None:
-        """The ts of this item's post if an earlier attempt made it, else None."""
-        if not may_have_landed(item):
+        """The ts of this item's post if an earlier attempt made it, else None (`look`: even
+        when the last attempt says nothing was sent, as for a move, whose second call can
+        fail after its post got through)."""
+        if not look and not may_have_landed(item):
             return None
         args: dict[str, Any] = {
             "channel": channel,
@@ -175,7 +183,7 @@ class SlackDelivery:
             "chat.postMessage",
             channel=summary.slack_channel,
             text=card_fallback(summary, self._hook),
-            blocks=build_ticket_card(summary, self._hook),
+            blocks=build_ticket_card(summary, self._hook, self._queues),
             metadata=post_marker(item),
             unfurl_links=False,
             unfurl_media=False,
@@ -197,8 +205,49 @@ class SlackDelivery:
             channel=summary.slack_channel,
             ts=summary.slack_ts,
             text=card_fallback(summary, self._hook),
-            blocks=build_ticket_card(summary, self._hook),
+            blocks=build_ticket_card(summary, self._hook, self._queues),
         )
+
+    async def move_card(self, item: OutboxItem) -> None:
+        """A transfer: the card is posted in the new queue's channel (found instead when an
+        earlier attempt posted it), the old card becomes a pointer, and only then the
+        ticket's card is the new one. A crash anywhere repeats only what is idempotent:
+        the post is found by its mark, the pointer is an update."""
+        ticket_id = int(item.payload["ticket_id"])
+        channel = str(item.payload["channel"])
+        [(old_channel, old_ts)] = await Ticket.filter(id=ticket_id).values_list(
+            "slack_channel", "slack_ts"
+        )
+        if old_channel == channel and old_ts:
+            return  # moved by an earlier attempt that got through
+        summary = await ticket_summary(ticket_id)
+        ts = await self._posted_earlier(item, channel, look=True)
+        if ts is None:
+            await self._slot(channel, item, card=True)
+            data = await self._call(
+                "chat.postMessage",
+                channel=channel,
+                text=card_fallback(summary, self._hook),
+                blocks=build_ticket_card(summary, self._hook, self._queues),
+                metadata=post_marker(item),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            ts = str(data["ts"])
+        if old_ts:
+            text = notice_text(Notice.MOVED_TO, dict(item.payload.get("pointer") or {}))
+            await self._slot(str(old_channel), item)
+            try:
+                await self._call(
+                    "chat.update",
+                    channel=str(old_channel),
+                    ts=str(old_ts),
+                    text=text,
+                    blocks=build_pointer_card(text),
+                )
+            except PermanentFailure:  # the old card is gone (deleted): nothing to point from
+                logger.info("%s: the old card %s could not be updated", item, old_ts)
+        await card_posted(ticket_id, ts, channel=channel)
 
     async def post_thread(self, item: OutboxItem) -> None:
         ticket = await Ticket.get(id=int(item.payload["ticket_id"]))

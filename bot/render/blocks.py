@@ -12,7 +12,7 @@ from typing import Any
 from bot.render.mrkdwn import escape_within, one_line, truncate
 from bot.slack import ids
 from models.store.article import Article, ArticleKind, Attachment
-from models.store.ticket import Ticket, TicketState
+from models.store.ticket import PRIORITY_ORDER, Priority, Ticket, TicketState
 from models.views import TicketSummary
 
 Block = dict[str, Any]
@@ -30,6 +30,18 @@ STATE_LABELS = {
     TicketState.PENDING: ":hourglass_flowing_sand: Pending",
     TicketState.CLOSED: ":white_check_mark: Closed",
 }
+
+
+PRIORITY_LABELS = {
+    Priority.URGENT: ":red_circle: Urgent",
+    Priority.HIGH: ":large_orange_diamond: High",
+    Priority.NORMAL: "Normal",
+    Priority.LOW: ":small_blue_diamond: Low",
+}
+PRIORITY_WORDS = {priority: priority.value.capitalize() for priority in Priority}
+#: Block Kit's limit for the options of one static select (and for its option groups).
+MAX_OPTIONS = 100
+OPTION_TEXT_LIMIT = 75
 
 
 def mrkdwn(text: str, *, verbatim: bool = True) -> dict[str, Any]:
@@ -95,7 +107,94 @@ def card_buttons(summary: TicketSummary) -> list[dict[str, Any]]:
     ]
 
 
-def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, OPTION_TEXT_LIMIT), "value": value}
+
+
+def priority_select(summary: TicketSummary) -> dict[str, Any]:
+    """`ticket_priority`: the four priorities, the current one chosen."""
+    options = [
+        option(PRIORITY_WORDS[p], ids.option_value(summary.id, p.value)) for p in PRIORITY_ORDER
+    ]
+    current = option(
+        PRIORITY_WORDS[summary.priority], ids.option_value(summary.id, summary.priority)
+    )
+    return {
+        "type": "static_select",
+        "action_id": ids.PRIORITY,
+        "placeholder": plain("Priority", 150),
+        "options": options,
+        "initial_option": current,
+    }
+
+
+def transfer_select(summary: TicketSummary, queues: Sequence[str]) -> dict[str, Any] | None:
+    """`ticket_transfer`: the other queues, in config order. Up to 100 they are plain
+    options (Block Kit's limit); beyond, option groups of 100 (up to 100 groups), so every
+    queue stays reachable. None when there is nowhere else to go."""
+    others = [
+        option(name, ids.option_value(summary.id, name)) for name in queues if name != summary.queue
+    ]
+    if not others:
+        return None
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": ids.TRANSFER,
+        "placeholder": plain("Move to queue…", 150),
+    }
+    if len(others) <= MAX_OPTIONS:
+        element["options"] = others
+        return element
+    groups = [others[i : i + MAX_OPTIONS] for i in range(0, len(others), MAX_OPTIONS)]
+    element["option_groups"] = [
+        {
+            "label": plain(f"Queues {i * MAX_OPTIONS + 1}–{i * MAX_OPTIONS + len(g)}", 75),
+            "options": g,
+        }
+        for i, g in enumerate(groups[:MAX_OPTIONS])
+    ]
+    return element
+
+
+def card_controls(summary: TicketSummary, queues: Sequence[str]) -> Block:
+    """The second row of the card: priority, transfer, merge and the customer's history
+    (the first row, `card_buttons`, is the ticket's work)."""
+    value = str(summary.id)
+    elements: list[dict[str, Any]] = [priority_select(summary)]
+    transfer = transfer_select(summary, queues)
+    if transfer is not None:
+        elements.append(transfer)
+    elements.append(button("Merge…", ids.MERGE, value))
+    elements.append(
+        {
+            "type": "overflow",
+            "action_id": ids.CUSTOMER_HISTORY,
+            "options": [option("Customer's other tickets", value)],
+        }
+    )
+    return {"type": "actions", "block_id": ids.CARD_CONTROLS_BLOCK, "elements": elements}
+
+
+def build_merged_card(summary: TicketSummary, hook: str) -> list[Block]:
+    """A merged ticket's card: a pointer to the survivor, no buttons."""
+    subject = one_line(summary.subject) or "(no subject)"
+    return [
+        {"type": "header", "text": plain(f"{hook}{summary.number}", HEADER_LIMIT)},
+        {
+            "type": "section",
+            "text": mrkdwn(
+                f":twisted_rightwards_arrows: Merged into *{hook}{summary.merged_into_number}*;"
+                " it goes on there (mail to this number lands there too)."
+            ),
+        },
+        {"type": "context", "elements": [mrkdwn(escape_within(subject, SUBJECT_LIMIT))]},
+    ]
+
+
+def build_ticket_card(summary: TicketSummary, hook: str, queues: Sequence[str] = ()) -> list[Block]:
+    """The card; `queues` (every queue's name, in config order) offers the transfer."""
+    if summary.merged_into_number:
+        return build_merged_card(summary, hook)
     subject = one_line(summary.subject) or "(no subject)"
     owner = f"<@{summary.owner_id}>" if summary.owner_id else "_unclaimed_"
     opened = slack_date(
@@ -113,6 +212,7 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
                 mrkdwn(f"*Owner*\n{owner}"),
                 mrkdwn(f"*Opened*\n{opened}"),
                 mrkdwn(f"*Queue*\n{escape_within(summary.queue, 100)}"),
+                mrkdwn(f"*Priority*\n{PRIORITY_LABELS[summary.priority]}"),
             ],
         },
     ]
@@ -140,6 +240,7 @@ def build_ticket_card(summary: TicketSummary, hook: str) -> list[Block]:
     blocks.append(
         {"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK, "elements": card_buttons(summary)}
     )
+    blocks.append(card_controls(summary, queues))
     return blocks
 
 
@@ -231,10 +332,13 @@ def build_article_message(
 DETAIL_ARTICLES = 40
 
 
-def build_ticket_details(summary: TicketSummary, articles: list[Article], hook: str) -> list[Block]:
-    """`/ticket show`: the card's facts, then every article in full (cut to fit), oldest first."""
+def build_ticket_details(
+    summary: TicketSummary, articles: list[Article], hook: str, before: Sequence[Block] = ()
+) -> list[Block]:
+    """`/ticket show`: the card's facts, then `before` (the customer's other tickets), then
+    every article in full (cut to fit), oldest first."""
     card = [b for b in build_ticket_card(summary, hook) if b["type"] != "actions"]
-    blocks: list[Block] = [*card, {"type": "divider"}]
+    blocks: list[Block] = [*card, *before, {"type": "divider"}]
     shown = articles[-DETAIL_ARTICLES:]
     if len(articles) > len(shown):
         blocks.append(
@@ -250,7 +354,8 @@ def build_ticket_details(summary: TicketSummary, articles: list[Article], hook: 
 
 def ticket_line(ticket: Ticket, hook: str) -> str:
     subject = escape_within(one_line(ticket.subject) or "(no subject)", 120)
-    return f"• *{hook}{ticket.number}* {subject} — {STATE_LABELS[ticket.state]}"
+    priority = "" if ticket.priority == Priority.NORMAL else f" {PRIORITY_LABELS[ticket.priority]}"
+    return f"• *{hook}{ticket.number}*{priority} {subject} — {STATE_LABELS[ticket.state]}"
 
 
 def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Block]:
@@ -260,6 +365,11 @@ def build_ticket_list(title: str, tickets: list[Ticket], hook: str) -> list[Bloc
         {"type": "section", "text": mrkdwn(f"*{title}*")},
         {"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))},
     ]
+
+
+def build_pointer_card(text: str) -> list[Block]:
+    """An old card replaced by where the ticket went (no buttons): `text` is mrkdwn."""
+    return [{"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))}]
 
 
 def build_quarantine_card(

@@ -34,6 +34,11 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
     Notice.RELEASED_BY: ":unlock: {agent} released {owner}'s claim.",
     Notice.CLOSED_BY: ":white_check_mark: Closed by {agent}.",
     Notice.REOPENED_BY: ":arrows_counterclockwise: Reopened by {agent}.",
+    Notice.MOVED_TO: ":arrow_right: *{number}* was moved to the queue {queue} by {agent};"
+    " it goes on there.",
+    Notice.MOVED_FROM: ":arrow_right: Moved here from the queue {queue} by {agent}.",
+    Notice.MERGED_FROM: ":twisted_rightwards_arrows: {number} was merged into this ticket by"
+    " {agent}: its mails, notes and attachments are here now (`/ticket show`).",
 }
 
 REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
@@ -49,6 +54,13 @@ REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
     Refusal.EMPTY_REPLY: "Write something to send.",
     Refusal.EMPTY_NOTE: "Write something to save.",
     Refusal.NO_CUSTOMER: "This ticket has no customer address to reply to.",
+    Refusal.NO_QUEUE: "There is no queue {queue}.",
+    Refusal.SAME_QUEUE: "Ticket {number} is already in the queue {queue}.",
+    Refusal.MERGE_SELF: "Ticket {number} cannot be merged into itself.",
+    Refusal.MERGED: "Ticket {number} was merged into {survivor}; work on that one.",
+    Refusal.MERGE_INTO_MERGED: "Ticket {number} was itself merged into {survivor}; merge into"
+    " that one instead.",
+    Refusal.MERGE_NO_TICKET: "No ticket {number} in your queues.",
 }
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")

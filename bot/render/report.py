@@ -94,6 +94,11 @@ def breaches(report: Report) -> str:
     return f"*Breaches* (first response > {limit} min)\n{report.breaches}"
 
 
+def by_priority(report: Report) -> str:
+    counts = " · ".join(f"{p.capitalize()} {n}" for p, n in report.by_priority.items())
+    return f"*Created by priority*\n{counts}"
+
+
 def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Block]:
     """`files` says where the chart image (and the CSV) went, if anywhere."""
     unanswered = f", {report.unanswered} unanswered" if report.unanswered else ""
@@ -114,6 +119,10 @@ def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Bloc
             ],
         },
     ]
+    if report.by_priority:
+        blocks.append(
+            {"type": "section", "text": mrkdwn(truncate(by_priority(report), SECTION_LIMIT))}
+        )
     if report.daily:
         blocks.append(
             {"type": "section", "text": mrkdwn(truncate(chart(report.daily), SECTION_LIMIT))}

@@ -176,6 +176,7 @@ def report_dict(report: Report, zone: str) -> dict[str, Any]:
             }
             for a in report.agents
         ],
+        "created_by_priority": dict(report.by_priority),
         "customers": [{"customer": c, "tickets": n} for c, n in report.customers],
         "subjects": [{"subject": s, "tickets": n} for s, n in report.subjects],
         "daily": [
@@ -249,6 +250,8 @@ def report_table(report: Report, zone: str) -> str:
             ("agent", "claims", "replies", "closes", "minutes"),
             [(a.user_id, a.claims, a.replies, a.closes, a.minutes) for a in report.agents],
         ),
+        "",
+        *_table(("priority", "created"), list(report.by_priority.items())),
         "",
         *_table(("customer", "tickets"), [(c, n) for c, n in report.customers]),
         "",

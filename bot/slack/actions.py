@@ -91,11 +91,13 @@ class CardActions:
             self.refuse(respond, client, body, refusal)
 
     async def guarded(
-        self, body: dict[str, Any]
+        self, body: dict[str, Any], ticket_id: int | None = None
     ) -> tuple[tuple[Ticket, work.Agent] | None, str | None]:
-        """(ticket, acting agent), or None and the reason they may not act."""
+        """(ticket, acting agent), or None and the reason they may not act. The ticket is
+        the button's (`ticket_id` when the click carries it elsewhere, e.g. in a select's
+        option)."""
         user = body["user"]["id"]
-        ticket = await ticket_or_none(ticket_id_of(body))
+        ticket = await ticket_or_none(ticket_id_of(body) if ticket_id is None else ticket_id)
         channel = channel_of(body)
         if ticket is None or (channel and ticket.slack_channel != channel):
             # A value naming another channel's ticket is answered as a missing one: the

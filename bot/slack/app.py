@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.app.config import SlackSettings
-from bot.slack import actions, commands, events, home, modals, shortcuts
+from bot.slack import actions, commands, events, home, modals, shortcuts, team
 from bot.slack.home import HomeTab
 from bot.slack.services import Services
 
@@ -127,6 +127,7 @@ def build_app(
     actions.register(app, services)
     modals.register(app, services)
     shortcuts.register(app, services)
+    team.register(app, services)
     events.register(app, services)
     commands.register(app, services, slack.command)
     home.register(app, home_tab)

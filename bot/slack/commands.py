@@ -13,10 +13,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.render.blocks import build_ticket_details, build_ticket_list
+from bot.render.blocks import Block, build_ticket_details, build_ticket_list, mrkdwn
 from bot.render.mrkdwn import escape_within
 from bot.render.report import build_report_blocks, report_fallback
 from bot.render.search import build_search_results, read_more_value
+from bot.render.team import build_customer_history, build_history
 from bot.slack import ids
 from bot.slack.directory import CannotCheck
 from bot.slack.services import Services
@@ -31,6 +32,8 @@ from models.search import (
     parse_search,
     search_tickets,
 )
+from models.store.ticket import Ticket
+from models.team import customer_history, history_of, survivor_of
 from models.views import (
     conversation_of,
     open_tickets_of,
@@ -49,8 +52,8 @@ def help_text(command: str) -> str:
         f"*{command} help* — this list\n"
         f"*{command} show <number>* — a ticket with its whole conversation and notes\n"
         f"*{command} search <words> [state:…] [queue:…] [from:…] [owner:@user|me|none] "
-        "[after:YYYY-MM-DD] [before:YYYY-MM-DD]* — tickets mentioning every word (quote a "
-        "phrase), best match first, 10 at a time\n"
+        "[priority:low|normal|high|urgent] [after:YYYY-MM-DD] [before:YYYY-MM-DD]* — "
+        "tickets mentioning every word (quote a phrase), best match first, 10 at a time\n"
         f"*{command} mine* — tickets you hold that are not closed\n"
         f"*{command} queue* — unclaimed tickets waiting for someone\n"
         f"*{command} report [today|week|month|YYYY-MM-DD..YYYY-MM-DD] [queue:<name>] [csv]* — "
@@ -115,8 +118,30 @@ class TicketCommand:
         if ticket is None:
             await ack(text=no_such_ticket(number), response_type="ephemeral")
             return
+        pointer: list[Block] = []
+        if ticket.merged_into_id is not None:  # its number leads to the survivor
+            survivor = await survivor_of(ticket)
+            pointer = [merged_pointer(ticket, survivor, self.hook)]
+            if survivor.slack_channel not in channels:
+                await ack(text=pointer_text(ticket, survivor, self.hook), response_type="ephemeral")
+                return
+            ticket = survivor
         articles = await conversation_of(ticket.id)
-        blocks = build_ticket_details(await ticket_summary(ticket.id), articles, self.hook)
+        history = build_customer_history(
+            ticket.customer_email,
+            await customer_history(ticket, channels),
+            self.hook,
+            self.services.clock(),
+        )
+        rows = await history_of(ticket.id)
+        merged = {row.ticket_id for row in rows} - {ticket.id}
+        numbers = {t.id: t.number for t in await Ticket.filter(id__in=list(merged))}
+        blocks = build_ticket_details(
+            await ticket_summary(ticket.id),
+            articles,
+            self.hook,
+            before=[*pointer, *history, *build_history(rows, numbers, self.hook)],
+        )
         await ack(text=f"{self.hook}{ticket.number}", blocks=blocks, response_type="ephemeral")
 
     async def listing(self, ack: AsyncAck, verb: str, user: str) -> None:
@@ -284,6 +309,15 @@ def report_options(text: str) -> tuple[str, str | None, bool]:
     want_csv = any(w.lower() == "csv" for w in words)
     period = " ".join(w for w in words if w.lower() != "csv")
     return period, queue, want_csv
+
+
+def pointer_text(merged: Ticket, survivor: Ticket, hook: str) -> str:
+    return f"{hook}{merged.number} was merged into *{hook}{survivor.number}*."
+
+
+def merged_pointer(merged: Ticket, survivor: Ticket, hook: str) -> Block:
+    text = f":twisted_rightwards_arrows: {pointer_text(merged, survivor, hook)} Shown here:"
+    return {"type": "context", "elements": [mrkdwn(text)]}
 
 
 def no_such_ticket(number: str) -> str:

@@ -21,6 +21,19 @@ class TicketState(StrEnum):
     CLOSED = "closed"
 
 
+class Priority(StrEnum):
+    """How soon a ticket wants an answer; lists put urgent first (`PRIORITY_ORDER`)."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+#: Most pressing first: the order of `/ticket queue`, App Home and the report's counts.
+PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+
+
 class Ticket(Model):
     id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)
@@ -31,6 +44,9 @@ class Ticket(Model):
     # Where agents' replies go when not to customer_email: the first mail's single Reply-To.
     reply_address = fields.CharField(max_length=320, default="", db_default="")
     state = fields.CharEnumField(TicketState, max_length=16, default=TicketState.NEW, db_index=True)
+    priority = fields.CharEnumField(
+        Priority, max_length=16, default=Priority.NORMAL, db_default=Priority.NORMAL.value
+    )
     owner_id = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)
     owner_active_at = fields.DatetimeField(null=True)
@@ -48,6 +64,11 @@ class Ticket(Model):
     )
     linked_ticket_id: int | None
     link_reason = fields.CharField(max_length=40, default="", db_default="")
+    # Set when this ticket was merged into another (then closed): its number leads there.
+    merged_into: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
+        "ticketbot.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    merged_into_id: int | None
     # normalise_subject(subject, hook) when it was created: reports group subjects by it
     subject_key = fields.CharField(max_length=200, default="", db_default="")
     created_at = fields.DatetimeField()
@@ -77,6 +98,7 @@ class History(Model):
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "ticketbot.Ticket", related_name="history", on_delete=fields.CASCADE
     )
+    ticket_id: int
     event = fields.CharField(max_length=40, db_index=True)
     actor = fields.CharField(max_length=320, default="system")
     detail: fields.Field[dict[str, object]] = fields.JSONField(default=dict)

@@ -88,7 +88,10 @@ async def running_bot(
     policy = replace(policy, **dict(policy_changes or {}))  # e.g. templates, queues
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
     worker = OutboxWorker(
-        {**SlackDelivery(client, HOOK).handlers(), **ReportFiles(client).handlers()},
+        {
+            **SlackDelivery(client, HOOK, queues=[SUPPORT.name, BILLING.name]).handlers(),
+            **ReportFiles(client).handlers(),
+        },
         owner="test",
     )
     services = Services(

@@ -18,11 +18,11 @@ from tests.support.make_mail import make_mail
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.smtp_server import SmtpServer
 from tests.support.ticket_flow import (
-    action_ids,
     block_text,
     cards,
     customer_mail,
     wait_cards,
+    work_buttons,
 )
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ def test_a_customer_mail_becomes_one_card_one_acknowledgement_and_is_seen(
     number = NUMBER.search(card.text)
     assert number, card.text
     assert "Printer on fire" in card.text
-    assert action_ids(card) == CARD_ACTIONS
+    assert work_buttons(card) == CARD_ACTIONS
     assert number.group(1) in block_text(card)
     assert card.bot_id
 

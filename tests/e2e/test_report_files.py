@@ -45,7 +45,10 @@ async def test_the_chart_and_the_csv_arrive_in_the_leads_dm(
 ) -> None:
     bot = bot_factory(db_url, slack__leads=[LENA])
     driver = await slack_driver_factory(bot.events_url)
-    numbers = [number_of(new_ticket_card(slack, imap_server, n)) for n in (1, 2)]
+    numbers = [
+        number_of(new_ticket_card(slack, imap_server, 1)),
+        number_of(new_ticket_card(slack, imap_server, 2, headers={"X-Priority": "1 (Highest)"})),
+    ]  # the second one marked important: it starts as high
 
     asked = await driver.slash_command("report month csv", user=LENA, channel=GENERAL_CHANNEL)
     assert asked.status == 200 and asked.acked_in_time
@@ -82,6 +85,8 @@ async def test_the_chart_and_the_csv_arrive_in_the_leads_dm(
     lines = table_out.stdout.splitlines()
     assert lines[0].startswith("Report: This month")
     assert any(line.split()[:2] == ["created", "2"] for line in lines)
+    assert any(line.split() == ["high", "1"] for line in lines)
+    assert any(line.split() == ["normal", "1"] for line in lines)
     csv_out = ticketbot("report", "--config", str(config), "--format", "csv", "--queue", "support")
     assert csv_out.returncode == 0, csv_out.stderr
     cli_rows = list(csv.reader(io.StringIO(csv_out.stdout)))
@@ -90,6 +95,7 @@ async def test_the_chart_and_the_csv_arrive_in_the_leads_dm(
     assert json_out.returncode == 0, json_out.stderr
     data = json.loads(json_out.stdout)
     assert (data["created"], data["backlog"], data["queues"]) == (2, 2, None)
+    assert data["created_by_priority"] == {"urgent": 0, "high": 1, "normal": 1, "low": 0}
     assert data["first_response"] == {"count": 0, "median_minutes": None, "p90_minutes": None}
     unknown = ticketbot("report", "--config", str(config), "--queue", "Nowhere")
     assert unknown.returncode == 2 and "queues with tickets: Support" in unknown.stderr

@@ -25,6 +25,7 @@ from tests.support.ticket_flow import (
     owner_of,
     state_of,
     wait_card,
+    work_buttons,
 )
 
 pytestmark = pytest.mark.e2e
@@ -237,7 +238,7 @@ async def test_close_then_reopen_round_trips(
     )
     assert done.status == 200
     closed = wait_card(slack, ticket.ts, lambda m: "Closed" in block_text(m), "closed card")
-    assert action_ids(closed) == ["ticket_reopen", "ticket_note"]
+    assert work_buttons(closed) == ["ticket_reopen", "ticket_note"]
 
     await driver.click(closed, "ticket_reopen", user=BOB)
     reopened = wait_card(slack, ticket.ts, lambda m: "Closed" not in block_text(m), "reopened")

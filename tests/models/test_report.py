@@ -16,7 +16,7 @@ from models.policy import Policy, QueueRoute
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
 from models.store.article import Article
-from models.store.ticket import History, Ticket
+from models.store.ticket import History, Priority, Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest
@@ -185,6 +185,7 @@ def numbers(report: Report) -> tuple[object, ...]:
         report.customers,
         report.subjects,
         report.daily,
+        report.by_priority,
     )
 
 
@@ -281,6 +282,7 @@ async def random_history(seed: int, count: int = 36) -> None:
         assert ticket_id is not None
         if result.outcome != "new_ticket":
             continue  # the same question again: a follow-up of an earlier ticket
+        await Ticket.filter(id=ticket_id).update(priority=list(Priority)[n % len(Priority)])
         when = created
         agent = rng.choice(AGENTS)
 

@@ -25,7 +25,7 @@ from models.search import (
 )
 from models.search_text import word_key
 from models.store.article import Article
-from models.store.ticket import Ticket, TicketState
+from models.store.ticket import Priority, Ticket, TicketState
 from models.work import claim, close, note
 from tests.models.test_work import ALICE, BOB
 from tests.support.intake import ingest
@@ -74,7 +74,7 @@ def test_filters_are_understood() -> None:
         owner="me",
         after=date(2026, 1, 1),
         before=date(2026, 2, 1),
-        ignored=("priority:high",),
+        priority=Priority.HIGH,
     )
     assert parse_search("from:@example.org").sender == "example.org"
     assert parse_search("from:<mailto:b@x.example|b@x.example>").sender == "b@x.example"
@@ -87,6 +87,7 @@ def test_filters_are_understood() -> None:
         ("after:yesterday", "YYYY-MM-DD"),
         ("from:nobody", "an address"),
         ("queue:", "needs a value"),
+        ("priority:asap", "low, normal, high or urgent"),
     ],
 )
 def test_a_bad_filter_says_what_it_takes(text: str, message: str) -> None:
@@ -243,7 +244,12 @@ async def test_filters(database: str) -> None:
         hook="Ticket#",
     )
     assert len(found.hits) == 4
-    assert await numbers("printer priority:high") != []  # accepted, ignored
+    assert await numbers("printer priority:high") == []
+    await Ticket.filter(number=billed.number).update(priority=Priority.HIGH)
+    assert await numbers("printer priority:HIGH") == [billed.number]
+    assert await numbers("priority:high") == [billed.number]  # the filter alone
+    normal = await numbers("printer priority:normal")
+    assert {new.number, done.number} <= set(normal) and billed.number not in normal
 
 
 async def test_pages_of_ten_newest_first_among_equals(database: str) -> None:

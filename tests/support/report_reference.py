@@ -12,7 +12,7 @@ from models.events import HistoryEvent
 from models.followup import normalise_subject
 from models.report import AgentLine, Durations, Period, Report
 from models.store.article import Article
-from models.store.ticket import History, Ticket, TicketState
+from models.store.ticket import PRIORITY_ORDER, History, Ticket, TicketState
 
 Filter = dict[str, object]
 TOP = 5
@@ -34,7 +34,13 @@ async def reference_report(
         await Ticket.filter(created_at__gte=start, created_at__lt=end, **_of_queues(queues))
         .order_by("created_at", "id")
         .values(
-            "id", "customer_email", "customer_name", "subject", "created_at", "first_response_at"
+            "id",
+            "customer_email",
+            "customer_name",
+            "subject",
+            "created_at",
+            "first_response_at",
+            "priority",
         )
     )
     events = await History.filter(
@@ -77,13 +83,31 @@ async def reference_report(
         subjects=_top_subjects(created, hook),
         daily=_daily(created, events, period),
         queues=None if queues is None else tuple(queues),
+        by_priority={
+            p.value: sum(1 for t in created if t["priority"] == p) for p in PRIORITY_ORDER
+        },
     )
 
 
 def _empty(period: Period) -> Report:
     """No queue to count: every number is zero (no query could find anything)."""
     none = Durations.of([])
-    return Report(period, 0, 0, 0, 0, 0, none, none, [], [], [], _daily([], [], period), queues=())
+    return Report(
+        period,
+        0,
+        0,
+        0,
+        0,
+        0,
+        none,
+        none,
+        [],
+        [],
+        [],
+        _daily([], [], period),
+        queues=(),
+        by_priority={p.value: 0 for p in PRIORITY_ORDER},
+    )
 
 
 async def _reopened(period: Period, queues: Sequence[str] | None) -> int:

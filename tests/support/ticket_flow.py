@@ -75,6 +75,17 @@ def action_ids(message: Message) -> list[str]:
     ]
 
 
+def work_buttons(message: Message) -> list[str]:
+    """The card's first row (claim/release, reply, note, close/reopen); the second row,
+    `ticket_controls`, holds priority, transfer, merge and the customer's history."""
+    return [
+        element["action_id"]
+        for block in message.blocks or []
+        if block["type"] == "actions" and block.get("block_id") == "ticket_actions"
+        for element in block["elements"]
+    ]
+
+
 def wait_card(
     slack: SlackEmulator, ts: str, predicate: Any, what: str, timeout: float = 15
 ) -> Message:

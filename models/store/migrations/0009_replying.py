@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ticketbot", "0007_report_fast")]
+    dependencies = [("ticketbot", "0008_team")]
 
     initial = False
 

@@ -38,7 +38,8 @@ def summary(**overrides: object) -> TicketSummary:
 
 
 def buttons(blocks: list[dict[str, object]]) -> list[str]:
-    [actions] = [b for b in blocks if b["type"] == "actions"]
+    """The work buttons (the first actions row; the second is `ticket_controls`)."""
+    [actions] = [b for b in blocks if b.get("block_id") == ids.CARD_ACTIONS_BLOCK]
     return [e["action_id"] for e in actions["elements"]]  # type: ignore[index]
 
 
@@ -77,7 +78,7 @@ def test_card_shows_number_subject_customer_state_owner_age_and_excerpt() -> Non
 
 def test_every_button_carries_the_ticket_id() -> None:
     blocks = build_ticket_card(summary(), "Ticket#")
-    [actions] = [b for b in blocks if b["type"] == "actions"]
+    [actions] = [b for b in blocks if b.get("block_id") == ids.CARD_ACTIONS_BLOCK]
     assert {e["value"] for e in actions["elements"]} == {"7"}
 
 

@@ -28,6 +28,7 @@ def report(days: int = 3, team: int = 2, **changes: object) -> Report:
         "customers": [("Mallory <!channel> <m@x.example>", 2), ("ben@x.example", 1)],
         "subjects": [("Printer *broken* <https://evil.example|click>", 2)],
         "daily": [(date(2026, 10, 5) + timedelta(days=n), n, 1) for n in range(days)],
+        "by_priority": {"urgent": 1, "high": 0, "normal": 2, "low": 0},
     }
     fields.update(changes)
     return Report(**fields)  # type: ignore[arg-type]
@@ -48,6 +49,7 @@ def test_a_report_is_valid_block_kit_with_untrusted_text_escaped() -> None:
     assert "median 1 d 0 h, p90 3 d 4 h (3 timed)" in shown
     assert "<@U0AGENT01> — 1 claim · 1 reply · 1 close · 15 min" in shown
     assert "<@U0AGENT00> — 1 claim · 0 replies · 1 close · 15 min" in shown
+    assert "*Created by priority*\\nUrgent 1 · High 0 · Normal 2 · Low 0" in shown
 
 
 def test_many_agents_and_a_long_period_still_fit() -> None:

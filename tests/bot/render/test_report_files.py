@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,7 +72,10 @@ def test_the_command_line_report_holds_every_number() -> None:
     assert data["breaches"] == 2 and data["first_response"]["median_minutes"] == 30.0
     assert data["daily"][0] == {"day": "2026-10-05", "created": 0, "closed": 1, "backlog": 3}
     assert data["agents"][0]["user"] == "U0AGENT00"
+    assert data["created_by_priority"] == {"urgent": 1, "high": 0, "normal": 2, "low": 0}
     table = report_table(shown, "Europe/Berlin")
     assert table.startswith("Report: 5 Oct – 7 Oct 2026 (all queues; days in Europe/Berlin)")
     assert "breaches (> 60 min)" in table and "median 30.0 min, p90 60.0 min (2 timed)" in table
     assert "2026-10-07" in table and date(2026, 10, 7).isoformat() in table
+    assert re.search(r"^priority +created$", table, re.M)
+    assert re.search(r"^urgent +1$", table, re.M) and re.search(r"^normal +2$", table, re.M)

@@ -35,7 +35,7 @@ from bot.sandbox.blockkit_html import (
 )
 from bot.slack import ids
 from models.store.article import Article, ArticleKind
-from models.store.ticket import Ticket, TicketState
+from models.store.ticket import Priority, Ticket, TicketState
 from models.views import TicketSummary
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
@@ -926,11 +926,28 @@ def test_ticket_card_renders_like_slack() -> None:
         "2 hours ago</time>"
     ) in out
     assert "📎 2 attachments" in out
-    buttons = tags(out, "button")
+    buttons = [b for b in tags(out, "button") if b["data-block-id"] == ids.CARD_ACTIONS_BLOCK]
     assert [b["data-action-id"] for b in buttons] == [ids.RELEASE, ids.REPLY, ids.NOTE, ids.CLOSE]
-    assert {b["data-block-id"] for b in buttons} == {ids.CARD_ACTIONS_BLOCK}
     assert {b["data-value"] for b in buttons} == {"7"}
     assert buttons[-1]["class"] == "sk-button sk-danger"
+
+
+def test_the_cards_controls_render_as_selects_and_an_overflow() -> None:
+    """Priority (current one chosen), transfer (the other queues), Merge, the overflow."""
+    card = build_ticket_card(summary(priority=Priority.HIGH), "Ticket#", ["Support", "Billing"])
+    out = render(card)
+    selects = tags(out, "select")
+    assert [s.get("data-action-id") for s in selects] == [
+        ids.PRIORITY,
+        ids.TRANSFER,
+        ids.CUSTOMER_HISTORY,
+    ]
+    assert '<option value="7:high" selected>High</option>' in out
+    assert '<option value="7:Billing">Billing</option>' in out
+    assert '<option value="7:Support">' not in out
+    [merge] = [b for b in tags(out, "button") if b["data-action-id"] == ids.MERGE]
+    assert merge["data-block-id"] == ids.CARD_CONTROLS_BLOCK
+    assert "<b>Priority</b><br>🔶 High" in out
 
 
 def test_unclaimed_card_has_a_primary_claim_button() -> None:

@@ -11,7 +11,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from models.outbox.items import OutboxItem, OutboxStatus, Outcome
 from models.search import SearchScope, parse_search, search_tickets
 from models.store import db
-from models.store.ticket import Ticket
+from models.store.ticket import Priority, Ticket
 from tests.support.database import admin_sql, drop_pg_database, pg_url
 
 
@@ -63,6 +63,8 @@ async def upgrade_keeps_data(url: str) -> None:
         assert [hit.number for hit in found.hits] == [ticket.number]  # 0005 built the index
         assert ticket.link_reason == ""
         assert ticket.owner_active_at is None
+        assert ticket.priority == Priority.NORMAL  # 0008: every existing ticket
+        assert ticket.merged_into_id is None
         # Every existing row gets the default: a pending row says it has no recorded
         # outcome (one attempted already counts as maybe delivered); done and dead rows
         # are never attempted again, and their status says how they ended.
