@@ -128,7 +128,9 @@ def test_the_card_says_who_is_replying_in_one_context_line() -> None:
     assert replying_line(two)[0]["elements"][0]["text"] == "✍ <@U0ALICE>, <@U0BOB> are replying"
     card = build_ticket_card(two, "Ticket#")
     assert validate_message_blocks(card) == []
-    assert card[-2] == replying_line(two)[0] and card[-1]["type"] == "actions"
+    # Above the buttons: the buttons row, then the controls row (priority, transfer, merge).
+    assert card[-3] == replying_line(two)[0]
+    assert [block["type"] for block in card[-2:]] == ["actions", "actions"]
 
 
 QUEUES = [QueueRoute(f"Queue {i:02d} " + "q" * 80, f"C0Q{i:04d}") for i in range(50)]
