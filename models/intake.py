@@ -37,9 +37,10 @@ from models.followup import normalise_subject
 from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy
+from models.priority import Priority
 from models.quarantine import finish_attempt
 from models.store.article import Article, ArticleKind, Attachment, InboundMessage
-from models.store.ticket import History, Priority, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 
 logger = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
+from models.priority import PRIORITY_ORDER
 from models.report_queries import Counted, count_report
-from models.store.ticket import PRIORITY_ORDER
 
 MAX_DAYS = 400
 CHART, CSV = "chart", "csv"  # the files a report sends to the asker

@@ -26,6 +26,7 @@ from typing import Any
 
 from models.errors import InvalidValue
 from models.numbers import hook_pattern, is_valid_number
+from models.priority import Priority
 from models.search_text import (
     fold,
     german_spelling,
@@ -36,7 +37,7 @@ from models.search_text import (
     words,
 )
 from models.sql import Query, dialect_of, utc
-from models.store.ticket import Priority, TicketState
+from models.store.ticket import TicketState
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 100

@@ -23,9 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final, Literal, get_args
+from typing import Final
 
 from models.business_time import BusinessCalendar
+from models.priority import Priority
 
 __all__ = [
     "PRIORITIES",
@@ -42,8 +43,7 @@ __all__ = [
     "normalise_pauses",
 ]
 
-Priority = Literal["low", "normal", "high", "urgent"]
-PRIORITIES: Final[tuple[Priority, ...]] = get_args(Priority)
+PRIORITIES: Final[tuple[Priority, ...]] = tuple(Priority)
 DEFAULT_WARN_PERCENT: Final = 80
 
 

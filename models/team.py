@@ -21,8 +21,9 @@ from models.errors import Refused
 from models.events import HistoryEvent, Notice, Refusal
 from models.lifecycle import Move, allowed, next_state
 from models.policy import Policy
+from models.priority import PRIORITY_ORDER, Priority
 from models.store.article import Article
-from models.store.ticket import PRIORITY_ORDER, History, Priority, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 from models.work import Agent
 
 #: A chain of merges is followed at most this far (each merge refuses a merged target,

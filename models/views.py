@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from tortoise.functions import Count
 
 from models.collision import Writer, writers
+from models.priority import Priority
 from models.store.article import Article, ArticleKind, Attachment
-from models.store.ticket import Priority, Ticket, TicketState
+from models.store.ticket import Ticket, TicketState
 from models.team import by_priority
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from bot.render.mrkdwn import escape_within, one_line, truncate
 from bot.slack import ids
+from models.priority import PRIORITY_ORDER, Priority
 from models.store.article import Article, ArticleKind, Attachment
-from models.store.ticket import PRIORITY_ORDER, Priority, Ticket, TicketState
+from models.store.ticket import Ticket, TicketState
 from models.views import TicketSummary
 
 Block = dict[str, Any]

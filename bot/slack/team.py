@@ -29,7 +29,8 @@ from bot.slack.guards import may_act, may_act_in, tell, ticket_or_none
 from bot.slack.services import Services
 from models import team, work
 from models.events import Refusal
-from models.store.ticket import Priority, Ticket
+from models.priority import Priority
+from models.store.ticket import Ticket
 
 logger = logging.getLogger(__name__)
 

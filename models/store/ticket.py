@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.priority import Priority
+
 if TYPE_CHECKING:
     from models.store.article import Article
 
@@ -19,19 +21,6 @@ class TicketState(StrEnum):
     OPEN = "open"
     PENDING = "pending"
     CLOSED = "closed"
-
-
-class Priority(StrEnum):
-    """How soon a ticket wants an answer; lists put urgent first (`PRIORITY_ORDER`)."""
-
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-#: Most pressing first: the order of `/ticket queue`, App Home and the report's counts.
-PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
 
 
 class Ticket(Model):

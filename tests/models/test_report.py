@@ -13,10 +13,11 @@ import pytest
 
 from models.events import HistoryEvent
 from models.policy import Policy, QueueRoute
+from models.priority import Priority
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
 from models.store.article import Article
-from models.store.ticket import History, Priority, Ticket
+from models.store.ticket import History, Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest

@@ -11,6 +11,7 @@ import pytest
 
 from models import search
 from models.policy import Policy, QueueRoute
+from models.priority import Priority
 from models.search import (
     MAX_TERMS,
     NOBODY,
@@ -25,7 +26,7 @@ from models.search import (
 )
 from models.search_text import word_key
 from models.store.article import Article
-from models.store.ticket import Priority, Ticket, TicketState
+from models.store.ticket import Ticket, TicketState
 from models.work import claim, close, note
 from tests.models.test_work import ALICE, BOB
 from tests.support.intake import ingest

@@ -15,8 +15,9 @@ from models.effects import SLACK_CARD_MOVE, SLACK_CARD_UPDATE, SLACK_THREAD_NOTI
 from models.events import HistoryEvent, Notice, Refusal
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
+from models.priority import Priority
 from models.store.article import Article, ArticleKind
-from models.store.ticket import History, Priority, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 from models.team import customer_history, history_of, merge, set_priority, transfer
 from models.views import conversation_of, open_tickets_of, ticket_summary, unclaimed_in
 from models.work import Agent, Refused, claim, note, reopen

@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from models.events import HistoryEvent
 from models.followup import normalise_subject
+from models.priority import PRIORITY_ORDER
 from models.report import AgentLine, Durations, Period, Report
 from models.store.article import Article
-from models.store.ticket import PRIORITY_ORDER, History, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 
 Filter = dict[str, object]
 TOP = 5

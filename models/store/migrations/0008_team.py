@@ -5,7 +5,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from models.store.ticket import Priority
+from models.priority import Priority
 
 
 class Migration(migrations.Migration):

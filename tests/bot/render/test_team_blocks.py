@@ -20,7 +20,8 @@ from bot.render.team import (
 from bot.sandbox.emulator.validation import validate_message_blocks, validate_view
 from bot.slack import ids
 from models.events import Notice
-from models.store.ticket import History, Priority, Ticket, TicketState
+from models.priority import Priority
+from models.store.ticket import History, Ticket, TicketState
 from models.team import CustomerHistory
 from tests.bot.render.test_blocks import summary
 

@@ -34,8 +34,9 @@ from bot.sandbox.blockkit_html import (
     text_to_html,
 )
 from bot.slack import ids
+from models.priority import Priority
 from models.store.article import Article, ArticleKind
-from models.store.ticket import Priority, Ticket, TicketState
+from models.store.ticket import Ticket, TicketState
 from models.views import TicketSummary
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()

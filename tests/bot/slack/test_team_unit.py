@@ -18,8 +18,9 @@ from bot.sandbox.emulator import (
 )
 from bot.slack import ids
 from models.events import HistoryEvent
+from models.priority import Priority
 from models.store.article import Article
-from models.store.ticket import History, Priority, Ticket, TicketState
+from models.store.ticket import History, Ticket, TicketState
 from tests.bot.slack.test_visibility import World, answers, posted_blocks, snapshot
 from tests.support.slack_handlers import (  # noqa: F401
     click,

@@ -9,9 +9,10 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from models.outbox.items import OutboxItem, OutboxStatus, Outcome
+from models.priority import Priority
 from models.search import SearchScope, parse_search, search_tickets
 from models.store import db
-from models.store.ticket import Priority, Ticket
+from models.store.ticket import Ticket
 from tests.support.database import admin_sql, drop_pg_database, pg_url
 
 
