@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app.config import Settings
@@ -20,6 +19,7 @@ from bot.app.ingest import store_piped
 from bot.app.logs import in_log_scope
 from bot.app.metrics import CachedReading, Metrics, TimedSocketModeHandler
 from bot.app.pipe_server import PipeServer
+from bot.app.schedule import Jobs
 from bot.app.startup import check_bot_token, connect_socket_mode, prepare_database
 from bot.app.web import Traffic, build_web_app
 from bot.app.wiring import build_policy, imap_config, parse_limits, smtp_config
@@ -187,27 +187,16 @@ class Runtime:
             now=time.time(),
         )
 
-    def _scheduler(self) -> AsyncIOScheduler:
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.add_job(
-            self.outbox.wake, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox_sweep"
-        )
-        scheduler.add_job(self._release_idle, "interval", seconds=JOB_SECONDS, id="lock_timeout")
-        scheduler.add_job(self._remind, "interval", seconds=JOB_SECONDS, id="first_response")
-        scheduler.add_job(
-            self._expire_replying, "interval", seconds=JOB_SECONDS, id="replying_expiry"
-        )
-        scheduler.add_job(
-            self.home.refresh, "interval", seconds=HOME_REFRESH_SECONDS, id="home_refresh"
-        )
+    def _jobs(self) -> Jobs:
+        jobs = Jobs()
+        jobs.every(OUTBOX_SWEEP_SECONDS, self.outbox.wake, "outbox_sweep")
+        jobs.every(JOB_SECONDS, self._release_idle, "lock_timeout")
+        jobs.every(JOB_SECONDS, self._remind, "first_response")
+        jobs.every(JOB_SECONDS, self._expire_replying, "replying_expiry")
+        jobs.every(HOME_REFRESH_SECONDS, self.home.refresh, "home_refresh")
         if self.poller is not None and self.settings.mail.imap is not None:
-            scheduler.add_job(
-                self.poller.wake,
-                "interval",
-                seconds=self.settings.mail.imap.poll_seconds,
-                id="mail_poll",
-            )
-        return scheduler
+            jobs.every(self.settings.mail.imap.poll_seconds, self.poller.wake, "mail_poll")
+        return jobs
 
     async def _release_idle(self) -> None:
         if await release_idle_claims(self.policy):
@@ -246,8 +235,8 @@ class Runtime:
         tasks = [asyncio.create_task(self.outbox.run(), name="outbox")]
         if self.poller is not None:
             tasks.append(asyncio.create_task(self.poller.run(), name="imap"))
-        scheduler = self._scheduler()
-        scheduler.start()
+        jobs = self._jobs()
+        jobs.start()
         # Start-up objects (models, Slack SDK, config) live forever: keep them out of the
         # collector's full scans, which otherwise show up as latency spikes under load.
         gc.collect()
@@ -288,18 +277,18 @@ class Runtime:
                 )
             await self._stopped.wait()
         finally:
-            await self._shutdown(tasks, scheduler, runner, socket_handler)
+            await self._shutdown(tasks, jobs, runner, socket_handler)
 
     async def _shutdown(
         self,
         tasks: list[asyncio.Task[None]],
-        scheduler: AsyncIOScheduler,
+        jobs: Jobs,
         runner: web.AppRunner | None,
         socket_handler: AsyncSocketModeHandler | None,
     ) -> None:
         """Stop taking work, let work in hand finish (briefly), then close connections."""
         logger.info("shutting down")
-        scheduler.shutdown(wait=False)
+        await jobs.stop(GRACE_SECONDS)
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         if runner is not None:
