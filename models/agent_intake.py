@@ -9,24 +9,21 @@ came by no mail); history records which agent opened it and from where.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Literal
 
 from tortoise.transactions import in_transaction
 
 from models import effects
-from models.autoreply import acknowledgement, autoreply_refusal, new_message_id
+from models.autoreply import acknowledgement, autoreply_refusal
 from models.clock import Clock, system_clock
 from models.events import HistoryEvent
 from models.followup import normalise_subject
-from models.intake import IntakeResult, recent_answers
+from models.intake import IntakeResult, autoreply_suppressed, queue_autoreply, recent_answers
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind
 from models.store.ticket import History, Ticket, TicketState
-
-logger = logging.getLogger(__name__)
 
 Source = Literal["slack", "phone"]
 MAX_TEXT = 40_000
@@ -125,29 +122,10 @@ async def _acknowledge(
         recent=await recent_answers(recipient, now),
     )
     if refusal is not None:
-        logger.info("ticket %s: no acknowledgement: %s", ticket.number, refusal)
-        await History.create(
-            ticket=ticket,
-            event=HistoryEvent.AUTOREPLY_SUPPRESSED,
-            detail={"reason": refusal},
-            created_at=now,
-        )
+        await autoreply_suppressed(ticket, refusal, now)
         return False, refusal
     subject, body = acknowledgement(policy, ticket.number, ticket.subject, queue)
-    reply = await Article.create(
-        ticket=ticket,
-        kind=ArticleKind.EMAIL_OUT,
-        author="system",
-        author_name=policy.display_name,
-        sender=policy.address,
-        recipients=[recipient],
-        to_address=recipient,
-        subject=subject,
-        body=body,
-        message_id=new_message_id(policy, ticket.number),
-        is_automatic=True,
-        is_autoreply=True,
-        created_at=now,
+    await queue_autoreply(
+        ticket, policy, recipient=recipient, subject=subject, body=body, now=now, clock=clock
     )
-    await effects.send_mail(ticket.id, reply.id, clock)
     return True, ""

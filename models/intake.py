@@ -348,13 +348,7 @@ class _Intake:
             recent=await recent_answers(recipient, now),
         )
         if refusal is not None:
-            logger.info("ticket %s: no automatic answer: %s", ticket.number, refusal)
-            await History.create(
-                ticket=ticket,
-                event=HistoryEvent.AUTOREPLY_SUPPRESSED,
-                detail={"reason": refusal},
-                created_at=now,
-            )
+            await autoreply_suppressed(ticket, refusal, now)
             return False, refusal
         subject, body = (
             closed_ticket_notice(policy, ticket.number, mail.subject, policy.queue(ticket.queue))
@@ -364,25 +358,63 @@ class _Intake:
         references = (
             [*mail.references, mail.message_id] if mail.message_id else list(mail.references)
         )
-        reply = await Article.create(
-            ticket=ticket,
-            kind=ArticleKind.EMAIL_OUT,
-            author="system",
-            author_name=policy.display_name,
-            sender=policy.address,
-            recipients=[recipient],
-            to_address=recipient,
+        await queue_autoreply(
+            ticket,
+            policy,
+            recipient=recipient,
             subject=subject,
             body=body,
-            message_id=new_message_id(policy, ticket.number),
+            now=now,
+            clock=self.clock,
             in_reply_to=mail.message_id,
             references=references[-20:],
-            is_automatic=True,
-            is_autoreply=True,
-            created_at=now,
         )
-        await effects.send_mail(ticket.id, reply.id, self.clock)
         return True, ""
+
+
+async def autoreply_suppressed(ticket: Ticket, refusal: str, now: datetime) -> None:
+    """Loop or flood protection withheld the automatic answer: logged and in history."""
+    logger.info("ticket %s: no automatic answer: %s", ticket.number, refusal)
+    await History.create(
+        ticket=ticket,
+        event=HistoryEvent.AUTOREPLY_SUPPRESSED,
+        detail={"reason": refusal},
+        created_at=now,
+    )
+
+
+async def queue_autoreply(
+    ticket: Ticket,
+    policy: Policy,
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    clock: Clock,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+) -> None:
+    """An automatic answer stored as the ticket's article and queued for sending (the
+    caps of `recent_answers` count these articles)."""
+    reply = await Article.create(
+        ticket=ticket,
+        kind=ArticleKind.EMAIL_OUT,
+        author="system",
+        author_name=policy.display_name,
+        sender=policy.address,
+        recipients=[recipient],
+        to_address=recipient,
+        subject=subject,
+        body=body,
+        message_id=new_message_id(policy, ticket.number),
+        in_reply_to=in_reply_to,
+        references=references or [],
+        is_automatic=True,
+        is_autoreply=True,
+        created_at=now,
+    )
+    await effects.send_mail(ticket.id, reply.id, clock)
 
 
 async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
