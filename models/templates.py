@@ -63,10 +63,11 @@ SHIPPED: Mapping[Locale, NoticeTexts] = {
         no_subject="Your request",
         acknowledgement=(
             "Hello,\n\n"
-            "thank you for your message. We have received it and opened ticket {number}:\n\n"
+            "thank you for your message. We have received it and opened\n"
+            "ticket {number}:\n\n"
             "    {subject}\n\n"
-            "An agent will answer you as soon as possible. To add anything, simply reply to "
-            "this\nmail and keep {ticket_tag} in the subject.\n\n"
+            "An agent will answer you as soon as possible. To add anything, simply reply\n"
+            "to this mail and keep {ticket_tag} in the subject.\n\n"
             "-- \n{team}\n"
         ),
         closed_notice=(
@@ -81,12 +82,12 @@ SHIPPED: Mapping[Locale, NoticeTexts] = {
         no_subject="Ihre Anfrage",
         acknowledgement=(
             "Guten Tag,\n\n"
-            "vielen Dank für Ihre Nachricht. Wir haben sie erhalten und unter der "
+            "vielen Dank für Ihre Nachricht. Wir haben sie erhalten und unter der\n"
             "Ticketnummer {number} erfasst:\n\n"
             "    {subject}\n\n"
-            "Wir melden uns so bald wie möglich bei Ihnen. Möchten Sie noch etwas ergänzen, "
-            "antworten Sie\neinfach auf diese E-Mail und lassen Sie {ticket_tag} im Betreff "
-            "stehen.\n\n"
+            "Wir melden uns so bald wie möglich bei Ihnen. Möchten Sie noch etwas ergänzen,\n"
+            "antworten Sie einfach auf diese E-Mail und lassen Sie\n"
+            "{ticket_tag} im Betreff stehen.\n\n"
             "Mit freundlichen Grüßen\n{team}\n"
         ),
         closed_notice=(

@@ -1077,7 +1077,7 @@ BLOCKKIT_CSS = """\
   background: #ffffff; border: 1px solid rgba(29, 28, 29, 0.3); border-radius: 4px;
 }
 .sk-select[multiple] { height: auto; }
-.sk-overflow { width: 36px; font-weight: 700; }
+.sk-overflow { width: 52px; padding: 0 6px; font-weight: 700; }
 .sk-input .sk-select { height: 36px; width: 100%; }
 .sk-label { font-weight: 700; margin-bottom: 4px; }
 .sk-optional { font-weight: 400; color: #616061; }

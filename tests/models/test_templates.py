@@ -67,7 +67,7 @@ def test_the_german_acknowledgement_is_written_in_german() -> None:
     assert subject == "[Ticket#2026120610000017] Drucker"
     assert body.startswith("Guten Tag,\n\nvielen Dank für Ihre Nachricht.")
     assert "Ticketnummer 2026120610000017 erfasst" in body
-    assert "lassen Sie [Ticket#2026120610000017] im Betreff stehen" in body
+    assert "lassen Sie\n[Ticket#2026120610000017] im Betreff stehen" in body
     assert "Mit freundlichen Grüßen\nSupport\n" in body
 
 

@@ -161,7 +161,9 @@
 
   document.addEventListener("change", async (event) => {
     const select = event.target.closest("select[data-action-id]");
-    if (!select || select.name) return; // a named select is a form field, sent on submit
+    // In an actions block a select acts at once (block_actions), as in Slack; in an input
+    // block it is a form field, sent on submit.
+    if (!select || !select.closest(".sk-actions")) return;
     const place = where(select);
     if (!place || !select.value) return;
     await post("/act", { ...place, action_id: select.dataset.actionId, value: select.value });

@@ -204,11 +204,18 @@ def test_the_whole_loop_in_the_browser(sandbox: Sandbox, browser: object, tmp_pa
     home.locator("[data-close=home]").click()
     expect(home).to_be_hidden()
 
-    # Alice answers by mail through the modal.
+    # Alice marks it urgent: a select in the card acts at once, as in Slack.
+    card.locator("select[data-action-id=ticket_priority]").select_option(label="Urgent")
+    expect(card).to_contain_text("🔴 Urgent")
+    walk.shot("urgent")
+
+    # Alice answers by mail through the modal, starting from a canned response.
     expect(page.locator("#sb-channel article.sb-ephemeral")).to_have_count(0)  # Bob's only
     card.get_by_role("button", name="Reply", exact=True).click()
     modal = page.locator("#sb-modal-form")
     expect(modal).to_contain_text("maria@example.net")
+    modal.locator("select[data-action-id=reply_template]").select_option(label="Please restart")
+    expect(modal.locator("textarea")).to_have_value(re.compile(r"^Hello Maria Schmidt,"))
     modal.locator("textarea").fill("Please leave the building, we are on our way.")
     walk.shot("reply-modal")
     modal.get_by_role("button", name="Send", exact=True).click()
@@ -262,7 +269,7 @@ def test_the_whole_loop_in_the_browser(sandbox: Sandbox, browser: object, tmp_pa
 
     assert errors == []
     shots = sorted(p.name for p in (tmp_path / "screens").iterdir())
-    assert len(shots) == walk.step + 1 == 11
+    assert len(shots) == walk.step + 1 == 12
 
 
 def test_customer_text_cannot_run_script_ping_or_link(
