@@ -18,12 +18,16 @@ from models import effects
 from models.autoreply import acknowledgement, autoreply_refusal
 from models.clock import Clock, system_clock
 from models.events import HistoryEvent
-from models.followup import normalise_subject
-from models.intake import IntakeResult, autoreply_suppressed, queue_autoreply, recent_answers
-from models.numbers import allocate_counter, format_number
+from models.intake import (
+    IntakeResult,
+    autoreply_suppressed,
+    create_ticket,
+    queue_autoreply,
+    recent_answers,
+)
 from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind
-from models.store.ticket import History, Ticket, TicketState
+from models.store.ticket import History, Ticket
 
 Source = Literal["slack", "phone"]
 MAX_TEXT = 40_000
@@ -57,23 +61,18 @@ async def open_for_customer(
     """Open the ticket; the acknowledgement obeys the same loop and flood caps as mail's."""
     async with in_transaction() as connection:
         now = clock()
-        day = now.date()
-        number = format_number(day, policy.system_id, await allocate_counter(connection, day))
         email = request.customer_email.strip().lower()
         subject = " ".join(request.subject.split())[:998]
-        ticket = await Ticket.create(
-            number=number,
-            queue=queue.name,
+        ticket = await create_ticket(
+            connection,
+            policy,
+            queue,
+            now,
             subject=subject,
-            subject_key=normalise_subject(subject, policy.ticket_hook)[:200],
             customer_email=email,
-            customer_name=request.customer_name.strip()[:200],
-            state=TicketState.NEW,
-            last_activity_at=now,
-            slack_channel=queue.channel,
-            created_at=now,
-            updated_at=now,
+            customer_name=request.customer_name.strip(),
         )
+        number = ticket.number
         article = await Article.create(
             ticket=ticket,
             kind=ArticleKind.EMAIL_IN,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -36,7 +36,7 @@ from models.facts import MailFacts
 from models.followup import normalise_subject
 from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
-from models.policy import Policy
+from models.policy import Policy, QueueRoute
 from models.priority import Priority
 from models.quarantine import finish_attempt
 from models.store.article import Article, ArticleKind, Attachment, InboundMessage
@@ -218,29 +218,24 @@ class _Intake:
 
     async def open_ticket(self, connection: BaseDBAsyncClient, target: Target) -> IntakeResult:
         mail, policy, now = self.mail, self.policy, self.now
-        day = now.date()
-        number = format_number(day, policy.system_id, await allocate_counter(connection, day))
         queue = policy.route(_recipients(mail))
         sender = mail.sender
         customer_email = sender.email if sender else ""
         reply_to = mail.reply_to.email.lower() if mail.reply_to else ""
-        ticket = await Ticket.create(
-            number=number,
-            queue=queue.name,
+        ticket = await create_ticket(
+            connection,
+            policy,
+            queue,
+            now,
             subject=mail.subject,
-            subject_key=normalise_subject(mail.subject, policy.ticket_hook)[:200],
             customer_email=customer_email,
-            customer_name=(sender.name if sender else "")[:200],
+            customer_name=sender.name if sender else "",
             reply_address=reply_to if reply_to != customer_email.lower() else "",
-            state=TicketState.NEW,
             priority=Priority.HIGH if mail.marked_important else Priority.NORMAL,
-            last_activity_at=now,
-            slack_channel=queue.channel,
             linked_ticket=target.linked,
             link_reason=target.reason,
-            created_at=now,
-            updated_at=now,
         )
+        number = ticket.number
         article = await self.store_article(ticket, "new_ticket")
         detail: dict[str, object] = {"queue": queue.name, "message_id": mail.message_id}
         if target.linked is not None:
@@ -370,6 +365,36 @@ class _Intake:
             references=references[-20:],
         )
         return True, ""
+
+
+async def create_ticket(
+    connection: BaseDBAsyncClient,
+    policy: Policy,
+    queue: QueueRoute,
+    now: datetime,
+    *,
+    subject: str,
+    customer_email: str,
+    customer_name: str,
+    **extra: Any,
+) -> Ticket:
+    """A new ticket in `queue`, numbered from the daily counter: for mail and for tickets
+    agents open alike (`extra`: what only one of them knows)."""
+    day = now.date()
+    return await Ticket.create(
+        number=format_number(day, policy.system_id, await allocate_counter(connection, day)),
+        queue=queue.name,
+        subject=subject,
+        subject_key=normalise_subject(subject, policy.ticket_hook)[:200],
+        customer_email=customer_email,
+        customer_name=customer_name[:200],
+        state=TicketState.NEW,
+        last_activity_at=now,
+        slack_channel=queue.channel,
+        created_at=now,
+        updated_at=now,
+        **extra,
+    )
 
 
 async def autoreply_suppressed(ticket: Ticket, refusal: str, now: datetime) -> None:
