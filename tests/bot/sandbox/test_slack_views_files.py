@@ -165,7 +165,9 @@ async def test_files_upload_v2_shares_the_bytes_into_a_thread(
     assert (file.channel, file.thread_ts, file.completed) == (SUPPORT_CHANNEL, card["ts"], True)
     [share] = slack.replies(SUPPORT_CHANNEL, card["ts"])
     assert (share.text, share.files) == ("Attachment from the customer", [file.id])
-    assert [c.method for c in slack.calls()][1:] == [
+    # Only this upload's calls: the emulator is shared by the session, and a post from an
+    # earlier test's leftover task may land in its log between them.
+    assert [c.method for c in slack.calls() if c.method.startswith("files.")] == [
         "files.getUploadURLExternal",
         "files.completeUploadExternal",
     ]
