@@ -10,6 +10,8 @@ from tortoise.functions import Count
 
 from models.collision import Writer, writers
 from models.priority import Priority
+from models.sla import SlaPolicy
+from models.sla_state import ClockView, TicketClocks, running_clocks
 from models.store.article import Article, ArticleKind, Attachment
 from models.store.ticket import Ticket, TicketState
 from models.team import by_priority
@@ -37,9 +39,10 @@ class TicketSummary:
     writers: tuple[Writer, ...] = ()  # agents with the Reply form open (collision warning)
     priority: Priority = Priority.NORMAL
     merged_into_number: str | None = None  # merged: the card points there, no buttons
+    clocks: tuple[ClockView, ...] = ()  # running service-level clocks (with `sla:`)
 
 
-async def ticket_summary(ticket_id: int) -> TicketSummary:
+async def ticket_summary(ticket_id: int, sla: SlaPolicy | None = None) -> TicketSummary:
     ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket", "merged_into")
     # Its own first mail: a ticket merged into this one may have brought older mails along.
     mails = Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN)
@@ -54,7 +57,9 @@ async def ticket_summary(ticket_id: int) -> TicketSummary:
     )
     excerpt = (first.display_text or first.body) if first else ""
     summary = summarise(ticket, excerpt, attachments, first.incomplete if first else None)
-    return replace(summary, writers=tuple(await writers(ticket_id, datetime.now(UTC))))
+    now = datetime.now(UTC)
+    clocks = tuple(running_clocks(sla, TicketClocks.of(ticket), now))
+    return replace(summary, writers=tuple(await writers(ticket_id, now)), clocks=clocks)
 
 
 def summarise(
