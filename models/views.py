@@ -118,14 +118,33 @@ async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:
     """Tickets `user_id` holds that are not closed, in `channels` (the queues they may see
-    now: a ticket kept from a queue they left is not theirs to see), most pressing first,
-    then oldest."""
+    now: a ticket kept from a queue they left is not theirs to see): closest to a
+    service-level breach first, then most pressing, then oldest."""
     if not channels:
         return []
     held = Ticket.filter(owner_id=user_id, slack_channel__in=list(channels)).exclude(
         state=TicketState.CLOSED
     )
-    return await by_priority(held).limit(limit)
+    # An agent holds a handful: all of them (up to a bound) are ordered by urgency here.
+    return by_urgency(await by_priority(held).limit(MAX_HELD))[:limit]
+
+
+#: How many held tickets App Home orders by their due instants before showing `limit`.
+MAX_HELD = 500
+
+
+def nearest_due(ticket: Ticket) -> datetime | None:
+    """The nearest due instant of the ticket's running service-level clocks, if any."""
+    dues = [d for d in (ticket.sla_first_due_at, ticket.sla_resolution_due_at) if d is not None]
+    return min(dues, default=None)
+
+
+def by_urgency(tickets: list[Ticket]) -> list[Ticket]:
+    """Closest to a breach first (the nearest running due instant; overdue ones lead), the
+    tickets without a running deadline after them in the order they came (pure)."""
+    due = [(nearest_due(t), i, t) for i, t in enumerate(tickets)]
+    timed = sorted((d, i, t) for d, i, t in due if d is not None)
+    return [t for _, _, t in timed] + [t for d, _, t in due if d is None]
 
 
 async def unclaimed_in(channels: Collection[str], *, limit: int = 20) -> list[Ticket]:

@@ -41,15 +41,16 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
     Notice.MOVED_FROM: ":arrow_right: Moved here from the queue {queue} by {agent}.",
     Notice.MERGED_FROM: ":twisted_rightwards_arrows: {number} was merged into this ticket by"
     " {agent}: its mails, notes and attachments are here now (`/ticket show`).",
-    # {owner}{group}: the owner, or the queue's escalation group when no one holds it
-    Notice.SLA_FIRST_RESPONSE_WARNING: ":hourglass_flowing_sand: {owner}{group} The first"
-    " response is due {due} and not sent yet (target: {minutes} business minutes).",
-    Notice.SLA_FIRST_RESPONSE_BREACHED: ":rotating_light: {owner}{group} First response"
-    " overdue: it was due {due} (target: {minutes} business minutes).",
-    Notice.SLA_RESOLUTION_WARNING: ":hourglass_flowing_sand: {owner}{group} This ticket is due"
-    " to be solved {due} (target: {minutes} business minutes).",
-    Notice.SLA_RESOLUTION_BREACHED: ":rotating_light: {owner}{group} Resolution overdue: it"
-    " was due {due} (target: {minutes} business minutes).",
+    # {owner}{group}: the owner, or the queue's escalation group when no one holds it (last,
+    # so that a notice without either reads well: the text is stripped)
+    Notice.SLA_FIRST_RESPONSE_WARNING: ":hourglass_flowing_sand: The first response is due"
+    " {due} and not sent yet (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_FIRST_RESPONSE_BREACHED: ":rotating_light: First response overdue: it was due"
+    " {due} (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_RESOLUTION_WARNING: ":hourglass_flowing_sand: This ticket is due to be solved"
+    " {due} (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_RESOLUTION_BREACHED: ":rotating_light: Resolution overdue: it was due {due}"
+    " (target: {minutes} business minutes). {owner}{group}",
 }
 
 REFUSAL_TEMPLATES: Mapping[Refusal, str] = {

@@ -47,6 +47,16 @@ def clock_line(view: ClockView) -> str:
     return f":stopwatch: {name} due {due} ({business_span(view.left_seconds)} business time left)"
 
 
+def clock_brief(view: ClockView) -> str:
+    """One clock in a list line (App Home): how long left, overdue or paused."""
+    name = CLOCK_WORDS[view.clock].lower()
+    if view.breached:
+        return f":rotating_light: {name} overdue"
+    if view.due_at is None:
+        return f":double_vertical_bar: {name} paused"
+    return f":stopwatch: {business_span(view.left_seconds)} left for the {name}"
+
+
 def clock_lines(views: Sequence[ClockView]) -> str:
     """The card's service-level line(s); empty when no clock runs."""
     return "\n".join(clock_line(view) for view in views)
