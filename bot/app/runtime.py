@@ -195,8 +195,9 @@ class Runtime:
         jobs.every(JOB_SECONDS, self._release_idle, "lock_timeout")
         if self.policy.sla is None:  # the old wall-clock reminder
             jobs.every(JOB_SECONDS, self._remind, "first_response")
-        else:  # the service levels' warnings and breaches replace it
-            jobs.every(JOB_SECONDS, self._escalate, "sla_escalation")
+        else:  # the service levels' warnings and breaches replace it; at start too, so
+            # what fell due while no bot ran is announced at once
+            jobs.every(JOB_SECONDS, self._escalate, "sla_escalation", at_start=True)
         jobs.every(JOB_SECONDS, self._expire_replying, "replying_expiry")
         jobs.every(HOME_REFRESH_SECONDS, self.home.refresh, "home_refresh")
         if self.poller is not None and self.settings.mail.imap is not None:
