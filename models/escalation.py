@@ -98,10 +98,15 @@ class Escalated:
 
 
 def _reached(level: Level, now: datetime) -> dict[str, object]:
-    """The filter of a passed instant: due is passed strictly after it (models.sla), the
-    warning from its instant on."""
-    lookup = "lt" if level.level is SlaLevel.BREACHED else "lte"
-    return {f"{level.instant}__{lookup}": now, f"{level.marker}__isnull": True}
+    """The filter of a passed instant, not yet announced, on a ticket not closed: due is
+    passed strictly after it (models.sla), the warning from its instant on. A warning
+    waits while a pause holds its clock (no due instant: nothing to do yet); it comes
+    when the clock runs again."""
+    if level.level is SlaLevel.BREACHED:
+        passed: dict[str, object] = {f"{level.instant}__lt": now}
+    else:
+        passed = {f"{level.instant}__lte": now, f"{_DUE[level.clock]}__isnull": False}
+    return passed | {f"{level.marker}__isnull": True, "state__not": TicketState.CLOSED}
 
 
 async def escalate(policy: Policy, clock: Clock = system_clock) -> list[Escalated]:
@@ -128,9 +133,7 @@ async def _announce(
 ) -> bool:
     async with in_transaction():
         changes: dict[str, object] = {level.marker: now}
-        marked = await Ticket.filter(
-            id=ticket_id, **_reached(level, now), state__not=TicketState.CLOSED
-        ).update(**changes)
+        marked = await Ticket.filter(id=ticket_id, **_reached(level, now)).update(**changes)
         if not marked:
             return False  # another process announced it, or the clock stopped meanwhile
         if level.also_marks:

@@ -15,6 +15,7 @@ The rules as implemented (SPEC "Working as a team" → "Service levels"):
   again (the report counts each ticket once, by its latest close).
 - A priority change recomputes both clocks from the creation with the new targets, the
   pauses kept; a clock that already stopped is judged again against the new target.
+- Tickets created before `sla:` was configured are never measured.
 - Columns: the running due/warning instants (null once stopped, or while a pause that
   began before the due instant holds the clock — then there is no deadline), and for a
   stopped clock whether it was met. `refresh` rewrites them all from the ticket's row,
@@ -135,10 +136,14 @@ def clock_columns(sla: SlaPolicy | None, clocks: TicketClocks, now: datetime) ->
 
 async def refresh(ticket_id: int, sla: SlaPolicy | None, now: datetime) -> None:
     """Bring the ticket's clocks up to date after a change of its state, priority or
-    queue (call inside the transaction that changed it). Nothing without `sla:`."""
+    queue (call inside the transaction that changed it). Nothing without `sla:`, nor for
+    a ticket created without it (its `sla_pauses` is null: nothing was promised for it,
+    so switching `sla:` on breaches no old ticket)."""
     if sla is None:
         return
     ticket = await Ticket.get(id=ticket_id)
+    if ticket.sla_pauses is None:
+        return
     clocks = TicketClocks.of(ticket)
     pauses = track_pauses(clocks.pauses, paused=clocks.state in PAUSED_STATES, now=now)
     clocks = TicketClocks(

@@ -273,3 +273,34 @@ async def test_the_job_reads_the_partial_indexes(database: str) -> None:
         rows = await connection.execute_query_dict(f"EXPLAIN QUERY PLAN {query}")
         plan = " ".join(str(row["detail"]) for row in rows)
     assert "ticket_sla_first_due_at" in plan
+
+
+async def test_a_warning_waits_while_the_customer_is_asked(database: str) -> None:
+    clock = HandClock(berlin(7, 9))
+    ticket = await new_ticket(clock)  # normal: resolution 960 minutes, warning at 768
+    assert ticket.sla_resolution_warn_at == berlin(8, 13, 48)
+    clock.now = berlin(8, 14)
+    await reply(ticket.id, ALICE, "Does it work now?", POLICY, clock=clock)  # late, pending
+    clock.now = berlin(8, 15)
+    assert await escalate(POLICY, clock) == []  # held: no deadline to warn of
+    clock.now = berlin(9, 10)
+    await customer_writes(clock, ticket, 1)  # it runs again: 13 h used (8 + 5), 3 h left
+    assert (await Ticket.get(id=ticket.id)).sla_resolution_due_at == berlin(9, 13)
+    done = await escalate(POLICY, clock)
+    assert [(e.clock, e.level) for e in done] == [(SlaClock.RESOLUTION, SlaLevel.WARNING)]
+    assert await escalate(POLICY, clock) == []
+
+
+async def test_a_ticket_from_before_sla_is_never_measured(database: str) -> None:
+    clock = HandClock(berlin(7, 9))
+    ticket = await new_ticket(clock, Policy(queues=QUEUES, address="support@ticketbot.example"))
+    clock.now = berlin(9, 9)
+    await set_priority(ticket.id, ALICE, Priority.URGENT, clock, sla=SLA)
+    await reply(ticket.id, ALICE, "Hello", POLICY, clock=clock)
+    ticket = await Ticket.get(id=ticket.id)
+    assert (ticket.sla_first_met, ticket.sla_resolution_due_at, ticket.sla_pauses) == (
+        None,
+        None,
+        None,
+    )
+    assert await escalate(POLICY, clock) == []
