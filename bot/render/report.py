@@ -99,6 +99,19 @@ def by_priority(report: Report) -> str:
     return f"*Created by priority*\n{counts}"
 
 
+def service_levels(report: Report) -> str:
+    """Met/breached per queue and priority, one line each (only lines with tickets)."""
+    lines = [
+        f"• {escape_within(line.queue, 100)} · {line.priority.value.capitalize()} — first"
+        f" response {line.first_met} met, {line.first_breached} breached · resolution"
+        f" {line.resolution_met} met, {line.resolution_breached} breached"
+        for line in report.sla or []
+    ]
+    return "*Service levels* (tickets created in the period, business time)\n" + (
+        "\n".join(lines) or "_nothing measured_"
+    )
+
+
 def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Block]:
     """`files` says where the chart image (and the CSV) went, if anywhere."""
     unanswered = f", {report.unanswered} unanswered" if report.unanswered else ""
@@ -122,6 +135,10 @@ def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Bloc
     if report.by_priority:
         blocks.append(
             {"type": "section", "text": mrkdwn(truncate(by_priority(report), SECTION_LIMIT))}
+        )
+    if report.sla is not None:
+        blocks.append(
+            {"type": "section", "text": mrkdwn(truncate(service_levels(report), SECTION_LIMIT))}
         )
     if report.daily:
         blocks.append(

@@ -177,6 +177,19 @@ def report_dict(report: Report, zone: str) -> dict[str, Any]:
             for a in report.agents
         ],
         "created_by_priority": dict(report.by_priority),
+        "service_levels": None
+        if report.sla is None
+        else [
+            {
+                "queue": line.queue,
+                "priority": line.priority.value,
+                "first_response_met": line.first_met,
+                "first_response_breached": line.first_breached,
+                "resolution_met": line.resolution_met,
+                "resolution_breached": line.resolution_breached,
+            }
+            for line in report.sla
+        ],
         "customers": [{"customer": c, "tickets": n} for c, n in report.customers],
         "subjects": [{"subject": s, "tickets": n} for s, n in report.subjects],
         "daily": [
@@ -205,6 +218,25 @@ def _table(headings: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[st
         ).rstrip()
 
     return [line(headings), line(tuple("-" * w for w in widths)), *(line(r) for r in cells)]
+
+
+def _sla_table(report: Report) -> list[str]:
+    """Service levels met/breached per queue and priority (nothing without `sla:`)."""
+    if report.sla is None:
+        return []
+    rows: list[tuple[object, ...]] = [
+        (
+            line.queue,
+            line.priority.value,
+            line.first_met,
+            line.first_breached,
+            line.resolution_met,
+            line.resolution_breached,
+        )
+        for line in report.sla
+    ]
+    headings = ("queue", "priority", "first met", "first breached", "res. met", "res. breached")
+    return [*_table(headings, rows), ""]
 
 
 def report_table(report: Report, zone: str) -> str:
@@ -253,6 +285,7 @@ def report_table(report: Report, zone: str) -> str:
         "",
         *_table(("priority", "created"), list(report.by_priority.items())),
         "",
+        *_sla_table(report),
         *_table(("customer", "tickets"), [(c, n) for c, n in report.customers]),
         "",
         *_table(("subject", "tickets"), [(s, n) for s, n in report.subjects]),
