@@ -41,6 +41,7 @@ from models.quarantine import (
     record_failure,
     start_attempt,
     start_attempts,
+    uncount_attempts,
 )
 
 __all__ = ["BatchOutcome", "Incoming", "MailIntake", "TicketMaker", "redact"]
@@ -101,6 +102,23 @@ class MailIntake:
         reads = await asyncio.gather(
             *(self.read(mail.raw, mail.size) for mail, new in zip(mails, fresh, strict=True) if new)
         )
+        outcome = await self._receive_all(
+            mails, source, keys=keys, attempts=attempts, fresh=fresh, reads=reads
+        )
+        # Those after a mail that stopped the batch were not tried: their count is taken back.
+        await uncount_attempts(keys[len(outcome.results) + 1 :])
+        return outcome
+
+    async def _receive_all(
+        self,
+        mails: Sequence[Incoming],
+        source: str,
+        *,
+        keys: Sequence[str],
+        attempts: Sequence[Attempt],
+        fresh: Sequence[bool],
+        reads: Sequence[ParseResult],
+    ) -> BatchOutcome:
         parsed = iter(reads)
         results: list[IntakeResult | None] = []
         index = 0

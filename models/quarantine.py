@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise import fields
+from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -126,6 +127,15 @@ async def start_attempts(keys: Sequence[str], clock: Clock = system_clock) -> li
         for row in found
     }
     return [by_key[key] for key in keys]
+
+
+async def uncount_attempts(keys: Sequence[str]) -> None:
+    """Take back the attempt counted for mails that were not tried after all (their batch
+    stopped before them): a mail must not be quarantined for a neighbour's failures."""
+    if keys:
+        await MailAttempt.filter(key__in=list(keys), attempts__gt=0).update(
+            attempts=F("attempts") - 1
+        )
 
 
 async def record_failure(key: str, error: str, clock: Clock = system_clock) -> None:
