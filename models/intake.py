@@ -214,29 +214,79 @@ async def make_tickets(
 ) -> list[IntakeResult | Exception]:
     """The tickets of several stored mails in one transaction (one commit, not one each).
 
-    Each mail runs in its own savepoint, so one that fails is rolled back alone (its
-    exception is returned in its place) and the others still commit. A mail already made
-    by another process (or before a crash) is "duplicate": the pending flag is cleared
-    in the same transaction as the ticket is made. `attempts[i]`: the attempt key of
-    `stored[i]`, forgotten when its ticket is made.
+    A mail whose ticket was made already (by another process, or before a crash) is
+    "duplicate": the pending flag is cleared in the transaction that makes the ticket.
+    If any mail of the group fails, the group is rolled back and each is made alone, in
+    its own transaction: one that fails again fails alone (its exception is returned in
+    its place) and the others commit. `attempts[i]`: the attempt key of `stored[i]`,
+    forgotten when its ticket is made.
     """
+    if len(stored) > 1:
+        try:
+            return list(await _make_group(stored, policy, clock, attempts))
+        except Exception as exc:
+            logger.info("%d stored mails made one by one: %s", len(stored), exc)
     results: list[IntakeResult | Exception] = []
-    done: list[str] = []
+    for index, item in enumerate(stored):
+        try:
+            results += await _make_group([item], policy, clock, attempts[index : index + 1])
+        except Exception as exc:  # this mail only
+            results.append(exc)
+    return results
+
+
+async def _make_group(
+    stored: Sequence[StoredMail], policy: Policy, clock: Clock, attempts: Sequence[str | None]
+) -> list[IntakeResult]:
+    """All of `stored` in one transaction: claimed together, Message-ID clashes looked up
+    together, then each mail's ticket; raises (rolling everything back) if one fails."""
+    ids = [item.inbound_id for item in stored]
+    results: list[IntakeResult] = []
     async with in_transaction() as connection:
-        for index, item in enumerate(stored):
-            try:
-                async with in_transaction() as savepoint:
-                    result = await _make_stored(savepoint, item, policy, clock)
-            except Exception as exc:  # this mail only: its savepoint is rolled back
-                results.append(exc)
+        claimed = await _claim(connection, ids)
+        keys = {(item.mail.message_id or "")[:998] for item in stored} - {""}
+        clashes: set[str] = (
+            set(
+                str(message_id)
+                for message_id in await InboundMessage.filter(message_id__in=list(keys))
+                .group_by("message_id")
+                .annotate(copies=Count("id"))
+                .filter(copies__gt=1)
+                .values_list("message_id", flat=True)
+            )
+            if keys
+            else set()
+        )
+        for item in stored:
+            if item.inbound_id not in claimed:
+                results.append(IntakeResult("duplicate", note="its ticket was made already"))
                 continue
+            result = await _make_ticket(
+                connection,
+                item.inbound_id,
+                item.mail,
+                policy,
+                display_text=item.display_text,
+                clock=clock,
+                clash=(item.mail.message_id or "")[:998] in clashes,
+            )
             results.append(result)
-            key = attempts[index] if index < len(attempts) else None
-            if key is not None:
-                done.append(key)
+        done = [key for key in attempts if key is not None]
         if done:
             await connection.execute_query(*_forget_attempts(connection, done))
     return results
+
+
+async def _claim(connection: BaseDBAsyncClient, ids: Sequence[int]) -> set[int]:
+    """Clear the pending flag of `ids` in one statement; those it was still set on."""
+    postgres = connection.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(ids) + 1))
+    rows = await connection.execute_query_dict(
+        f"UPDATE inbound_message SET pending = {'false' if postgres else '0'} "
+        f"WHERE pending AND id IN ({marks}) RETURNING id",
+        list(ids),
+    )
+    return {int(row["id"]) for row in rows}
 
 
 def _forget_attempts(connection: BaseDBAsyncClient, keys: Sequence[str]) -> tuple[str, list[Any]]:
@@ -249,22 +299,6 @@ def _forget_attempts(connection: BaseDBAsyncClient, keys: Sequence[str]) -> tupl
     )
 
 
-async def _make_stored(
-    connection: BaseDBAsyncClient, item: StoredMail, policy: Policy, clock: Clock
-) -> IntakeResult:
-    claimed = await InboundMessage.filter(id=item.inbound_id, pending=True).update(pending=False)
-    if not claimed:
-        return IntakeResult("duplicate", note="its ticket was made already")
-    return await _make_ticket(
-        connection,
-        item.inbound_id,
-        item.mail,
-        policy,
-        display_text=item.display_text,
-        clock=clock,
-    )
-
-
 async def _make_ticket(
     connection: BaseDBAsyncClient,
     inbound_id: int,
@@ -273,8 +307,10 @@ async def _make_ticket(
     *,
     display_text: str | None,
     clock: Clock,
+    clash: bool | None = None,
 ) -> IntakeResult:
-    """What a stored mail becomes: a bounce note, a new ticket or a follow-up."""
+    """What a stored mail becomes: a bounce note, a new ticket or a follow-up. `clash`:
+    whether another stored mail has its Message-ID (None: look it up)."""
     now = clock()
     if mail.is_bounce:
         result = await _record_bounce(mail, inbound_id, now, clock)
@@ -282,9 +318,11 @@ async def _make_ticket(
         intake = _Intake(mail, inbound_id, policy, display_text=display_text, clock=clock, now=now)
         result = await intake.run(connection)
     key_id = (mail.message_id or "")[:998]
-    clash = (
-        key_id and await InboundMessage.filter(message_id=key_id).exclude(id=inbound_id).exists()
-    )
+    if clash is None:
+        clash = bool(
+            key_id
+            and await InboundMessage.filter(message_id=key_id).exclude(id=inbound_id).exists()
+        )
     if clash and result.ticket_id is not None:
         await History.create(
             ticket_id=result.ticket_id,

@@ -15,13 +15,14 @@ from mail.limits import ParseLimits
 from mail.parse import parse_mail
 from mail.parse_pool import ParsePool
 from models.effects import MAIL_SEND, SLACK_CARD_POST, SLACK_QUARANTINE_POST
+from models.events import HistoryEvent
 from models.intake import IntakeResult, StoredMail, make_tickets
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
 from models.quarantine import MailAttempt
 from models.store import db
 from models.store.article import Article, ArticleKind, InboundMessage
-from models.store.ticket import Ticket
+from models.store.ticket import History, Ticket
 from tests.support.make_mail import make_mail
 
 POLICY = Policy(
@@ -215,3 +216,14 @@ async def test_a_batch_the_database_refuses_is_stored_up_to_the_refused_mail(
     assert outcomes(retry.results) == ["quarantined", "stored"]
     assert await make_all(intake) == 2
     assert await Ticket.all().count() == 2
+
+
+async def test_a_reused_message_id_in_a_batch_is_kept_and_noted(intake: MailIntake) -> None:
+    other = mail(1, subject="Something else entirely")
+    outcome = await intake.receive_batch(batch(mail(1), other), source="imap")
+
+    assert outcomes(outcome.results) == ["stored", "stored"]
+    assert await make_all(intake) == 2
+    assert await Ticket.all().count() == 2
+    clashes = await History.filter(event=HistoryEvent.MESSAGE_ID_CLASH)
+    assert [h.detail["message_id"] for h in clashes] == ["<request.1@example.com>"] * 2
