@@ -39,6 +39,7 @@ from models.quarantine import (
     quarantine,
     quarantine_stored,
     record_failure,
+    seen_attempts,
     start_attempt,
     start_attempts,
     uncount_attempts,
@@ -87,26 +88,28 @@ class MailIntake:
     async def receive_batch(self, mails: Sequence[Incoming], *, source: str) -> BatchOutcome:
         """Store a batch raw, in one statement, its tickets made later (`TicketMaker`).
 
-        The attempts of the whole batch are counted in one statement first. A mail seen
-        before (its batch failed or the process died) goes alone through `receive`'s path,
-        so it cannot take its neighbours along; a batch the database refuses is stored
-        one mail at a time. Parsing runs in the pool, every mail of the batch at once.
+        The attempts of the mails never tried before are counted in one statement first.
+        A mail tried before (its batch failed or the process died) goes alone through
+        `receive`'s path, counted just before, so it cannot take its neighbours along;
+        a batch the database refuses is stored one mail at a time. Parsing runs in the
+        pool, every mail of the batch at once.
         """
         kind = source.partition(":")[0]
         keys = [attempt_key(kind, mail.identity) for mail in mails]
         try:
-            attempts = await start_attempts(keys, self._clock)
+            seen = await seen_attempts(keys)
+            fresh = [key not in seen for key in keys]
+            await start_attempts([key for key in keys if key not in seen], self._clock)
         except Exception as exc:
             return BatchOutcome([], exc)
-        fresh = [a.number == 1 and a.quarantined_as is None for a in attempts]
         reads = await asyncio.gather(
             *(self.read(mail.raw, mail.size) for mail, new in zip(mails, fresh, strict=True) if new)
         )
-        outcome = await self._receive_all(
-            mails, source, keys=keys, attempts=attempts, fresh=fresh, reads=reads
-        )
+        outcome = await self._receive_all(mails, source, keys=keys, fresh=fresh, reads=reads)
         # Those after a mail that stopped the batch were not tried: their count is taken back.
-        await uncount_attempts(keys[len(outcome.results) + 1 :])
+        after = len(outcome.results) + 1
+        untried = zip(keys[after:], fresh[after:], strict=True)
+        await uncount_attempts([key for key, new in untried if new])
         return outcome
 
     async def _receive_all(
@@ -115,7 +118,6 @@ class MailIntake:
         source: str,
         *,
         keys: Sequence[str],
-        attempts: Sequence[Attempt],
         fresh: Sequence[bool],
         reads: Sequence[ParseResult],
     ) -> BatchOutcome:
@@ -127,8 +129,9 @@ class MailIntake:
                 mail = mails[index]
                 try:
                     with log_scope():
+                        attempt = await start_attempt(keys[index], self._clock)
                         result = await self._receive_started(
-                            mail.raw, source, keys[index], attempts[index], mail.size
+                            mail.raw, source, keys[index], attempt, mail.size
                         )
                 except Exception as exc:
                     return BatchOutcome(results, exc)
@@ -335,34 +338,39 @@ class TicketMaker:
 
     async def _make(self, rows: Sequence[tuple[int, bytes, int]]) -> int:
         keys = [attempt_key("ticket", str(inbound_id)) for inbound_id, _, _ in rows]
-        attempts = await start_attempts(keys, self._clock)
+        seen = await seen_attempts(keys)
         reads = await asyncio.gather(
             *(self._intake.parsed(inbound_id, raw, size) for inbound_id, raw, size in rows)
         )
         max_attempts = self._intake.limits.max_attempts
         group: list[tuple[StoredMail, str, ParseResult]] = []
         made = 0
-        for (inbound_id, raw, _), key, attempt, read in zip(
-            rows, keys, attempts, reads, strict=True
-        ):
-            if attempt.number > max_attempts:
-                made += await self._flush(group)
-                await self._quarantine(key, inbound_id, raw, attempt)
-                continue
+        for (inbound_id, raw, _), key, read in zip(rows, keys, reads, strict=True):
             item = (StoredMail(inbound_id, read.mail, read.display_text), key, read)
-            if attempt.number > 1:  # failed (or died) before: alone, so it fails alone
-                made += await self._flush(group)
-                made += await self._flush([item])
-            else:
+            if key not in seen:
                 group.append(item)
+                continue
+            # Tried (or died) before: alone, counted alone, so it fails alone.
+            made += await self._flush(group)
+            [attempt] = await start_attempts([key], self._clock)
+            if attempt.number > max_attempts:
+                await self._quarantine(key, inbound_id, raw, attempt)
+            else:
+                made += await self._flush([item], counted=True)
         return made + await self._flush(group)
 
-    async def _flush(self, group: list[tuple[StoredMail, str, ParseResult]]) -> int:
+    async def _flush(
+        self, group: list[tuple[StoredMail, str, ParseResult]], *, counted: bool = False
+    ) -> int:
+        """Make the tickets of `group` together; their attempts are counted first (unless
+        `counted`), committed, so a crash meanwhile counts for each of them."""
         if not group:
             return 0
         taken = list(group)
         group.clear()
         items, keys = [item for item, _, _ in taken], [key for _, key, _ in taken]
+        if not counted:
+            await start_attempts(keys, self._clock)
         results = await make_tickets(items, self._policy, self._clock, attempts=keys)
         made = 0
         for (_, key, read), item, result in zip(taken, items, results, strict=True):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise import fields
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -90,6 +90,19 @@ async def start_attempt(key: str, clock: Clock = system_clock) -> Attempt:
         str(row["last_error"]),
         None if inbound_id is None else int(inbound_id),
     )
+
+
+async def seen_attempts(keys: Sequence[str]) -> set[str]:
+    """Which of `keys` were tried before (counted, or quarantined): one query for a batch,
+    so that only mails never tried are counted (and tried) together."""
+    if not keys:
+        return set()
+    rows = (
+        await MailAttempt.filter(key__in=list(keys))
+        .filter(Q(attempts__gt=0) | Q(inbound_id__isnull=False))
+        .values_list("key", flat=True)
+    )
+    return {str(key) for key in rows}
 
 
 async def start_attempts(keys: Sequence[str], clock: Clock = system_clock) -> list[Attempt]:

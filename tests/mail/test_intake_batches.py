@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,6 +32,7 @@ POLICY = Policy(
     attachments_dir=tempfile.mkdtemp(prefix="ticketbot-attachments-"),
 )
 LIMITS = ParseLimits(max_attempts=3, max_message_bytes=200_000)
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 GARBAGE = b"\x00\xff\xfe garbage without any headers \x00\r\n\r\n\x80\x81"
 
 # Poison for the second step (making the ticket) and for the first (storing it raw).
@@ -227,3 +229,22 @@ async def test_a_reused_message_id_in_a_batch_is_kept_and_noted(intake: MailInta
     assert await Ticket.all().count() == 2
     clashes = await History.filter(event=HistoryEvent.MESSAGE_ID_CLASH)
     assert [h.detail["message_id"] for h in clashes] == ["<request.1@example.com>"] * 2
+
+
+async def test_after_a_crash_in_a_group_each_mail_is_counted_and_made_alone(
+    intake: MailIntake,
+) -> None:
+    """A process killed while making a group counted one attempt for each of its mails; the
+    next one makes them one at a time, counting only the mail in hand: the crash of one
+    more process (or a poison neighbour) never pushes the whole group into quarantine."""
+    await intake.receive_batch(batch(mail(1), mail(2), mail(3)), source="imap")
+    ids = [row.id for row in await InboundMessage.all().order_by("id")]
+    for inbound_id in ids:  # what the killed process left behind
+        await MailAttempt.create(key=f"ticket:{inbound_id}", attempts=2, updated_at=NOW)
+
+    made: list[IntakeResult] = []
+    assert await make_all(intake, made) == 3
+
+    assert [result.outcome for result in made] == ["new_ticket"] * 3
+    assert not await OutboxItem.filter(kind=SLACK_QUARANTINE_POST).exists()
+    assert await MailAttempt.all().count() == 0
