@@ -166,6 +166,7 @@ class MailIntake:
                 mail.raw,
                 read.mail.defects,
                 source,
+                mail.size,
             )
             for mail, _, read in chunk
         ]

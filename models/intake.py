@@ -134,6 +134,7 @@ class RawMail:
     raw: bytes
     defects: Sequence[str] = ()
     source: str = "imap"
+    size: int | None = None  # what the source says the whole mail has (raw may be cut)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ async def store_raw(
             mail.message_id[:998],
             mail.digest,
             mail.raw,
-            len(mail.raw),
+            max(mail.size or 0, len(mail.raw)),
             mail.source[:320],
             to_json(list(mail.defects)[:50], InboundMessage),
             at,

@@ -248,3 +248,20 @@ async def test_after_a_crash_in_a_group_each_mail_is_counted_and_made_alone(
     assert [result.outcome for result in made] == ["new_ticket"] * 3
     assert not await OutboxItem.filter(kind=SLACK_QUARANTINE_POST).exists()
     assert await MailAttempt.all().count() == 0
+
+
+async def test_a_mail_cut_short_by_the_fetch_stays_a_stub_when_read_again(
+    database: str,
+) -> None:
+    """Its stated size is stored with it: parsed again after a restart, it is still read
+    from its headers alone, not as a whole mail."""
+    raw = mail(1, body="q" * 1000)
+    async with ParsePool(LIMITS) as pool:
+        dying = MailIntake(POLICY, pool)
+        cut = Incoming(raw, "box/1/1", size=50 * 1024 * 1024)
+        await dying.receive_batch([cut], source="imap")
+    async with ParsePool(LIMITS) as pool:
+        assert await make_all(MailIntake(POLICY, pool)) == 1
+
+    article = await Article.get(kind=ArticleKind.EMAIL_IN)
+    assert article.incomplete is not None and "50.0 MB" in article.incomplete
