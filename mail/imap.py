@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mail.errors import ImapError, MailError, MessageHandlerError
-from mail.imap_client import ImapClient, Security
+from mail.imap_client import Fetched, ImapClient, Security
 from mail.imap_wire import MailboxStatus, redact_username
 
 __all__ = [
+    "BatchHandler",
     "ImapConfig",
     "ImapPoller",
     "MailboxStore",
@@ -107,6 +108,10 @@ class PolledMessage:
 MessageHandler = Callable[[PolledMessage], Awaitable[None]]
 """Stores and commits one message; raises when it could not (the message is retried)."""
 
+BatchHandler = Callable[[Sequence[PolledMessage]], Awaitable[tuple[int, BaseException | None]]]
+"""Stores and commits a FETCH batch at once: (how many of its first messages are stored,
+why the next one is not, if it is not). Those after a refused one are handed over again."""
+
 PollerState = Literal["starting", "connected", "disconnected", "standby", "stopped"]
 
 
@@ -159,10 +164,14 @@ class ImapPoller:
         ssl_context: ssl.SSLContext | None = None,
         max_bytes: int | None = None,
         wall_clock: Callable[[], float] = time.time,
+        handle_batch: BatchHandler | None = None,
     ) -> None:
+        """`handle_batch`, when given, takes each FETCH batch whole instead of `handle`
+        taking its messages one by one."""
         self._config = config
         self._store = store
         self._handle = handle
+        self._handle_batch = handle_batch
         self._owner = owner
         self._backoff_max = backoff_max
         self._backoff_initial = min(backoff_initial, backoff_max)
@@ -404,6 +413,8 @@ class ImapPoller:
         """One round trip fetches `uids`; each goes to the handler in order; those handled are
         marked \\Seen and recorded together, also when the handler fails on a later one."""
         fetched = await client.fetch_many(uids, self._max_bytes)
+        if self._handle_batch is not None:
+            return await self._hand_over_batch(client, status, uids, fetched)
         handled: list[int] = []
         done = 0  # the last UID we are finished with (handled, or gone)
         for uid in uids:
@@ -428,6 +439,44 @@ class ImapPoller:
             done = uid
         if done:
             await self._finish(client, status, handled, done)
+        return len(handled)
+
+    async def _hand_over_batch(
+        self,
+        client: ImapClient,
+        status: MailboxStatus,
+        uids: list[int],
+        fetched: Mapping[int, Fetched],
+    ) -> int:
+        """The whole batch to `handle_batch`; what it stored is marked \\Seen and recorded,
+        and the pass stops at the first message it did not store (retried next pass)."""
+        assert self._handle_batch is not None
+        messages = [
+            PolledMessage(found.raw, found.size, uid, status.uidvalidity, self.mailbox_key)
+            for uid in uids
+            if (found := fetched.get(uid)) is not None
+        ]
+        for uid in uids:
+            if uid not in fetched:
+                logger.warning("IMAP %s: UID %d vanished before it was fetched", self._label, uid)
+        try:
+            count, error = await self._handle_batch(messages)
+        except Exception as exc:
+            count, error = 0, exc
+        handled = [message.uid for message in messages[:count]]
+        if error is None and count < len(messages):
+            error = RuntimeError("the batch handler stopped early")
+        if error is not None and count < len(messages):
+            failed = messages[count].uid
+            done = max((uid for uid in uids if uid < failed), default=0)
+            if done:
+                await self._finish(client, status, handled, done)
+            raise MessageHandlerError(
+                f"message handler failed for UID {failed}; it stays unseen and is retried",
+                uid=failed,
+            ) from error
+        if uids:
+            await self._finish(client, status, handled, uids[-1])
         return len(handled)
 
     async def _finish(

@@ -3,13 +3,18 @@
 Everything for one mail happens in one transaction, so a mail is either fully
 recorded (with its card post, thread post and acknowledgement queued) or not at
 all, and a retry after a crash finds it by its de-duplication key instead of
-storing it twice. Which ticket a mail belongs to is decided in
-`models.conversation`; this module stores the outcome.
+storing it twice. The IMAP intake does it in two steps for speed: `store_raw`
+keeps a whole batch of raw mails in one statement (marked pending), then
+`make_tickets` makes their tickets several per transaction; the pending flag,
+cleared in the ticket's transaction, makes each step safe to repeat.
+Which ticket a mail belongs to is decided in `models.conversation`; this module
+stores the outcome.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -38,7 +43,7 @@ from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
 from models.policy import Policy, QueueRoute
 from models.priority import Priority
-from models.quarantine import finish_attempt
+from models.quarantine import MailAttempt, finish_attempt
 from models.store.article import Article, ArticleKind, Attachment, InboundMessage
 from models.store.ticket import History, Ticket, TicketState
 
@@ -105,24 +110,9 @@ async def receive_mail(
                 defects=list(mail.defects)[:50],
                 received_at=now,
             )
-            if mail.is_bounce:
-                result = await _record_bounce(mail, inbound, now, clock)
-            else:
-                intake = _Intake(
-                    mail, inbound, policy, display_text=display_text, clock=clock, now=now
-                )
-                result = await intake.run(connection)
-            clash = (
-                key_id
-                and await InboundMessage.filter(message_id=key_id).exclude(id=inbound.id).exists()
+            result = await _make_ticket(
+                connection, inbound.id, mail, policy, display_text=display_text, clock=clock
             )
-            if clash and result.ticket_id is not None:
-                await History.create(
-                    ticket_id=result.ticket_id,
-                    event=HistoryEvent.MESSAGE_ID_CLASH,
-                    detail={"message_id": key_id, "note": "same Message-ID, different content"},
-                    created_at=now,
-                )
             if attempt is not None:
                 await finish_attempt(attempt)
     except IntegrityError:
@@ -135,13 +125,222 @@ async def receive_mail(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class RawMail:
+    """One mail to store raw: its de-duplication key (Message-ID, digest) and its bytes."""
+
+    message_id: str
+    digest: str
+    raw: bytes
+    defects: Sequence[str] = ()
+    source: str = "imap"
+    size: int | None = None  # what the source says the whole mail has (raw may be cut)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMail:
+    """A mail stored raw whose ticket is still to be made (`make_tickets`)."""
+
+    inbound_id: int
+    mail: MailFacts
+    display_text: str | None = None
+
+
+async def store_raw(
+    mails: Sequence[RawMail], clock: Clock = system_clock, *, attempts: Sequence[str] = ()
+) -> list[int | None]:
+    """Store a batch of raw mails in one statement, marked pending; the id of each new
+    row, None for a mail stored before (or earlier in the same batch).
+
+    The de-duplication key makes this idempotent: fetched again after a crash, the same
+    mails are recognised by the database (ON CONFLICT DO NOTHING), never stored twice.
+    `attempts`: intake attempt keys forgotten in the same transaction (they are stored).
+    """
+    if not mails:
+        return []
+    meta = InboundMessage._meta
+    postgres = meta.db.capabilities.dialect == "postgres"
+    at = meta.fields_map["received_at"].to_db_value(clock(), InboundMessage)
+    to_json = meta.fields_map["defects"].to_db_value
+    params: list[Any] = []
+
+    def mark(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}" if postgres else "?"
+
+    rows = []
+    for mail in mails:
+        values = (
+            mail.message_id[:998],
+            mail.digest,
+            mail.raw,
+            max(mail.size or 0, len(mail.raw)),
+            mail.source[:320],
+            to_json(list(mail.defects)[:50], InboundMessage),
+            at,
+            True,
+            "",
+        )
+        rows.append("(" + ", ".join(mark(value) for value in values) + ")")
+    statement = (
+        "INSERT INTO inbound_message (message_id, digest, raw_source, size, source, defects, "
+        f"received_at, pending, outcome) VALUES {', '.join(rows)} "
+        "ON CONFLICT (message_id, digest) DO NOTHING RETURNING id, message_id, digest"
+    )
+    async with in_transaction() as connection:
+        stored = await connection.execute_query_dict(statement, params)
+        if attempts:
+            await MailAttempt.filter(key__in=list(attempts), inbound_id__isnull=True).delete()
+    new = {(str(row["message_id"]), str(row["digest"])): int(row["id"]) for row in stored}
+    return [new.pop((mail.message_id[:998], mail.digest), None) for mail in mails]
+
+
+async def pending_mails(limit: int, after: int = 0) -> list[tuple[int, bytes, int]]:
+    """Mails stored raw whose ticket is not made yet, oldest first: (id, raw, size)."""
+    rows = (
+        await InboundMessage.filter(pending=True, id__gt=after)
+        .order_by("id")
+        .limit(limit)
+        .values_list("id", "raw_source", "size")
+    )
+    return [(int(id_), bytes(raw), int(size)) for id_, raw, size in rows]
+
+
+async def make_tickets(
+    stored: Sequence[StoredMail],
+    policy: Policy,
+    clock: Clock = system_clock,
+    *,
+    attempts: Sequence[str | None] = (),
+) -> list[IntakeResult | Exception]:
+    """The tickets of several stored mails in one transaction (one commit, not one each).
+
+    A mail whose ticket was made already (by another process, or before a crash) is
+    "duplicate": the pending flag is cleared in the transaction that makes the ticket.
+    If any mail of the group fails, the group is rolled back and each is made alone, in
+    its own transaction: one that fails again fails alone (its exception is returned in
+    its place) and the others commit. `attempts[i]`: the attempt key of `stored[i]`,
+    forgotten when its ticket is made.
+    """
+    if len(stored) > 1:
+        try:
+            return list(await _make_group(stored, policy, clock, attempts))
+        except Exception as exc:
+            logger.info("%d stored mails made one by one: %s", len(stored), exc)
+    results: list[IntakeResult | Exception] = []
+    for index, item in enumerate(stored):
+        try:
+            results += await _make_group([item], policy, clock, attempts[index : index + 1])
+        except Exception as exc:  # this mail only
+            results.append(exc)
+    return results
+
+
+async def _make_group(
+    stored: Sequence[StoredMail], policy: Policy, clock: Clock, attempts: Sequence[str | None]
+) -> list[IntakeResult]:
+    """All of `stored` in one transaction: claimed together, Message-ID clashes looked up
+    together, then each mail's ticket; raises (rolling everything back) if one fails."""
+    ids = [item.inbound_id for item in stored]
+    results: list[IntakeResult] = []
+    async with in_transaction() as connection:
+        claimed = await _claim(connection, ids)
+        keys = {(item.mail.message_id or "")[:998] for item in stored} - {""}
+        clashes: set[str] = (
+            set(
+                str(message_id)
+                for message_id in await InboundMessage.filter(message_id__in=list(keys))
+                .group_by("message_id")
+                .annotate(copies=Count("id"))
+                .filter(copies__gt=1)
+                .values_list("message_id", flat=True)
+            )
+            if keys
+            else set()
+        )
+        for item in stored:
+            if item.inbound_id not in claimed:
+                results.append(IntakeResult("duplicate", note="its ticket was made already"))
+                continue
+            result = await _make_ticket(
+                connection,
+                item.inbound_id,
+                item.mail,
+                policy,
+                display_text=item.display_text,
+                clock=clock,
+                clash=(item.mail.message_id or "")[:998] in clashes,
+            )
+            results.append(result)
+        done = [key for key in attempts if key is not None]
+        if done:
+            await connection.execute_query(*_forget_attempts(connection, done))
+    return results
+
+
+async def _claim(connection: BaseDBAsyncClient, ids: Sequence[int]) -> set[int]:
+    """Clear the pending flag of `ids` in one statement; those it was still set on."""
+    postgres = connection.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(ids) + 1))
+    rows = await connection.execute_query_dict(
+        f"UPDATE inbound_message SET pending = {'false' if postgres else '0'} "
+        f"WHERE pending AND id IN ({marks}) RETURNING id",
+        list(ids),
+    )
+    return {int(row["id"]) for row in rows}
+
+
+def _forget_attempts(connection: BaseDBAsyncClient, keys: Sequence[str]) -> tuple[str, list[Any]]:
+    """DELETE of the attempt rows of `keys` (quarantined ones are kept)."""
+    postgres = connection.capabilities.dialect == "postgres"
+    marks = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(keys) + 1))
+    return (
+        f"DELETE FROM mail_attempt WHERE inbound_id IS NULL AND key IN ({marks})",
+        list(keys),
+    )
+
+
+async def _make_ticket(
+    connection: BaseDBAsyncClient,
+    inbound_id: int,
+    mail: MailFacts,
+    policy: Policy,
+    *,
+    display_text: str | None,
+    clock: Clock,
+    clash: bool | None = None,
+) -> IntakeResult:
+    """What a stored mail becomes: a bounce note, a new ticket or a follow-up. `clash`:
+    whether another stored mail has its Message-ID (None: look it up)."""
+    now = clock()
+    if mail.is_bounce:
+        result = await _record_bounce(mail, inbound_id, now, clock)
+    else:
+        intake = _Intake(mail, inbound_id, policy, display_text=display_text, clock=clock, now=now)
+        result = await intake.run(connection)
+    key_id = (mail.message_id or "")[:998]
+    if clash is None:
+        clash = bool(
+            key_id
+            and await InboundMessage.filter(message_id=key_id).exclude(id=inbound_id).exists()
+        )
+    if clash and result.ticket_id is not None:
+        await History.create(
+            ticket_id=result.ticket_id,
+            event=HistoryEvent.MESSAGE_ID_CLASH,
+            detail={"message_id": key_id, "note": "same Message-ID, different content"},
+            created_at=now,
+        )
+    return result
+
+
 class _Intake:
     """One non-bounce mail: a new ticket, a follow-up, or a rejected follow-up."""
 
     def __init__(
         self,
         mail: MailFacts,
-        inbound: InboundMessage,
+        inbound_id: int,
         policy: Policy,
         *,
         display_text: str | None,
@@ -149,7 +348,7 @@ class _Intake:
         now: datetime,
     ) -> None:
         self.mail = mail
-        self.inbound = inbound
+        self.inbound_id = inbound_id
         self.policy = policy
         self.display_text = display_text
         self.clock = clock
@@ -192,7 +391,7 @@ class _Intake:
             created_at=self.now,
         )
         self.attachments = await save_attachments(article, mail.attachments, self.policy, self.now)
-        await InboundMessage.filter(id=self.inbound.id).update(
+        await InboundMessage.filter(id=self.inbound_id).update(
             ticket_id=ticket.id, article_id=article.id, outcome=outcome
         )
         return article
@@ -469,7 +668,7 @@ async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
 
 
 async def _record_bounce(
-    mail: MailFacts, inbound: InboundMessage, now: datetime, clock: Clock
+    mail: MailFacts, inbound_id: int, now: datetime, clock: Clock
 ) -> IntakeResult:
     """A bounce becomes a note on the ticket whose mail bounced, never a new ticket."""
     original = None
@@ -484,7 +683,7 @@ async def _record_bounce(
             .prefetch_related("ticket")
         )
     if original is None:
-        await InboundMessage.filter(id=inbound.id).update(outcome="bounce_unmatched")
+        await InboundMessage.filter(id=inbound_id).update(outcome="bounce_unmatched")
         logger.info("bounce %s refers to no mail of ours; stored raw only", mail.message_id)
         return IntakeResult("bounce_unmatched", note="refers to no mail we sent")
     ticket = original.ticket
@@ -500,7 +699,7 @@ async def _record_bounce(
         is_automatic=True,
         created_at=now,
     )
-    await InboundMessage.filter(id=inbound.id).update(
+    await InboundMessage.filter(id=inbound_id).update(
         ticket_id=ticket.id, article_id=note.id, outcome="bounce_note"
     )
     await History.create(

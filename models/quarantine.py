@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise import fields
+from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -91,6 +92,65 @@ async def start_attempt(key: str, clock: Clock = system_clock) -> Attempt:
     )
 
 
+async def seen_attempts(keys: Sequence[str]) -> set[str]:
+    """Which of `keys` were tried before (counted, or quarantined): one query for a batch,
+    so that only mails never tried are counted (and tried) together."""
+    if not keys:
+        return set()
+    rows = (
+        await MailAttempt.filter(key__in=list(keys))
+        .filter(Q(attempts__gt=0) | Q(inbound_id__isnull=False))
+        .values_list("key", flat=True)
+    )
+    return {str(key) for key in rows}
+
+
+async def start_attempts(keys: Sequence[str], clock: Clock = system_clock) -> list[Attempt]:
+    """`start_attempt` for a whole batch in one statement (one commit), in `keys`' order.
+
+    A batch that kills the process counts one attempt for each of its mails; the caller
+    tries a mail seen before alone, so a poison mail cannot take its neighbours along.
+    """
+    if not keys:
+        return []
+    connection = MailAttempt._meta.db
+    at = MailAttempt._meta.fields_map["updated_at"].to_db_value(clock(), MailAttempt)
+    postgres = connection.capabilities.dialect == "postgres"
+    unique = list(dict.fromkeys(keys))
+    params: list[object] = [at]
+    rows = []
+    for key in unique:
+        params.append(key)
+        rows.append(f"(${len(params)}, 1, '', $1)" if postgres else "(?, 1, '', ?)")
+    if not postgres:  # positional: the time after each key
+        params = [value for key in unique for value in (key, at)]
+    found = await connection.execute_query_dict(
+        "INSERT INTO mail_attempt (key, attempts, last_error, updated_at) "
+        f"VALUES {', '.join(rows)} ON CONFLICT (key) DO UPDATE SET "
+        "attempts = mail_attempt.attempts + 1, updated_at = excluded.updated_at "
+        "RETURNING key, attempts, last_error, inbound_id",
+        params,
+    )
+    by_key = {
+        str(row["key"]): Attempt(
+            int(row["attempts"]),
+            str(row["last_error"]),
+            None if row["inbound_id"] is None else int(row["inbound_id"]),
+        )
+        for row in found
+    }
+    return [by_key[key] for key in keys]
+
+
+async def uncount_attempts(keys: Sequence[str]) -> None:
+    """Take back the attempt counted for mails that were not tried after all (their batch
+    stopped before them): a mail must not be quarantined for a neighbour's failures."""
+    if keys:
+        await MailAttempt.filter(key__in=list(keys), attempts__gt=0).update(
+            attempts=F("attempts") - 1
+        )
+
+
 async def record_failure(key: str, error: str, clock: Clock = system_clock) -> None:
     """Best effort: why the attempt failed, shown on the quarantine card later."""
     try:
@@ -162,3 +222,46 @@ async def quarantine(
         error[:300],
     )
     return int(inbound.id)
+
+
+async def quarantine_stored(
+    key: str,
+    inbound_id: int,
+    *,
+    headers: Sequence[tuple[str, str]],
+    error: str,
+    attempts: int,
+    size: int,
+    policy: Policy,
+    clock: Clock = system_clock,
+) -> bool:
+    """A mail stored raw whose ticket could not be made `attempts` times: set aside with
+    a card "mail could not be processed" instead of a ticket. False if it was not pending
+    any more (made or quarantined meanwhile)."""
+    now = clock()
+    async with in_transaction():
+        claimed = await InboundMessage.filter(id=inbound_id, pending=True).update(
+            pending=False,
+            outcome=QUARANTINED,
+            defects=[f"quarantined after {attempts} failed attempts: {error[:300]}"],
+        )
+        if claimed:
+            await effects.post_quarantine(
+                inbound_id,
+                policy.queues[0].channel,
+                headers=[(name[:40], value[:500]) for name, value in headers[:12]],
+                error=error[:500],
+                attempts=attempts,
+                size=size,
+                clock=clock,
+            )
+        await MailAttempt.filter(key=key).update(inbound_id=inbound_id, updated_at=now)
+    if claimed:
+        logger.warning(
+            "mail %s (inbound message %d) quarantined after %d failed attempts: %s",
+            key,
+            inbound_id,
+            attempts,
+            error[:300],
+        )
+    return bool(claimed)

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -35,7 +36,7 @@ from bot.slack.services import Services
 from bot.slack.stamps import view_key
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller, PolledMessage
-from mail.intake import MailIntake
+from mail.intake import Incoming, MailIntake, TicketMaker
 from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
 from models.collision import expire_replying
@@ -127,6 +128,7 @@ class Runtime:
         limits = parse_limits(settings)
         self.parse_pool = ParsePool(limits)
         self.intake = MailIntake(self.policy, self.parse_pool)
+        self.tickets = TicketMaker(self.intake, self.policy, on_result=self._made)
         ingest = settings.ingest
         self.pipe = (
             PipeServer(
@@ -148,6 +150,7 @@ class Runtime:
                 owner=self.owner,
                 lease_seconds=max(3 * imap.poll_seconds, 10.0),
                 max_bytes=limits.max_message_bytes,
+                handle_batch=self.handle_batch,
             )
             if imap
             else None
@@ -156,6 +159,25 @@ class Runtime:
 
     async def handle_mail(self, message: PolledMessage) -> None:
         await self.receive(message.raw, source="imap", identity=message.identity, size=message.size)
+
+    async def handle_batch(
+        self, messages: Sequence[PolledMessage]
+    ) -> tuple[int, BaseException | None]:
+        """A FETCH batch stored raw at once; the ticket maker makes the tickets."""
+        outcome = await self.intake.receive_batch(
+            [Incoming(m.raw, m.identity, m.size) for m in messages], source="imap"
+        )
+        for result in outcome.results:
+            if result is not None:
+                self.metrics.count_mail(result)
+        self.tickets.wake()
+        self.outbox.wake()
+        return len(outcome.results), outcome.error
+
+    def _made(self, result: IntakeResult) -> None:
+        """A ticket made from a stored mail: counted, its card and answer on their way."""
+        self.metrics.count_mail(result)
+        self.outbox.wake()
 
     async def receive(
         self, raw: bytes, *, source: str, identity: str, size: int | None = None
@@ -242,7 +264,10 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
-        tasks = [asyncio.create_task(self.outbox.run(), name="outbox")]
+        tasks = [
+            asyncio.create_task(self.outbox.run(), name="outbox"),
+            asyncio.create_task(self.tickets.run(), name="tickets"),
+        ]
         if self.poller is not None:
             tasks.append(asyncio.create_task(self.poller.run(), name="imap"))
         jobs = self._jobs()
@@ -306,6 +331,7 @@ class Runtime:
         if self.pipe is not None:
             await self.pipe.close()
         self.outbox.stop()
+        self.tickets.stop()
         if self.poller is not None:
             await self.poller.stop()
         _, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS) if tasks else ((), set())

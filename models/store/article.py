@@ -96,6 +96,9 @@ class InboundMessage(Model):
     outcome = fields.CharField(max_length=40, default="")
     defects: fields.Field[list[str]] = fields.JSONField(default=list)
     received_at = fields.DatetimeField()
+    # Stored raw, its ticket (article, outbox rows) not made yet: a crash in between
+    # leaves the mail here and the intake finishes it (models.intake.make_tickets).
+    pending = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "inbound_message"

@@ -14,7 +14,8 @@ starts when the bot answers /healthz (the poller starts with it) and the run end
 every mail is stored and acknowledged.
 
 Printed per database:
-- stored/s: mails in `inbound_message`;
+- stored/s: mails in `inbound_message` (stored raw, a FETCH batch at a time; their
+  tickets are made right after, several per transaction: acked/s follows them);
 - acked/s: acknowledgements received by the SMTP sink;
 - carded/s: ticket cards posted. Posts to one channel are paced to Slack's ~1 message/s
   (bot/delivery/pace.py) and a flood gets one digest instead of a wall of cards, so with

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from mail import imap
 from mail.errors import MessageHandlerError
-from mail.imap import fetch_batches
+from mail.imap import PolledMessage, fetch_batches
 from mail.imap_wire import parse_fetched_all, parse_sizes, uid_set
-from tests.mail.test_imap_poller import MemoryStore, Recorder, _config, _mail, _poller
+from tests.mail.test_imap_poller import (
+    MemoryStore,
+    Recorder,
+    _config,
+    _mail,
+    _poller,
+    _subject,
+)
 from tests.support.dovecot import DovecotServer
 
 
@@ -131,3 +140,68 @@ class TestBatchedPolling:
         finally:
             await poller.stop()
         assert handler.subjects == subjects  # each once, in order
+
+
+class BatchRecorder:
+    """A batch handler: takes whole batches, stores each message up to a subject it is told
+    to refuse (once), and says how many it stored."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.stored: list[str] = []
+        self.refuse: set[str] = set()
+
+    async def __call__(self, messages: Sequence[PolledMessage]) -> tuple[int, BaseException | None]:
+        subjects = [_subject(m.raw) for m in messages]
+        self.batches.append(subjects)
+        for count, subject in enumerate(subjects):
+            if subject in self.refuse:
+                self.refuse.discard(subject)
+                return count, RuntimeError(f"refused {subject}")
+            self.stored.append(subject)
+        return len(subjects), None
+
+
+@pytest.mark.dovecot
+class TestBatchHandler:
+    async def test_whole_batches_are_handed_over_and_marked_seen(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
+    ) -> None:
+        subjects = [f"mail {n}" for n in range(imap.FETCH_BATCH + 3)]
+        uids = [imap_server.append(_mail(subject)) for subject in subjects]
+        batches = BatchRecorder()
+        poller = _poller(_config(imap_server), store, handler, handle_batch=batches)
+        try:
+            assert await poller.poll_once() == len(subjects)
+            assert await poller.poll_once() == 0
+        finally:
+            await poller.stop()
+        assert [len(b) for b in batches.batches] == [imap.FETCH_BATCH, 3]
+        assert batches.stored == subjects
+        assert handler.subjects == []  # the one-by-one handler is not used
+        assert store.state[poller.mailbox_key][1] == uids[-1]
+        assert all(r"\Seen" in imap_server.flags(uid) for uid in (uids[0], uids[-1]))
+
+    async def test_a_refused_message_stops_the_pass_after_what_was_stored(
+        self, imap_server: DovecotServer, store: MemoryStore, handler: Recorder
+    ) -> None:
+        subjects = [f"mail {n}" for n in range(6)]
+        uids = [imap_server.append(_mail(subject)) for subject in subjects]
+        batches = BatchRecorder()
+        batches.refuse = {"mail 3"}
+        poller = _poller(_config(imap_server), store, handler, handle_batch=batches)
+        try:
+            with pytest.raises(MessageHandlerError) as failure:
+                await poller.poll_once()
+            assert failure.value.uid == uids[3]
+            assert isinstance(failure.value.__cause__, RuntimeError)
+            assert store.state[poller.mailbox_key][1] == uids[2]
+            assert r"\Seen" in imap_server.flags(uids[2])
+            assert r"\Seen" not in imap_server.flags(uids[3])
+            assert r"\Seen" not in imap_server.flags(uids[4])
+            assert await poller.poll_once() == 3
+        finally:
+            await poller.stop()
+        assert batches.batches[1] == ["mail 3", "mail 4", "mail 5"]
+        assert batches.stored == subjects  # each once, in order
+        assert r"\Seen" in imap_server.flags(uids[5])
