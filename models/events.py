@@ -35,6 +35,12 @@ class HistoryEvent(StrEnum):
     MERGED_INTO = "merged_into"
     #: On the survivor: `detail["merged"]` joined it.
     MERGED_FROM = "merged_from"
+    #: A close asked the customer for a rating: `detail["request"]` is the CsatRequest.
+    CSAT_REQUESTED = "csat_requested"
+    #: The customer rated (`detail["rating"]`); actor: the customer's address.
+    CSAT_RATED = "csat_rated"
+    #: The customer added a comment to their rating (`detail["comment"]`).
+    CSAT_COMMENTED = "csat_commented"
 
 
 class MatchReason(StrEnum):
@@ -74,6 +80,10 @@ class Notice(StrEnum):
     MOVED_FROM = "moved_from"
     #: In the survivor's thread: a ticket merged into this one.
     MERGED_FROM = "merged_from"
+    #: The customer rated the help after a close: `rating` is good, okay or bad.
+    CSAT_RATED = "csat_rated"
+    #: … and wrote a comment (the customer's words: escaped, cut to one line).
+    CSAT_COMMENTED = "csat_commented"
 
 
 #: The facts each notice carries. `agent` and `owner` are Slack user ids; `address`,
@@ -92,6 +102,8 @@ NOTICE_FACTS: Mapping[Notice, frozenset[str]] = {
     Notice.MOVED_TO: frozenset({"agent", "number", "queue"}),
     Notice.MOVED_FROM: frozenset({"agent", "queue"}),
     Notice.MERGED_FROM: frozenset({"agent", "number"}),
+    Notice.CSAT_RATED: frozenset({"rating"}),
+    Notice.CSAT_COMMENTED: frozenset({"rating", "comment"}),
 }
 
 #: Facts that are Slack user ids: shown as mentions in mrkdwn, as names in plain text.

@@ -22,6 +22,16 @@ class QueueRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class CsatPolicy:
+    """Customer satisfaction after a close (`csat:`): where the rating links point and
+    the key that signs them (never shown: `repr=False`)."""
+
+    public_url: str  # the HTTP listener as customers reach it, without a trailing /
+    key: bytes = field(repr=False)
+    expiry_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """Built once by the composition root from the validated settings."""
 
@@ -45,6 +55,7 @@ class Policy:
     allow_guests: bool = False
     locale: Locale = "en"
     templates: tuple[ReplyTemplate, ...] = ()
+    csat: CsatPolicy | None = None  # None: no rating mail after a close
 
     @property
     def our_addresses(self) -> frozenset[str]:

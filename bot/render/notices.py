@@ -39,6 +39,9 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
     Notice.MOVED_FROM: ":arrow_right: Moved here from the queue {queue} by {agent}.",
     Notice.MERGED_FROM: ":twisted_rightwards_arrows: {number} was merged into this ticket by"
     " {agent}: its mails, notes and attachments are here now (`/ticket show`).",
+    Notice.CSAT_RATED: ":bar_chart: The customer rated the help on this ticket: *{rating}*.",
+    Notice.CSAT_COMMENTED: ":speech_balloon: The customer's comment on their rating"
+    " (*{rating}*): {comment}",
 }
 
 REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
