@@ -32,6 +32,7 @@ class CsatRequest(Model):
 
     class Meta:
         table = "csat_request"
+        table_description = "A rating asked for on one close of a ticket, and its use."
         indexes = (("ticket_id", "superseded"),)
 
     def __str__(self) -> str:

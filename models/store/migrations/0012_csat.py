@@ -57,10 +57,7 @@ class Migration(migrations.Migration):
                 "app": "ticketbot",
                 "indexes": [Index(fields=["ticket_id", "superseded"])],
                 "pk_attr": "id",
-                "table_description": (
-                    "The rating asked for on one close. The token in the mail names this"
-                    " row; `rating`"
-                ),
+                "table_description": "A rating asked for on one close of a ticket, and its use.",
             },
             bases=["Model"],
         ),
