@@ -204,7 +204,7 @@ async def record_rating(
             ticket_id=request.ticket_id,
             event=HistoryEvent.CSAT_RATED,
             actor=ticket.customer_email or "customer",
-            detail={"request": request.id, "rating": rating.value},
+            detail={"request": request.id, "rating": rating.value, "agent": request.agent},
             created_at=now,
         )
         await effects.post_notice(

@@ -18,6 +18,8 @@ Definitions (stated in the report too):
   creation when the report is made.
 - by priority: tickets created in the period per priority (as they are now: a priority
   changed later counts as the new one), most pressing first.
+- customer satisfaction: the ratings customers gave in the period (good / okay / bad),
+  overall and per agent (the ticket's owner at the close), models/csat_report.py.
 - most frequent subjects: grouped by `Ticket.subject_key` (models.followup.normalise_subject
   when the ticket was created), shown as the first ticket's subject.
 
@@ -31,14 +33,16 @@ days, their bounds computed here (time zones, summer time) and passed as a VALUE
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from models.csat_report import CsatCounts, count_ratings
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
 from models.priority import PRIORITY_ORDER
 from models.report_queries import Counted, count_report
@@ -144,6 +148,8 @@ class Report:
     backlog_daily: list[int] = field(default_factory=list)  # at the end of each day of `daily`
     #: Created in the period per priority, every priority in `PRIORITY_ORDER` (zeros too).
     by_priority: dict[str, int] = field(default_factory=dict)
+    #: The ratings given in the period (models/csat_report.py).
+    csat: CsatCounts = field(default_factory=CsatCounts)
 
 
 def priority_counts(counted: dict[str, int]) -> dict[str, int]:
@@ -180,16 +186,19 @@ async def build_report(
     if queues is not None and not queues:
         return _empty(period)
     days = day_bounds(period)
-    counted = await count_report(
-        period.start,
-        period.end,
-        [(start, end) for _, start, end in days],
-        queues=None if queues is None else list(queues),
-        backlog_now=period.to_now,
-        breach_minutes=first_response_minutes,
-        now=now or period.end,
+    counted, csat = await asyncio.gather(
+        count_report(
+            period.start,
+            period.end,
+            [(start, end) for _, start, end in days],
+            queues=None if queues is None else list(queues),
+            backlog_now=period.to_now,
+            breach_minutes=first_response_minutes,
+            now=now or period.end,
+        ),
+        count_ratings(period.start, period.end, None if queues is None else list(queues)),
     )
-    return _report(period, days, counted, queues, first_response_minutes)
+    return replace(_report(period, days, counted, queues, first_response_minutes), csat=csat)
 
 
 def _report(

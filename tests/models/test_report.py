@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from models.csat import Rating, record_rating
+from models.csat_token import derive_key, make_token
 from models.events import HistoryEvent
-from models.policy import Policy, QueueRoute
+from models.policy import CsatPolicy, Policy, QueueRoute
 from models.priority import Priority
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
 from models.store.article import Article
+from models.store.csat import CsatRequest
 from models.store.ticket import History, Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
@@ -164,6 +168,10 @@ TWO_QUEUES = Policy(
     ),
     address="support@ticketbot.example",
 )
+#: The same, asking for a rating on every close (the random histories' customers rate).
+RATED = replace(
+    TWO_QUEUES, csat=CsatPolicy("https://t.example", key=derive_key("test secret"))
+)
 
 
 async def in_queue(n: int, to: str, sender: str, subject: str, when: str) -> int:
@@ -187,6 +195,7 @@ def numbers(report: Report) -> tuple[object, ...]:
         report.subjects,
         report.daily,
         report.by_priority,
+        report.csat,
     )
 
 
@@ -310,7 +319,7 @@ async def random_history(seed: int, count: int = 36) -> None:
                 await close(
                     ticket_id,
                     agent,
-                    TWO_QUEUES,
+                    RATED,
                     minutes=rng.randrange(0, 9),
                     clock=lambda w=when: w,
                 )
@@ -319,7 +328,19 @@ async def random_history(seed: int, count: int = 36) -> None:
                     await reopen(ticket_id, rng.choice(AGENTS), lambda w=when: w)
                     if rng.random() < 0.5:
                         when = later(when)
-                        await close(ticket_id, agent, TWO_QUEUES, clock=lambda w=when: w)
+                        await close(ticket_id, agent, RATED, clock=lambda w=when: w)
+                if rng.random() < 0.7:  # the customer rates the latest close, some time later
+                    when = later(when)
+                    await rate_latest(ticket_id, rng.choice(list(Rating)), when)
+
+
+async def rate_latest(ticket_id: int, rating: Rating, when: datetime) -> None:
+    """The customer clicks the link of the ticket's latest rating mail at `when`."""
+    assert RATED.csat is not None
+    request = await CsatRequest.filter(ticket_id=ticket_id).order_by("-id").first()
+    assert request is not None
+    token = make_token(RATED.csat.key, request.id, ticket_id, request.expires_at)
+    await record_rating(RATED, token, rating, lambda: when)
 
 
 @pytest.mark.parametrize(
@@ -343,6 +364,8 @@ async def test_every_number_is_the_reference_definition(
     got = await build_report(period, queues=queues)
     assert numbers(got) == numbers(expected)
     assert got.created > 0  # not a comparison of two empty reports
+    if text == "2026-10-01..2026-11-20":
+        assert got.csat.total > 0 and len(got.csat.agents) > 1  # ratings were compared too
 
 
 async def test_the_backlog_line_and_breaches(database: str) -> None:
