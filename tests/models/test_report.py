@@ -169,9 +169,7 @@ TWO_QUEUES = Policy(
     address="support@ticketbot.example",
 )
 #: The same, asking for a rating on every close (the random histories' customers rate).
-RATED = replace(
-    TWO_QUEUES, csat=CsatPolicy("https://t.example", key=derive_key("test secret"))
-)
+RATED = replace(TWO_QUEUES, csat=CsatPolicy("https://t.example", key=derive_key("test secret")))
 
 
 async def in_queue(n: int, to: str, sender: str, subject: str, when: str) -> int:
