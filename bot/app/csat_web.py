@@ -68,7 +68,8 @@ async def _read_form(request: web.Request) -> dict[str, list[str]] | str:
         if len(raw) > MAX_FORM_BYTES:
             return "too_long"
     try:
-        return parse_qs(bytes(raw).decode("utf-8"), keep_blank_values=True, max_num_fields=4)
+        text = bytes(raw).decode("utf-8")
+        return parse_qs(text, keep_blank_values=True, max_num_fields=4, errors="strict")
     except ValueError:  # not UTF-8 (UnicodeDecodeError is one), or too many fields
         return "bad_form"
 
