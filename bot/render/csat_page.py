@@ -43,7 +43,7 @@ WORDS: Mapping[Locale, Words] = {
     "en": Words(
         title="Thank you",
         rating_names={Rating.GOOD: "good", Rating.OKAY: "okay", Rating.BAD: "bad"},
-        thanks="Thank you! You rated our help as <strong>{rating}</strong>.",
+        thanks="You rated our help as <strong>{rating}</strong>.",
         comment_label="Anything you want to tell us? (optional, at most {limit} characters)",
         send="Send comment",
         comment_thanks="Thank you for your comment. It has reached the team.",
@@ -66,7 +66,7 @@ WORDS: Mapping[Locale, Words] = {
     "de": Words(
         title="Vielen Dank",
         rating_names={Rating.GOOD: "gut", Rating.OKAY: "mittel", Rating.BAD: "schlecht"},
-        thanks="Vielen Dank! Sie haben unsere Hilfe mit <strong>{rating}</strong> bewertet.",
+        thanks="Sie haben unsere Hilfe mit <strong>{rating}</strong> bewertet.",
         comment_label="Möchten Sie uns noch etwas sagen? (freiwillig, höchstens {limit} Zeichen)",
         send="Kommentar senden",
         comment_thanks="Vielen Dank für Ihren Kommentar. Er ist beim Team angekommen.",
