@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,10 +13,12 @@ from bot.render.csat_page import PAGES, WORDS, comment_thanks_page, problem_page
 from bot.render.notices import notice_text
 from bot.render.report import build_report_blocks
 from bot.render.report_files import report_json, report_table
+from bot.render.team import history_entry
 from bot.sandbox.emulator.validation import validate_message_blocks
 from models.csat import Outcome, Rating
 from models.csat_report import CsatCounts
 from models.events import Notice
+from models.store.ticket import History
 from models.templates import LOCALES
 from tests.bot.render.test_report import report
 
@@ -101,3 +104,18 @@ def test_the_pages_escape_what_they_show_and_load_nothing() -> None:
     assert 'method="post" action="/csat/' + token + '"' in page
     assert "<script" not in comment_thanks_page("de", team)
     assert "Vielen Dank für Ihren Kommentar" in comment_thanks_page("de", team)
+
+
+def test_the_history_in_ticket_show_says_the_rating_and_the_comment() -> None:
+    row = History(
+        ticket_id=1,
+        event="csat_commented",
+        actor="eva@customer.example",
+        detail={"request": 3, "rating": "bad", "comment": "<!here> too slow", "agent": "U0A"},
+        created_at=datetime(2026, 12, 7, 9, 30, tzinfo=UTC),
+    )
+    line = history_entry(row, "", "Ticket#")
+    assert line == (
+        "• 2026-12-07 09:30 UTC · csat_commented · eva@customer.example"
+        " (rating bad, comment &lt;!here&gt; too slow)"
+    )
