@@ -81,6 +81,7 @@ async def test_close_mail_click_thread_and_report(
     number = number_of(ticket)
     assert asked.rcpt_tos == ("eva@customer.example",)
     assert asked.message["Subject"] == f"[Ticket#{number}] How did we do?"
+    assert asked.message["Auto-Submitted"] == "auto-generated"  # no out-of-office answers
     text = body_of(asked)
     links = LINK.findall(text)
     assert [rating for _, rating in links] == ["good", "okay", "bad"]
