@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.sandbox.emulator import SlackEmulator
-from bot.sandbox.emulator.config import ALICE
+from bot.sandbox.emulator.config import ALICE, SUPPORT_CHANNEL
 from models.csat_token import derive_key, make_token, read_token
 from tests.e2e.test_cli import ticketbot
 from tests.support.bot_process import BotFactory, BotProcess, query, wait_outbox_drained
@@ -134,6 +134,18 @@ async def test_close_mail_click_thread_and_report(
     assert satisfaction["ratings"] == 1 and satisfaction["good"] == 1
     assert satisfaction["share"] == {"good": 1.0, "okay": 0.0, "bad": 0.0}
     assert [(a["user"], a["good"]) for a in satisfaction["agents"]] == [(ALICE, 1)]
+    asked = await driver.slash_command("report today", user=ALICE, channel=SUPPORT_CHANNEL)
+    assert asked.status == 200 and asked.acked_in_time
+    shown = slack.wait_for(
+        lambda: next(
+            (str(p.body) for p in slack.response_posts() if "Customer satisfaction" in str(p.body)),
+            None,
+        ),
+        30,
+        "the report in Slack",
+    )
+    assert "(1 rating)\\nGood 100 % · Okay 0 % · Bad 0 %" in shown, shown
+    assert f"<@{ALICE}> — Good 100 % · Okay 0 % · Bad 0 % (1)" in shown, shown
     table = ticketbot("report", "--config", str(bot.config_path))
     assert re.search(rf"{ALICE}\s+1\s+0\s+0\s+1\s+100\s+0\s+0", table.stdout), table.stdout
 
