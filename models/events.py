@@ -35,6 +35,10 @@ class HistoryEvent(StrEnum):
     MERGED_INTO = "merged_into"
     #: On the survivor: `detail["merged"]` joined it.
     MERGED_FROM = "merged_from"
+    #: A service-level clock reached its warning instant: `detail["clock"]`, `["due_at"]`.
+    SLA_WARNED = "sla_warned"
+    #: A service-level clock passed its due instant unstopped (same detail).
+    SLA_BREACHED = "sla_breached"
     #: A close asked the customer for a rating: `detail["request"]` is the CsatRequest.
     CSAT_REQUESTED = "csat_requested"
     #: The customer rated (`detail["rating"]`); actor: the customer's address.
@@ -80,11 +84,18 @@ class Notice(StrEnum):
     MOVED_FROM = "moved_from"
     #: In the survivor's thread: a ticket merged into this one.
     MERGED_FROM = "merged_from"
+    #: Service levels (models/escalation.py): a clock near its due instant, or past it.
+    SLA_FIRST_RESPONSE_WARNING = "sla_first_response_warning"
+    SLA_FIRST_RESPONSE_BREACHED = "sla_first_response_breached"
+    SLA_RESOLUTION_WARNING = "sla_resolution_warning"
+    SLA_RESOLUTION_BREACHED = "sla_resolution_breached"
     #: The customer rated the help after a close: `rating` is good, okay or bad.
     CSAT_RATED = "csat_rated"
     #: … and wrote a comment (the customer's words: escaped, cut to one line).
     CSAT_COMMENTED = "csat_commented"
 
+
+_SLA_FACTS = frozenset({"owner", "group", "due", "minutes"})
 
 #: The facts each notice carries. `agent` and `owner` are Slack user ids; `address`,
 #: `customer` and `reason` may come from a mail (the renderer escapes all of them).
@@ -102,12 +113,23 @@ NOTICE_FACTS: Mapping[Notice, frozenset[str]] = {
     Notice.MOVED_TO: frozenset({"agent", "number", "queue"}),
     Notice.MOVED_FROM: frozenset({"agent", "queue"}),
     Notice.MERGED_FROM: frozenset({"agent", "number"}),
+    # `owner`: who holds it (empty when no one); `group`: the queue's escalation user
+    # group, given only when no one holds it (may be empty); `due`: the due instant as
+    # Unix seconds; `minutes`: the target in business minutes.
+    Notice.SLA_FIRST_RESPONSE_WARNING: _SLA_FACTS,
+    Notice.SLA_FIRST_RESPONSE_BREACHED: _SLA_FACTS,
+    Notice.SLA_RESOLUTION_WARNING: _SLA_FACTS,
+    Notice.SLA_RESOLUTION_BREACHED: _SLA_FACTS,
     Notice.CSAT_RATED: frozenset({"rating"}),
     Notice.CSAT_COMMENTED: frozenset({"rating", "comment"}),
 }
 
 #: Facts that are Slack user ids: shown as mentions in mrkdwn, as names in plain text.
 USER_FACTS = frozenset({"agent", "owner"})
+#: Facts that are Slack user group ids (S…): mentioned as the group.
+GROUP_FACTS = frozenset({"group"})
+#: Facts that are instants as Unix seconds: shown in the reader's time zone.
+TIME_FACTS = frozenset({"due"})
 
 
 class Refusal(StrEnum):

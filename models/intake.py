@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from models import effects
+from models import effects, sla_state
 from models.attachments import save_attachments, uploadable
 from models.autoreply import (
     RecentAnswers,
@@ -268,6 +268,8 @@ class _Intake:
             updated_at=now,
             **({"state": state, "closed_at": None} if state else {}),
         )
+        if state:
+            await sla_state.refresh(ticket.id, self.policy.sla, now)
         await History.create(
             ticket=ticket,
             event=HistoryEvent.FOLLOWUP,
@@ -381,6 +383,8 @@ async def create_ticket(
     """A new ticket in `queue`, numbered from the daily counter: for mail and for tickets
     agents open alike (`extra`: what only one of them knows)."""
     day = now.date()
+    priority = extra.get("priority", Priority.NORMAL)
+    clocks = sla_state.TicketClocks(queue.name, priority, TicketState.NEW, now, None, None)
     return await Ticket.create(
         number=format_number(day, policy.system_id, await allocate_counter(connection, day)),
         queue=queue.name,
@@ -393,6 +397,7 @@ async def create_ticket(
         slack_channel=queue.channel,
         created_at=now,
         updated_at=now,
+        **sla_state.clock_columns(policy.sla, clocks, now),
         **extra,
     )
 

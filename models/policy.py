@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from models.sla import SlaPolicy
 from models.templates import Locale, ReplyTemplate
 
 FollowupOnClosed = Literal["reopen", "reject", "new_ticket"]
@@ -19,6 +20,7 @@ class QueueRoute:
     locale: Locale | None = None  # the automatic mails' language; None: `Policy.locale`
     acknowledgement: str = ""  # own wording instead of the shipped one (empty: shipped)
     closed_notice: str = ""
+    escalation_group: str = ""  # a Slack user group id, mentioned by SLA warnings when unclaimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Policy:
     allow_guests: bool = False
     locale: Locale = "en"
     templates: tuple[ReplyTemplate, ...] = ()
+    sla: SlaPolicy | None = None  # service levels (`sla:`); None: no due times, no notices
     csat: CsatPolicy | None = None  # None: no rating mail after a close
 
     @property

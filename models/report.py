@@ -18,6 +18,8 @@ Definitions (stated in the report too):
   creation when the report is made.
 - by priority: tickets created in the period per priority (as they are now: a priority
   changed later counts as the new one), most pressing first.
+- service levels (with `sla:`): for tickets created in the period, per queue and
+  priority, first response and resolution met vs breached (models/report_sla.py).
 - customer satisfaction: the ratings customers gave in the period (good / okay / bad),
   overall and per agent (the ticket's owner at the close), models/csat_report.py.
 - most frequent subjects: grouped by `Ticket.subject_key` (models.followup.normalise_subject
@@ -46,6 +48,7 @@ from models.csat_report import CsatCounts, count_ratings
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
 from models.priority import PRIORITY_ORDER
 from models.report_queries import Counted, count_report
+from models.report_sla import SlaCount, sla_counts
 
 MAX_DAYS = 400
 CHART, CSV = "chart", "csv"  # the files a report sends to the asker
@@ -148,6 +151,8 @@ class Report:
     backlog_daily: list[int] = field(default_factory=list)  # at the end of each day of `daily`
     #: Created in the period per priority, every priority in `PRIORITY_ORDER` (zeros too).
     by_priority: dict[str, int] = field(default_factory=dict)
+    #: Service levels met/breached per queue and priority; None: no `sla:` configured.
+    sla: list[SlaCount] | None = None
     #: The ratings given in the period (models/csat_report.py).
     csat: CsatCounts = field(default_factory=CsatCounts)
 
@@ -178,13 +183,14 @@ async def build_report(
     queues: Sequence[str] | None = None,
     first_response_minutes: int | None = None,
     now: datetime | None = None,
+    sla: bool = False,
 ) -> Report:
     """The report for `period`; with `queues` (names), over those queues only. Breaches are
     judged at `now` (default: the end of the period). `hook` is not needed any more: subjects
     are grouped by the key stored when each ticket was created."""
     del hook
     if queues is not None and not queues:
-        return _empty(period)
+        return replace(_empty(period), sla=[] if sla else None)
     days = day_bounds(period)
     counted, csat = await asyncio.gather(
         count_report(
@@ -198,7 +204,11 @@ async def build_report(
         ),
         count_ratings(period.start, period.end, None if queues is None else list(queues)),
     )
-    return replace(_report(period, days, counted, queues, first_response_minutes), csat=csat)
+    report = replace(_report(period, days, counted, queues, first_response_minutes), csat=csat)
+    if not sla:
+        return report
+    lines = await sla_counts(period.start, period.end, queues=queues, now=now or period.end)
+    return replace(report, sla=lines)
 
 
 def _report(

@@ -15,13 +15,14 @@ from tortoise.expressions import Case, When
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models import effects
+from models import effects, sla_state
 from models.clock import Clock, system_clock
 from models.errors import Refused
 from models.events import HistoryEvent, Notice, Refusal
 from models.lifecycle import Move, allowed, next_state
 from models.policy import Policy
 from models.priority import PRIORITY_ORDER, Priority
+from models.sla import SlaPolicy
 from models.store.article import Article
 from models.store.ticket import History, Ticket, TicketState
 from models.work import Agent
@@ -71,10 +72,16 @@ async def _refuse_merged(ticket: Ticket) -> None:
 
 
 async def set_priority(
-    ticket_id: int, agent: Agent, priority: Priority, clock: Clock = system_clock
+    ticket_id: int,
+    agent: Agent,
+    priority: Priority,
+    clock: Clock = system_clock,
+    *,
+    sla: SlaPolicy | None = None,
 ) -> bool:
     """Change the priority; False when it already was that. Any agent of the queue may,
-    whoever holds the ticket: it says how urgent the customer's case is, not who works."""
+    whoever holds the ticket: it says how urgent the customer's case is, not who works.
+    The service-level clocks are recomputed with the new priority's targets (`sla`)."""
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
@@ -86,6 +93,7 @@ async def set_priority(
         )
         if not changed:
             raise Refused(Refusal.RACE)
+        await sla_state.refresh(ticket_id, sla, now)
         await History.create(
             ticket_id=ticket_id,
             event=HistoryEvent.PRIORITY_CHANGED,
@@ -133,6 +141,7 @@ async def transfer(
         ).update(**changes)
         if not moved:
             raise Refused(Refusal.RACE)
+        await sla_state.refresh(ticket_id, policy.sla, now)  # the new queue's targets
         detail: dict[str, object] = {"from": ticket.queue, "to": route.name}
         if dropped:
             detail["released"] = dropped
@@ -190,6 +199,7 @@ async def merge(
         )
         if not closed or not anchored:
             raise Refused(Refusal.RACE)
+        await sla_state.refresh(merged.id, policy.sla, now)
         moved = await Article.filter(ticket_id=merged.id).update(ticket_id=survivor.id)
         await History.create(
             ticket_id=merged.id,

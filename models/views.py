@@ -10,6 +10,8 @@ from tortoise.functions import Count
 
 from models.collision import Writer, writers
 from models.priority import Priority
+from models.sla import SlaPolicy
+from models.sla_state import ClockView, TicketClocks, running_clocks
 from models.store.article import Article, ArticleKind, Attachment
 from models.store.ticket import Ticket, TicketState
 from models.team import by_priority
@@ -37,9 +39,10 @@ class TicketSummary:
     writers: tuple[Writer, ...] = ()  # agents with the Reply form open (collision warning)
     priority: Priority = Priority.NORMAL
     merged_into_number: str | None = None  # merged: the card points there, no buttons
+    clocks: tuple[ClockView, ...] = ()  # running service-level clocks (with `sla:`)
 
 
-async def ticket_summary(ticket_id: int) -> TicketSummary:
+async def ticket_summary(ticket_id: int, sla: SlaPolicy | None = None) -> TicketSummary:
     ticket = await Ticket.get(id=ticket_id).prefetch_related("linked_ticket", "merged_into")
     # Its own first mail: a ticket merged into this one may have brought older mails along.
     mails = Article.filter(ticket_id=ticket_id, kind=ArticleKind.EMAIL_IN)
@@ -54,7 +57,9 @@ async def ticket_summary(ticket_id: int) -> TicketSummary:
     )
     excerpt = (first.display_text or first.body) if first else ""
     summary = summarise(ticket, excerpt, attachments, first.incomplete if first else None)
-    return replace(summary, writers=tuple(await writers(ticket_id, datetime.now(UTC))))
+    now = datetime.now(UTC)
+    clocks = tuple(running_clocks(sla, TicketClocks.of(ticket), now))
+    return replace(summary, writers=tuple(await writers(ticket_id, now)), clocks=clocks)
 
 
 def summarise(
@@ -113,14 +118,33 @@ async def open_tickets_of(
     user_id: str, *, channels: Collection[str], limit: int = 20
 ) -> list[Ticket]:
     """Tickets `user_id` holds that are not closed, in `channels` (the queues they may see
-    now: a ticket kept from a queue they left is not theirs to see), most pressing first,
-    then oldest."""
+    now: a ticket kept from a queue they left is not theirs to see): closest to a
+    service-level breach first, then most pressing, then oldest."""
     if not channels:
         return []
     held = Ticket.filter(owner_id=user_id, slack_channel__in=list(channels)).exclude(
         state=TicketState.CLOSED
     )
-    return await by_priority(held).limit(limit)
+    # An agent holds a handful: all of them (up to a bound) are ordered by urgency here.
+    return by_urgency(await by_priority(held).limit(MAX_HELD))[:limit]
+
+
+#: How many held tickets App Home orders by their due instants before showing `limit`.
+MAX_HELD = 500
+
+
+def nearest_due(ticket: Ticket) -> datetime | None:
+    """The nearest due instant of the ticket's running service-level clocks, if any."""
+    dues = [d for d in (ticket.sla_first_due_at, ticket.sla_resolution_due_at) if d is not None]
+    return min(dues, default=None)
+
+
+def by_urgency(tickets: list[Ticket]) -> list[Ticket]:
+    """Closest to a breach first (the nearest running due instant; overdue ones lead), the
+    tickets without a running deadline after them in the order they came (pure)."""
+    due = [(nearest_due(t), i, t) for i, t in enumerate(tickets)]
+    timed = sorted((d, i, t) for d, i, t in due if d is not None)
+    return [t for _, _, t in timed] + [t for d, _, t in due if d is None]
 
 
 async def unclaimed_in(channels: Collection[str], *, limit: int = 20) -> list[Ticket]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from models import effects
+from models import effects, sla_state
 from models.autoreply import new_message_id
 from models.claiming import claimable, take_claim
 from models.clock import Clock, system_clock
@@ -25,6 +25,7 @@ from models.events import HistoryEvent, Notice, Refusal
 from models.lifecycle import Move, allowed, next_state
 from models.numbers import reply_subject
 from models.policy import Policy
+from models.sla import SlaPolicy
 from models.store.article import Article, ArticleKind
 from models.store.ticket import History, Ticket, TicketState
 from models.templates import fill, reply_values, with_signature
@@ -233,6 +234,7 @@ async def reply(
             **({"last_closed_at": _latest(now, ticket.last_closed_at)} if close_after else {}),
         )
         await Ticket.filter(id=ticket_id, first_response_at=None).update(first_response_at=now)
+        await sla_state.refresh(ticket_id, policy.sla, now)
         await History.create(
             ticket_id=ticket_id,
             event=HistoryEvent.REPLIED,
@@ -332,6 +334,7 @@ async def close(
         )
         if not closed:
             raise Refused(Refusal.RACE)
+        await sla_state.refresh(ticket_id, policy.sla, now)
         if text.strip() or minutes:
             article = await Article.create(
                 ticket_id=ticket_id,
@@ -363,7 +366,10 @@ async def close(
         return await _get(ticket_id)
 
 
-async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> Ticket:
+async def reopen(
+    ticket_id: int, agent: Agent, clock: Clock = system_clock, *, sla: SlaPolicy | None = None
+) -> Ticket:
+    """Closed → open/new; the resolution clock runs on (`sla`: the service levels)."""
     async with in_transaction():
         now = clock()
         ticket = await _get(ticket_id)
@@ -378,6 +384,7 @@ async def reopen(ticket_id: int, agent: Agent, clock: Clock = system_clock) -> T
         )
         if not reopened:
             raise Refused(Refusal.RACE)
+        await sla_state.refresh(ticket_id, sla, now)
         await History.create(
             ticket_id=ticket_id,
             event=HistoryEvent.REOPENED,

@@ -189,6 +189,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         queue=args.queue,
         output=args.format,
         first_response_minutes=settings.tickets.first_response_minutes,
+        sla=settings.sla is not None,
     )
 
 

@@ -263,6 +263,9 @@ class QueueSettings(_Section):
     channel: str
     addresses: EmailList = []
     sla: QueueSlaSettings | None = None  # this queue's targets over `sla.targets`
+    # Who the service-level warnings mention while a ticket is unclaimed: a Slack user
+    # group id (S…); empty: the notice mentions no one.
+    escalation_group: str = ""
     signature: str = Field(default="", max_length=1000)
     locale: Locale | None = None
     acknowledgement: str = Field(default="", max_length=MAX_TEMPLATE_CHARS)
@@ -283,6 +286,16 @@ class QueueSettings(_Section):
     def _channel(cls, value: str) -> str:
         if not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
             raise ValueError(f"{value!r} is not a Slack channel id (like C0123456789)")
+        return value
+
+    @field_validator("escalation_group")
+    @classmethod
+    def _escalation_group(cls, value: str) -> str:
+        if value and not re.fullmatch(r"S[A-Z0-9]{2,}", value):
+            raise ValueError(
+                f"{value!r} is not a Slack user group id (like S0123456789): find it in the "
+                "group's profile, or with the API method usergroups.list"
+            )
         return value
 
 

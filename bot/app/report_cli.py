@@ -38,7 +38,13 @@ def local_zone() -> tuple[tzinfo, str]:
 
 
 async def print_report(
-    url: str, *, period: str, queue: str | None, output: str, first_response_minutes: int
+    url: str,
+    *,
+    period: str,
+    queue: str | None,
+    output: str,
+    first_response_minutes: int,
+    sla: bool = False,
 ) -> int:
     zone, zone_name = local_zone()
     try:
@@ -70,6 +76,7 @@ async def print_report(
             queues=queues,
             first_response_minutes=first_response_minutes,
             now=datetime.now(UTC),
+            sla=sla,
         )
         if output == "json":
             print(report_json(report, zone_name))

@@ -39,6 +39,7 @@ from mail.intake import MailIntake
 from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
 from models.collision import expire_replying
+from models.escalation import escalate
 from models.intake import IntakeResult
 from models.jobs import release_idle_claims, remind_unclaimed
 from models.outbox.lag import outbox_lag
@@ -92,6 +93,7 @@ class Runtime:
                 pace=pace,
                 digest=FloodDigest(settings.slack.flood_threshold, pace, settings.slack.command),
                 queues=[queue.name for queue in settings.queues],
+                sla=self.policy.sla,
             ).handlers(),
             **FileUploads(delivery_client, self.policy.attachments_dir, pace=pace).handlers(),
             **ReportFiles(delivery_client).handlers(),
@@ -191,7 +193,11 @@ class Runtime:
         jobs = Jobs()
         jobs.every(OUTBOX_SWEEP_SECONDS, self.outbox.wake, "outbox_sweep")
         jobs.every(JOB_SECONDS, self._release_idle, "lock_timeout")
-        jobs.every(JOB_SECONDS, self._remind, "first_response")
+        if self.policy.sla is None:  # the old wall-clock reminder
+            jobs.every(JOB_SECONDS, self._remind, "first_response")
+        else:  # the service levels' warnings and breaches replace it; at start too, so
+            # what fell due while no bot ran is announced at once
+            jobs.every(JOB_SECONDS, self._escalate, "sla_escalation", at_start=True)
         jobs.every(JOB_SECONDS, self._expire_replying, "replying_expiry")
         jobs.every(HOME_REFRESH_SECONDS, self.home.refresh, "home_refresh")
         if self.poller is not None and self.settings.mail.imap is not None:
@@ -204,6 +210,10 @@ class Runtime:
 
     async def _expire_replying(self) -> None:
         if await expire_replying():
+            self.outbox.wake()
+
+    async def _escalate(self) -> None:
+        if await escalate(self.policy):
             self.outbox.wake()
 
     async def _remind(self) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -23,8 +25,9 @@ class Jobs:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[object]] = set()
 
-    def every(self, seconds: float, work: Work, job_id: str) -> None:
-        """Run `work` (a function or a coroutine function) every `seconds` on the loop."""
+    def every(self, seconds: float, work: Work, job_id: str, *, at_start: bool = False) -> None:
+        """Run `work` (a function or a coroutine function) every `seconds` on the loop;
+        `at_start`: also at once when the scheduler starts (not only after `seconds`)."""
 
         async def run() -> None:
             task = asyncio.current_task()
@@ -38,7 +41,8 @@ class Jobs:
                 if task is not None:
                     self._running.discard(task)
 
-        self._scheduler.add_job(run, "interval", seconds=seconds, id=job_id)
+        first: dict[str, Any] = {"next_run_time": datetime.now(UTC)} if at_start else {}
+        self._scheduler.add_job(run, "interval", seconds=seconds, id=job_id, **first)
 
     def start(self) -> None:
         self._scheduler.start()

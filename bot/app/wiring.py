@@ -24,6 +24,7 @@ def build_policy(settings: Settings) -> Policy:
                 locale=q.locale,
                 acknowledgement=q.acknowledgement,
                 closed_notice=q.closed_notice,
+                escalation_group=q.escalation_group,
             )
             for q in settings.queues
         ),
@@ -46,6 +47,7 @@ def build_policy(settings: Settings) -> Policy:
         allow_guests=settings.slack.allow_guests,
         locale=mail.locale,
         templates=tuple(ReplyTemplate(t.name, t.text) for t in settings.templates),
+        sla=build_sla(settings),
         csat=csat_policy(settings),
     )
 

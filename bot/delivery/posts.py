@@ -41,6 +41,7 @@ from models.errors import PermanentFailure, RetryLater
 from models.events import Notice
 from models.outbox.items import OutboxItem
 from models.outbox.worker import Handler
+from models.sla import SlaPolicy
 from models.store.article import Article
 from models.store.ticket import Ticket
 from models.views import ticket_summary, waiting_cards
@@ -71,8 +72,10 @@ class SlackDelivery:
         pace: ChannelPace | None = None,
         digest: FloodDigest | None = None,
         queues: Sequence[str] = (),
+        sla: SlaPolicy | None = None,
     ) -> None:
         self._client = client
+        self._sla = sla  # the card shows the running service-level clocks
         self._hook = hook
         self._queues = tuple(queues)  # every queue's name: the card offers the others
         self._pace = pace
@@ -168,7 +171,7 @@ class SlackDelivery:
             if not ts:
                 await self._slot(str(channel), item, card=True)  # raises: come back later
                 slotted = str(channel)
-        summary = await ticket_summary(ticket_id)
+        summary = await ticket_summary(ticket_id, self._sla)
         if summary.slack_ts:  # posted by an earlier attempt that got through: just refresh it
             await self.update_card(item)
             return
@@ -196,7 +199,7 @@ class SlackDelivery:
             await self._flood(channel)
 
     async def update_card(self, item: OutboxItem) -> None:
-        summary = await ticket_summary(int(item.payload["ticket_id"]))
+        summary = await ticket_summary(int(item.payload["ticket_id"]), self._sla)
         if not summary.slack_ts:
             raise not_sent("card not posted yet")
         await self._slot(summary.slack_channel, item)
@@ -220,7 +223,7 @@ class SlackDelivery:
         )
         if old_channel == channel and old_ts:
             return  # moved by an earlier attempt that got through
-        summary = await ticket_summary(ticket_id)
+        summary = await ticket_summary(ticket_id, self._sla)
         ts = await self._posted_earlier(item, channel, look=True)
         if ts is None:
             await self._slot(channel, item, card=True)

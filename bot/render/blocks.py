@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.render.mrkdwn import escape_within, one_line, truncate
+from bot.render.sla import clock_lines
 from bot.slack import ids
 from models.priority import PRIORITY_ORDER, Priority
 from models.store.article import Article, ArticleKind, Attachment
@@ -237,6 +238,8 @@ def build_ticket_card(summary: TicketSummary, hook: str, queues: Sequence[str] =
                 "elements": [mrkdwn(f":paperclip: {count} attachment{'s' * (count != 1)}")],
             }
         )
+    if summary.clocks:
+        blocks.append({"type": "context", "elements": [mrkdwn(clock_lines(summary.clocks))]})
     blocks.extend(replying_line(summary))
     blocks.append(
         {"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK, "elements": card_buttons(summary)}

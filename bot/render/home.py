@@ -6,8 +6,18 @@ from datetime import datetime
 
 from bot.render.blocks import SECTION_LIMIT, Block, mrkdwn, plain, ticket_line
 from bot.render.mrkdwn import escape_within, truncate
+from bot.render.sla import clock_brief
 from models.policy import QueueRoute
+from models.sla import SlaPolicy
+from models.sla_state import TicketClocks, running_clocks
 from models.store.ticket import Ticket
+
+
+def home_line(ticket: Ticket, hook: str, sla: SlaPolicy | None, now: datetime) -> str:
+    """A held ticket, with its running service-level clocks' time left (with `sla:`)."""
+    clocks = running_clocks(sla, TicketClocks.of(ticket), now)
+    briefs = " · ".join(clock_brief(view) for view in clocks)
+    return ticket_line(ticket, hook) + (f" · {briefs}" if briefs else "")
 
 
 def build_home_view(
@@ -18,6 +28,7 @@ def build_home_view(
     hook: str,
     command: str,
     now: datetime,
+    sla: SlaPolicy | None = None,
 ) -> Block:
     """`queues` are the ones the agent works in; none means they are not an agent (yet)."""
     if not queues:
@@ -25,7 +36,8 @@ def build_home_view(
             "You are not an agent of any queue, so there is nothing to show. "
             "Ask a lead if you should be one."
         )
-    mine = "\n".join(ticket_line(t, hook) for t in tickets) or "_You hold no open tickets._"
+    lines = [home_line(t, hook, sla, now) for t in tickets]
+    mine = "\n".join(lines) or "_You hold no open tickets._"
     waiting = "\n".join(
         f"• *{escape_within(q.name, 100)}* in <#{q.channel}>: "
         + (f"{n} unclaimed" if (n := unclaimed.get(q.name, 0)) else "nothing unclaimed")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from bot.render.mrkdwn import escape_within, one_line
-from models.events import USER_FACTS, Notice, Refusal
+from bot.render.sla import slack_due
+from models.events import GROUP_FACTS, TIME_FACTS, USER_FACTS, Notice, Refusal
 from models.work import Refused
 
 NOTICE_TEMPLATES: Mapping[Notice, str] = {
@@ -39,6 +41,16 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
     Notice.MOVED_FROM: ":arrow_right: Moved here from the queue {queue} by {agent}.",
     Notice.MERGED_FROM: ":twisted_rightwards_arrows: {number} was merged into this ticket by"
     " {agent}: its mails, notes and attachments are here now (`/ticket show`).",
+    # {owner}{group}: the owner, or the queue's escalation group when no one holds it (last,
+    # so that a notice without either reads well: the text is stripped)
+    Notice.SLA_FIRST_RESPONSE_WARNING: ":hourglass_flowing_sand: The first response is due"
+    " {due} and not sent yet (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_FIRST_RESPONSE_BREACHED: ":rotating_light: First response overdue: it was due"
+    " {due} (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_RESOLUTION_WARNING: ":hourglass_flowing_sand: This ticket is due to be solved"
+    " {due} (target: {minutes} business minutes). {owner}{group}",
+    Notice.SLA_RESOLUTION_BREACHED: ":rotating_light: Resolution overdue: it was due {due}"
+    " (target: {minutes} business minutes). {owner}{group}",
     Notice.CSAT_RATED: ":bar_chart: The customer rated the help on this ticket: *{rating}*.",
     Notice.CSAT_COMMENTED: ":speech_balloon: The customer's comment on their rating"
     " (*{rating}*): {comment}",
@@ -67,6 +79,8 @@ REFUSAL_TEMPLATES: Mapping[Refusal, str] = {
 }
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
+_EPOCH = re.compile(r"\d{1,12}")
 FACT_LIMIT = 500
 
 
@@ -81,6 +95,11 @@ def _fact(key: str, value: object, names: Mapping[str, str] | None) -> str:
         if names is None:
             return f"<@{text}>"
         return "@" + names.get(text, text)
+    if key in GROUP_FACTS and _GROUP_ID.fullmatch(text) and names is None:
+        return f"<!subteam^{text}>"
+    if key in TIME_FACTS and _EPOCH.fullmatch(text):
+        instant = datetime.fromtimestamp(int(text), UTC)
+        return slack_due(instant) if names is None else f"{instant:%Y-%m-%d %H:%M} UTC"
     return escape_within(text, FACT_LIMIT) if names is None else text[:FACT_LIMIT]
 
 
@@ -91,7 +110,7 @@ def _words(template: str, facts: Mapping[str, object], names: Mapping[str, str] 
 
 def notice_text(notice: Notice, facts: Mapping[str, object]) -> str:
     """A notice as mrkdwn for the ticket's thread."""
-    return _words(NOTICE_TEMPLATES[notice], facts, None)
+    return _words(NOTICE_TEMPLATES[notice], facts, None).strip()
 
 
 def refusal_text(refused: Refused, names: Mapping[str, str] | None = None) -> str:

@@ -100,6 +100,19 @@ def by_priority(report: Report) -> str:
     return f"*Created by priority*\n{counts}"
 
 
+def service_levels(report: Report) -> str:
+    """Met/breached per queue and priority, one line each (only lines with tickets)."""
+    lines = [
+        f"• {escape_within(line.queue, 100)} · {line.priority.value.capitalize()} — first"
+        f" response {line.first_met} met, {line.first_breached} breached · resolution"
+        f" {line.resolution_met} met, {line.resolution_breached} breached"
+        for line in report.sla or []
+    ]
+    return "*Service levels* (tickets created in the period, business time)\n" + (
+        "\n".join(lines) or "_nothing measured_"
+    )
+
+
 def percent(share: float | None) -> str:
     return "–" if share is None else f"{round(share * 100)} %"
 
@@ -147,6 +160,10 @@ def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Bloc
     if report.by_priority:
         blocks.append(
             {"type": "section", "text": mrkdwn(truncate(by_priority(report), SECTION_LIMIT))}
+        )
+    if report.sla is not None:
+        blocks.append(
+            {"type": "section", "text": mrkdwn(truncate(service_levels(report), SECTION_LIMIT))}
         )
     if report.daily:
         blocks.append(

@@ -194,6 +194,19 @@ def report_dict(report: Report, zone: str) -> dict[str, Any]:
             for a in report.agents
         ],
         "created_by_priority": dict(report.by_priority),
+        "service_levels": None
+        if report.sla is None
+        else [
+            {
+                "queue": line.queue,
+                "priority": line.priority.value,
+                "first_response_met": line.first_met,
+                "first_response_breached": line.first_breached,
+                "resolution_met": line.resolution_met,
+                "resolution_breached": line.resolution_breached,
+            }
+            for line in report.sla
+        ],
         "satisfaction": _satisfaction(report.csat),
         "customers": [{"customer": c, "tickets": n} for c, n in report.customers],
         "subjects": [{"subject": s, "tickets": n} for s, n in report.subjects],
@@ -223,6 +236,25 @@ def _table(headings: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[st
         ).rstrip()
 
     return [line(headings), line(tuple("-" * w for w in widths)), *(line(r) for r in cells)]
+
+
+def _sla_table(report: Report) -> list[str]:
+    """Service levels met/breached per queue and priority (nothing without `sla:`)."""
+    if report.sla is None:
+        return []
+    rows: list[tuple[object, ...]] = [
+        (
+            line.queue,
+            line.priority.value,
+            line.first_met,
+            line.first_breached,
+            line.resolution_met,
+            line.resolution_breached,
+        )
+        for line in report.sla
+    ]
+    headings = ("queue", "priority", "first met", "first breached", "res. met", "res. breached")
+    return [*_table(headings, rows), ""]
 
 
 def _satisfaction_table(csat: CsatCounts) -> list[str]:
@@ -288,6 +320,7 @@ def report_table(report: Report, zone: str) -> str:
         *_table(("priority", "created"), list(report.by_priority.items())),
         *(_satisfaction_table(report.csat) if report.csat.total else []),
         "",
+        *_sla_table(report),
         *_table(("customer", "tickets"), [(c, n) for c, n in report.customers]),
         "",
         *_table(("subject", "tickets"), [(s, n) for s, n in report.subjects]),

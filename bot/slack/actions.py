@@ -236,7 +236,8 @@ class CardActions:
         return await work.release(ticket.id, agent, self.services.clock)
 
     async def reopen(self, ticket: Ticket, agent: work.Agent) -> object:
-        return await work.reopen(ticket.id, agent, self.services.clock)
+        services = self.services
+        return await work.reopen(ticket.id, agent, services.clock, sla=services.policy.sla)
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -275,7 +275,13 @@ class TicketCommand:
             await respond(text=f"Report: {error}.", response_type="ephemeral")
             return
         minutes = self.services.policy.first_response_minutes
-        result = await build_report(period, queues=queues, first_response_minutes=minutes, now=now)
+        result = await build_report(
+            period,
+            queues=queues,
+            first_response_minutes=minutes,
+            now=now,
+            sla=self.services.policy.sla is not None,
+        )
         payload = report_payload(period, zone_name, queues, minutes)
         await effects.send_report_file(user, CHART, payload, self.services.clock)
         if want_csv:

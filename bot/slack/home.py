@@ -70,6 +70,7 @@ class HomeTab:
             hook=services.policy.ticket_hook,
             command=self._command,
             now=services.clock(),
+            sla=services.policy.sla,
         )
 
     async def refresh(self) -> None:

@@ -76,7 +76,11 @@ class TeamActions:
             else:
                 try:
                     await team.set_priority(
-                        checked[0].id, checked[1], priority, self.services.clock
+                        checked[0].id,
+                        checked[1],
+                        priority,
+                        self.services.clock,
+                        sla=self.services.policy.sla,
                     )
                 except work.Refused as refused:
                     refusal = refusal_text(refused)

@@ -58,6 +58,23 @@ class Ticket(Model):
         "ticketbot.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     merged_into_id: int | None
+    # Service levels (models/sla_state.py), all null without `sla:`. The running clocks'
+    # due and warning instants (null once the clock stopped, or while a pause holds it
+    # before its due instant): the escalation job finds its candidates by them.
+    sla_first_due_at = fields.DatetimeField(null=True)
+    sla_first_warn_at = fields.DatetimeField(null=True)
+    sla_resolution_due_at = fields.DatetimeField(null=True)
+    sla_resolution_warn_at = fields.DatetimeField(null=True)
+    # How a stopped clock ended: True in time, False late; null while running/unmeasured.
+    sla_first_met = fields.BooleanField(null=True)
+    sla_resolution_met = fields.BooleanField(null=True)
+    # Once-only markers of the escalation notices (compare-and-set in models/escalation.py).
+    sla_first_warned_at = fields.DatetimeField(null=True)
+    sla_first_breached_at = fields.DatetimeField(null=True)
+    sla_resolution_warned_at = fields.DatetimeField(null=True)
+    sla_resolution_breached_at = fields.DatetimeField(null=True)
+    # The time that does not count (pending, closed): [[start, end or null], …] as ISO text.
+    sla_pauses: fields.Field[list[list[str | None]] | None] = fields.JSONField(null=True)
     # normalise_subject(subject, hook) when it was created: reports group subjects by it
     subject_key = fields.CharField(max_length=200, default="", db_default="")
     created_at = fields.DatetimeField()

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from models import sla_state
+from models.business_time import BusinessCalendar, LocalInterval
 from models.csat import Rating, record_rating
 from models.csat_token import derive_key, make_token
 from models.events import HistoryEvent
@@ -19,6 +21,7 @@ from models.policy import CsatPolicy, Policy, QueueRoute
 from models.priority import Priority
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
+from models.sla import SlaPolicy, Targets
 from models.store.article import Article
 from models.store.csat import CsatRequest
 from models.store.ticket import History, Ticket
@@ -26,7 +29,7 @@ from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
-from tests.support.report_reference import reference_report
+from tests.support.report_reference import reference_report, reference_sla
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=BERLIN)  # a Wednesday
@@ -268,11 +271,12 @@ SENDERS = ["Ann <ann@x.example>", "ben@x.example", "Cid <CID@y.example>", "dan@y
 AGENTS = [ALICE, BOB, LEAD]
 
 
-async def random_history(seed: int, count: int = 36) -> None:
+async def random_history(seed: int, count: int = 36, policy: Policy | None = None) -> None:
     """`count` tickets over ten days in two queues, each worked by the real operations at
     random (whole-second and sub-second) times: claims, replies with minutes, closes,
     reopenings, closes again, customers answering."""
     rng = random.Random(seed)
+    used = replace(policy or TWO_QUEUES, csat=RATED.csat)  # closes ask for ratings
     start = at("2026-10-01 00:00")
     for n in range(count):
         created = start + timedelta(
@@ -285,12 +289,13 @@ async def random_history(seed: int, count: int = 36) -> None:
             from_=rng.choice(SENDERS),
             subject=rng.choice(SUBJECTS),
         )
-        result = await ingest(mail, TWO_QUEUES, clock=lambda c=created: c)
+        result = await ingest(mail, used, clock=lambda c=created: c)
         ticket_id = result.ticket_id
         assert ticket_id is not None
         if result.outcome != "new_ticket":
             continue  # the same question again: a follow-up of an earlier ticket
         await Ticket.filter(id=ticket_id).update(priority=list(Priority)[n % len(Priority)])
+        await sla_state.refresh(ticket_id, used.sla, created)
         when = created
         agent = rng.choice(AGENTS)
 
@@ -301,14 +306,14 @@ async def random_history(seed: int, count: int = 36) -> None:
 
         if rng.random() < 0.8:
             when = later(when)
-            await claim(ticket_id, agent, TWO_QUEUES, lambda w=when: w)
+            await claim(ticket_id, agent, used, lambda w=when: w)
             if rng.random() < 0.8:
                 when = later(when)
                 await reply(
                     ticket_id,
                     agent,
                     "Done.",
-                    TWO_QUEUES,
+                    used,
                     minutes=rng.randrange(0, 40),
                     clock=lambda w=when: w,
                 )
@@ -317,16 +322,16 @@ async def random_history(seed: int, count: int = 36) -> None:
                 await close(
                     ticket_id,
                     agent,
-                    RATED,
+                    used,
                     minutes=rng.randrange(0, 9),
                     clock=lambda w=when: w,
                 )
                 if rng.random() < 0.3:
                     when = later(when)
-                    await reopen(ticket_id, rng.choice(AGENTS), lambda w=when: w)
+                    await reopen(ticket_id, rng.choice(AGENTS), lambda w=when: w, sla=used.sla)
                     if rng.random() < 0.5:
                         when = later(when)
-                        await close(ticket_id, agent, RATED, clock=lambda w=when: w)
+                        await close(ticket_id, agent, used, clock=lambda w=when: w)
                 if rng.random() < 0.7:  # the customer rates the latest close, some time later
                     when = later(when)
                     await rate_latest(ticket_id, rng.choice(list(Rating)), when)
@@ -364,6 +369,37 @@ async def test_every_number_is_the_reference_definition(
     assert got.created > 0  # not a comparison of two empty reports
     if text == "2026-10-01..2026-11-20":
         assert got.csat.total > 0 and len(got.csat.agents) > 1  # ratings were compared too
+
+
+SLA = SlaPolicy(
+    calendar=BusinessCalendar(BERLIN, ((LocalInterval.parse("09:00-17:00"),),) * 5 + ((), ())),
+    targets={
+        Priority.URGENT: Targets(first_response_minutes=30, resolution_minutes=240),
+        Priority.HIGH: Targets(first_response_minutes=120, resolution_minutes=960),
+        Priority.NORMAL: Targets(first_response_minutes=480),
+    },
+    queue_targets={"Billing": {Priority.LOW: Targets(resolution_minutes=2400)}},
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "queues"),
+    [("2026-10-01..2026-10-10", None), ("2026-10-03..2026-10-08", ["Billing"])],
+)
+async def test_service_levels_are_the_reference_definition(
+    database: str, text: str, queues: list[str] | None
+) -> None:
+    """Met and breached per queue and priority, counted by one SQL statement over the
+    ticket's columns, equal the domain's evaluator run ticket by ticket."""
+    await random_history(seed=len(text) + 7, count=48, policy=replace(TWO_QUEUES, sla=SLA))
+    period = parse_period(text, NOW.astimezone(BERLIN))
+    for now in (NOW, at("2026-10-06 12:00")):  # running clocks judged at the asking time
+        got = await build_report(period, queues=queues, now=now, sla=True)
+        assert got.sla is not None
+        assert got.sla == await reference_sla(period, SLA, queues=queues, now=now)
+        assert sum(line.first_met + line.first_breached for line in got.sla) > 0
+        assert sum(line.resolution_breached for line in got.sla) > 0
+    assert (await build_report(period, queues=queues)).sla is None
 
 
 async def test_the_backlog_line_and_breaches(database: str) -> None:

@@ -11,8 +11,11 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from models.csat_report import CsatCounts
 from models.events import HistoryEvent
 from models.followup import normalise_subject
-from models.priority import PRIORITY_ORDER
+from models.priority import PRIORITY_ORDER, Priority
 from models.report import AgentLine, Durations, Period, Report
+from models.report_sla import SlaCount
+from models.sla import SlaClock, SlaLevel, SlaPolicy
+from models.sla_state import TicketClocks
 from models.store.article import Article
 from models.store.ticket import History, Ticket, TicketState
 
@@ -229,3 +232,30 @@ def _daily(
         days.append((day, made[day], shut[day]))
         day += timedelta(days=1)
     return days
+
+
+async def reference_sla(
+    period: Period, sla: SlaPolicy, *, queues: Sequence[str] | None, now: datetime
+) -> list[SlaCount]:
+    """The service-level lines by the domain's own evaluator (models.sla), ticket by ticket:
+    a stopped clock met or breached, a running one breached once past its due instant."""
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    tickets = await Ticket.filter(created_at__gte=start, created_at__lt=end, **_of_queues(queues))
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for ticket in tickets:
+        clocks = TicketClocks.of(ticket)
+        for offset, clock in ((0, SlaClock.FIRST_RESPONSE), (2, SlaClock.RESOLUTION)):
+            status = clocks.status(sla, clock, now)
+            if status is None:
+                continue
+            breached = status.level is SlaLevel.BREACHED
+            if status.stopped_at is not None or breached:
+                counts[(ticket.queue, ticket.priority.value)][offset + breached] += 1
+    order = {p.value: i for i, p in enumerate(PRIORITY_ORDER)}
+    return [
+        SlaCount(queue, Priority(priority), *numbers)
+        for (queue, priority), numbers in sorted(
+            counts.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])
+        )
+        if any(numbers)
+    ]

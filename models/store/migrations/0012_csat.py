@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ticketbot", "0010_waiting_cards")]
+    dependencies = [("ticketbot", "0011_sla")]
 
     initial = False
 

@@ -394,3 +394,14 @@ def test_bad_ingest_socket_settings_name_the_key(ingest: dict[str, Any], message
     with pytest.raises(ConfigError) as caught:
         parse_settings({**shipped(), "ingest": ingest}, ENV)
     assert message in str(caught.value)
+
+
+def test_a_queues_escalation_group_is_a_user_group_id() -> None:
+    document = shipped()
+    document["queues"][0]["escalation_group"] = "S0TEAM0001"
+    assert parse_settings(document, ENV).queues[0].escalation_group == "S0TEAM0001"
+    document["queues"][0]["escalation_group"] = "@support-team"
+    with pytest.raises(
+        ConfigError, match=r"queues\.0\.escalation_group: '@support-team' is not a Slack user group"
+    ):
+        parse_settings(document, ENV)

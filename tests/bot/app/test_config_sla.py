@@ -15,7 +15,7 @@ import yaml
 
 from bot.app.config import VERB_NEEDS, ConfigError, parse_settings
 from bot.app.config_sla import parse_holiday
-from bot.app.wiring import build_sla
+from bot.app.wiring import build_policy, build_sla
 from models.business_time import Holidays, LocalInterval
 from models.sla import SlaClock, Targets
 from tests.bot.app.test_config import APP_YAML, ENV, shipped
@@ -52,6 +52,16 @@ def test_without_sla_nothing_changes() -> None:
     settings = parse_settings(shipped(), ENV)
     assert settings.sla is None
     assert build_sla(settings) is None
+    assert build_policy(settings).sla is None
+
+
+def test_the_policy_carries_the_service_levels_and_escalation_groups() -> None:
+    document = with_sla(yaml.safe_load(EXAMPLE))
+    document["queues"][0]["escalation_group"] = "S0TEAM0001"
+    settings = parse_settings(document, ENV)
+    policy = build_policy(settings)
+    assert policy.sla == build_sla(settings) is not None
+    assert policy.queues[0].escalation_group == "S0TEAM0001"
 
 
 def test_the_example_becomes_the_domains_calendar_and_targets() -> None:

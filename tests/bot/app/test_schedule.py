@@ -57,3 +57,14 @@ async def test_stop_lets_a_running_job_finish_and_logs_no_error(
         await asyncio.wait_for(stopping, 10)
     assert finished == [True]
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_job_at_start_runs_at_once_not_after_its_interval() -> None:
+    ran = asyncio.Event()
+    jobs = Jobs()
+    jobs.every(3600, ran.set, "hourly", at_start=True)  # an hour: only the start can run it
+    jobs.start()
+    try:
+        await wait_for(ran)
+    finally:
+        await jobs.stop(grace_seconds=5)

@@ -9,7 +9,9 @@ import pytest
 
 from bot.render.report import build_report_blocks, chart, duration
 from bot.sandbox.emulator.validation import validate_message_blocks
+from models.priority import Priority
 from models.report import AgentLine, Durations, Period, Report
+from models.report_sla import SlaCount
 
 START = datetime(2026, 10, 5, tzinfo=UTC)
 
@@ -123,3 +125,21 @@ def test_breaches_and_where_the_files_went_are_shown() -> None:
     assert "*Breaches* (first response > 60 min)\\n4" in shown
     assert "The chart image is in your DM." in shown
     assert "Breaches" not in text(build_report_blocks(report(), "UTC"))
+
+
+def test_service_levels_are_shown_per_queue_and_priority_only_with_sla() -> None:
+    lines = [
+        SlaCount("Billing <!here>", Priority.URGENT, 4, 1, 2, 3),
+        SlaCount("Support", Priority.LOW, 0, 0, 5, 0),
+    ]
+    blocks = build_report_blocks(report(sla=lines), "UTC")
+    assert validate_message_blocks(blocks) == []
+    shown = text(blocks)
+    assert "*Service levels*" in shown
+    assert (
+        "• Billing &lt;!here&gt; · Urgent — first response 4 met, 1 breached · resolution"
+        " 2 met, 3 breached" in shown
+    )
+    assert "Support · Low — first response 0 met, 0 breached" in shown
+    assert "nothing measured" in text(build_report_blocks(report(sla=[]), "UTC"))
+    assert "Service levels" not in text(build_report_blocks(report(), "UTC"))

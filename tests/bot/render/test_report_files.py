@@ -20,7 +20,9 @@ from bot.render.report_files import (
     report_table,
     series,
 )
+from models.priority import Priority
 from models.report_queries import TicketRow
+from models.report_sla import SlaCount
 from tests.bot.render.test_report import report
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -79,3 +81,25 @@ def test_the_command_line_report_holds_every_number() -> None:
     assert "2026-10-07" in table and date(2026, 10, 7).isoformat() in table
     assert re.search(r"^priority +created$", table, re.M)
     assert re.search(r"^urgent +1$", table, re.M) and re.search(r"^normal +2$", table, re.M)
+
+
+def test_the_command_line_report_holds_the_service_levels() -> None:
+    lines = [SlaCount("Support", Priority.HIGH, 7, 2, 3, 1)]
+    data = json.loads(report_json(report(sla=lines), "UTC"))
+    assert data["service_levels"] == [
+        {
+            "queue": "Support",
+            "priority": "high",
+            "first_response_met": 7,
+            "first_response_breached": 2,
+            "resolution_met": 3,
+            "resolution_breached": 1,
+        }
+    ]
+    assert json.loads(report_json(report(), "UTC"))["service_levels"] is None
+    table = report_table(report(sla=lines), "UTC")
+    assert re.search(
+        r"^queue +priority +first met +first breached +res\. met +res\. breached$", table, re.M
+    )
+    assert re.search(r"^Support +high +7 +2 +3 +1$", table, re.M)
+    assert "first breached" not in report_table(report(), "UTC")

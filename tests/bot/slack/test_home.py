@@ -3,7 +3,8 @@ refreshing it through the emulator on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,8 +16,13 @@ from bot.sandbox.emulator.validation import validate_view
 from bot.slack.directory import ChannelMembers, People
 from bot.slack.home import HomeTab
 from bot.slack.services import Services
+from models.business_time import BusinessCalendar
 from models.policy import Policy, QueueRoute
+from models.priority import Priority
+from models.sla import SlaPolicy, Targets
 from models.store.ticket import Ticket, TicketState
+from models.team import set_priority
+from models.views import by_urgency
 from models.work import Agent, claim
 from tests.support.intake import ingest
 from tests.support.make_mail import make_mail
@@ -128,3 +134,81 @@ async def test_an_agents_own_changes_update_their_open_home_once_per_burst(
     shown = str(slack.home_view(ALICE).view["blocks"])  # type: ignore[union-attr]
     assert all(f"Burst {n}" in shown for n in range(3)) and "nothing unclaimed" in shown
     assert publishes(BOB) == 0
+
+
+# -- service levels: closest to a breach first, with the time left -----------------------
+
+SLA_POLICY = replace(
+    POLICY,
+    sla=SlaPolicy(
+        calendar=BusinessCalendar.always(),
+        targets={
+            Priority.URGENT: Targets(first_response_minutes=180),
+            Priority.NORMAL: Targets(first_response_minutes=240),
+        },
+    ),
+)
+
+
+def due_ticket(number: str, due: datetime | None, resolution: datetime | None = None) -> Ticket:
+    return Ticket(
+        number=number,
+        subject=number,
+        state=TicketState.OPEN,
+        queue="Support",
+        sla_first_due_at=due,
+        sla_resolution_due_at=resolution,
+    )
+
+
+def test_held_tickets_are_ordered_by_their_nearest_due_instant() -> None:
+    later, sooner, none, overdue = (
+        due_ticket("later", NOW + timedelta(hours=2)),
+        due_ticket("sooner", NOW + timedelta(hours=3), resolution=NOW + timedelta(minutes=5)),
+        due_ticket("none", None),
+        due_ticket("overdue", NOW - timedelta(minutes=1)),
+    )
+    ordered = by_urgency([none, later, sooner, overdue])
+    assert [t.number for t in ordered] == ["overdue", "sooner", "later", "none"]
+
+
+async def test_home_shows_my_tickets_closest_to_a_breach_first(
+    database: str, slack: SlackEmulator, slack_client: AsyncWebClient
+) -> None:
+    now = datetime.now(UTC)
+    numbers = {}
+    # urgent, 180 minutes, two hours in: one hour left; normal, 240 minutes, 230 in: ten
+    # minutes left; low: no target. Priority alone would put the urgent one first.
+    for name, age, priority in (
+        ("Urgent", 120, Priority.URGENT),
+        ("Normal", 230, Priority.NORMAL),
+        ("Low", 300, Priority.LOW),
+    ):
+        created = now - timedelta(minutes=age)
+        mail = make_mail(message_id=f"<sla-{name}@x.example>", subject=f"SLA {name}")
+        result = await ingest(mail, SLA_POLICY, clock=lambda c=created: c)
+        assert result.ticket_id is not None
+        await set_priority(
+            result.ticket_id, Agent(ALICE), priority, lambda c=created: c, sla=SLA_POLICY.sla
+        )
+        await claim(result.ticket_id, Agent(ALICE), SLA_POLICY)
+        assert result.ticket_number is not None
+        numbers[name] = result.ticket_number
+    services = Services(
+        policy=SLA_POLICY,
+        members=ChannelMembers(slack_client),
+        people=People(slack_client),
+        wake_outbox=lambda: None,
+    )
+    view = await HomeTab(slack_client, services, "/ticket").view_for(ALICE)
+    assert validate_view(view, kinds=("home",)) == []
+    mine = str(view["blocks"][1]["text"]["text"])
+    lines = mine.splitlines()
+    assert [next(n for n, num in numbers.items() if num in line) for line in lines] == [
+        "Normal",
+        "Urgent",
+        "Low",
+    ]
+    assert "left for the first response" in lines[0]
+    assert "left for the first response" in lines[1]
+    assert "left" not in lines[2]

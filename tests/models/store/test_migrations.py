@@ -66,6 +66,9 @@ async def upgrade_keeps_data(url: str) -> None:
         assert ticket.owner_active_at is None
         assert ticket.priority == Priority.NORMAL  # 0008: every existing ticket
         assert ticket.merged_into_id is None
+        # 0011: tickets of before have no service levels (nothing was promised for them)
+        assert ticket.sla_first_due_at is None and ticket.sla_resolution_due_at is None
+        assert ticket.sla_first_met is None and ticket.sla_pauses is None
         # Every existing row gets the default: a pending row says it has no recorded
         # outcome (one attempted already counts as maybe delivered); done and dead rows
         # are never attempted again, and their status says how they ended.
