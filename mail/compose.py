@@ -30,6 +30,8 @@ class Outgoing:
     references: tuple[str, ...]
     date: datetime
     auto_replied: bool = False
+    #: Sent by no person and answering no mail (the rating request after a close).
+    auto_generated: bool = False
     ticket_number: str = ""
 
 
@@ -55,6 +57,9 @@ def build_message(out: Outgoing) -> EmailMessage:
     if out.auto_replied:
         # RFC 3834; the Microsoft header keeps Exchange out-of-office replies from looping.
         message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+    elif out.auto_generated:  # RFC 3834 too: an out-of-office answer would reopen the ticket
+        message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
     if out.ticket_number:
         message["X-Ticketbot-Ticket"] = header_safe(out.ticket_number)

@@ -60,6 +60,7 @@ class MailDelivery:
             references=tuple(article.references),
             date=article.created_at,
             auto_replied=article.is_autoreply,
+            auto_generated=article.is_automatic and not article.is_autoreply,
             ticket_number=article.ticket.number,
         )
         try:

@@ -39,6 +39,12 @@ class HistoryEvent(StrEnum):
     SLA_WARNED = "sla_warned"
     #: A service-level clock passed its due instant unstopped (same detail).
     SLA_BREACHED = "sla_breached"
+    #: A close asked the customer for a rating: `detail["request"]` is the CsatRequest.
+    CSAT_REQUESTED = "csat_requested"
+    #: The customer rated (`detail["rating"]`); actor: the customer's address.
+    CSAT_RATED = "csat_rated"
+    #: The customer added a comment to their rating (`detail["comment"]`).
+    CSAT_COMMENTED = "csat_commented"
 
 
 class MatchReason(StrEnum):
@@ -83,6 +89,10 @@ class Notice(StrEnum):
     SLA_FIRST_RESPONSE_BREACHED = "sla_first_response_breached"
     SLA_RESOLUTION_WARNING = "sla_resolution_warning"
     SLA_RESOLUTION_BREACHED = "sla_resolution_breached"
+    #: The customer rated the help after a close: `rating` is good, okay or bad.
+    CSAT_RATED = "csat_rated"
+    #: … and wrote a comment (the customer's words: escaped, cut to one line).
+    CSAT_COMMENTED = "csat_commented"
 
 
 _SLA_FACTS = frozenset({"owner", "group", "due", "minutes"})
@@ -110,6 +120,8 @@ NOTICE_FACTS: Mapping[Notice, frozenset[str]] = {
     Notice.SLA_FIRST_RESPONSE_BREACHED: _SLA_FACTS,
     Notice.SLA_RESOLUTION_WARNING: _SLA_FACTS,
     Notice.SLA_RESOLUTION_BREACHED: _SLA_FACTS,
+    Notice.CSAT_RATED: frozenset({"rating"}),
+    Notice.CSAT_COMMENTED: frozenset({"rating", "comment"}),
 }
 
 #: Facts that are Slack user ids: shown as mentions in mrkdwn, as names in plain text.

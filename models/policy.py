@@ -24,6 +24,16 @@ class QueueRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class CsatPolicy:
+    """Customer satisfaction after a close (`csat:`): where the rating links point and
+    the key that signs them (never shown: `repr=False`)."""
+
+    public_url: str  # the HTTP listener as customers reach it, without a trailing /
+    key: bytes = field(repr=False)
+    expiry_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """Built once by the composition root from the validated settings."""
 
@@ -48,6 +58,7 @@ class Policy:
     locale: Locale = "en"
     templates: tuple[ReplyTemplate, ...] = ()
     sla: SlaPolicy | None = None  # service levels (`sla:`); None: no due times, no notices
+    csat: CsatPolicy | None = None  # None: no rating mail after a close
 
     @property
     def our_addresses(self) -> frozenset[str]:

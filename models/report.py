@@ -20,6 +20,8 @@ Definitions (stated in the report too):
   changed later counts as the new one), most pressing first.
 - service levels (with `sla:`): for tickets created in the period, per queue and
   priority, first response and resolution met vs breached (models/report_sla.py).
+- customer satisfaction: the ratings customers gave in the period (good / okay / bad),
+  overall and per agent (the ticket's owner at the close), models/csat_report.py.
 - most frequent subjects: grouped by `Ticket.subject_key` (models.followup.normalise_subject
   when the ticket was created), shown as the first ticket's subject.
 
@@ -33,6 +35,7 @@ days, their bounds computed here (time zones, summer time) and passed as a VALUE
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
@@ -41,6 +44,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from models.csat_report import CsatCounts, count_ratings
 from models.errors import PeriodError as PeriodError  # noqa: PLC0414 (re-exported)
 from models.priority import PRIORITY_ORDER
 from models.report_queries import Counted, count_report
@@ -149,6 +153,8 @@ class Report:
     by_priority: dict[str, int] = field(default_factory=dict)
     #: Service levels met/breached per queue and priority; None: no `sla:` configured.
     sla: list[SlaCount] | None = None
+    #: The ratings given in the period (models/csat_report.py).
+    csat: CsatCounts = field(default_factory=CsatCounts)
 
 
 def priority_counts(counted: dict[str, int]) -> dict[str, int]:
@@ -186,16 +192,19 @@ async def build_report(
     if queues is not None and not queues:
         return replace(_empty(period), sla=[] if sla else None)
     days = day_bounds(period)
-    counted = await count_report(
-        period.start,
-        period.end,
-        [(start, end) for _, start, end in days],
-        queues=None if queues is None else list(queues),
-        backlog_now=period.to_now,
-        breach_minutes=first_response_minutes,
-        now=now or period.end,
+    counted, csat = await asyncio.gather(
+        count_report(
+            period.start,
+            period.end,
+            [(start, end) for _, start, end in days],
+            queues=None if queues is None else list(queues),
+            backlog_now=period.to_now,
+            breach_minutes=first_response_minutes,
+            now=now or period.end,
+        ),
+        count_ratings(period.start, period.end, None if queues is None else list(queues)),
     )
-    report = _report(period, days, counted, queues, first_response_minutes)
+    report = replace(_report(period, days, counted, queues, first_response_minutes), csat=csat)
     if not sla:
         return report
     lines = await sla_counts(period.start, period.end, queues=queues, now=now or period.end)

@@ -102,6 +102,52 @@ SHIPPED: Mapping[Locale, NoticeTexts] = {
 }
 
 
+#: What the rating mail may use (the three links are ours, the rest as in other notices).
+CSAT_PLACEHOLDERS = ("number", "subject", "ticket_tag", "team", "good", "okay", "bad", "days")
+
+
+@dataclass(frozen=True, slots=True)
+class CsatTexts:
+    """The rating mail of one locale (customer satisfaction after a close)."""
+
+    subject: str
+    body: str
+
+
+CSAT_SHIPPED: Mapping[Locale, CsatTexts] = {
+    "en": CsatTexts(
+        subject="How did we do?",
+        body=(
+            "Hello,\n\n"
+            "we have closed ticket {number}:\n\n"
+            "    {subject}\n\n"
+            "How happy are you with our help? One click on a link is enough:\n\n"
+            "  Good:  {good}\n\n"
+            "  Okay:  {okay}\n\n"
+            "  Bad:   {bad}\n\n"
+            "The links work once, for {days} days. If you still need help, simply reply\n"
+            "to this mail and keep {ticket_tag} in the subject.\n\n"
+            "-- \n{team}\n"
+        ),
+    ),
+    "de": CsatTexts(
+        subject="Wie zufrieden waren Sie?",
+        body=(
+            "Guten Tag,\n\n"
+            "wir haben das Ticket {number} abgeschlossen:\n\n"
+            "    {subject}\n\n"
+            "Wie zufrieden waren Sie mit unserer Hilfe? Ein Klick auf einen Link genügt:\n\n"
+            "  Gut:          {good}\n\n"
+            "  Mittel:       {okay}\n\n"
+            "  Schlecht:     {bad}\n\n"
+            "Die Links gelten einmal und {days} Tage lang. Brauchen Sie noch Hilfe, antworten\n"
+            "Sie einfach auf diese E-Mail und lassen Sie {ticket_tag} im Betreff stehen.\n\n"
+            "Mit freundlichen Grüßen\n{team}\n"
+        ),
+    ),
+}
+
+
 def reply_values(
     *, customer_name: str, number: str, subject: str, agent_name: str
 ) -> dict[str, str]:

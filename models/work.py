@@ -18,6 +18,7 @@ from models import effects, sla_state
 from models.autoreply import new_message_id
 from models.claiming import claimable, take_claim
 from models.clock import Clock, system_clock
+from models.csat import ask_for_rating
 from models.errors import MinutesOutOfRange
 from models.errors import Refused as Refused  # noqa: PLC0414 (re-exported: work.Refused)
 from models.events import HistoryEvent, Notice, Refusal
@@ -250,6 +251,10 @@ async def reply(
                 created_at=now,
             )
         await effects.send_mail(ticket_id, article.id, clock)
+        if close_after:  # after the answer: its mail goes first (one mail stream)
+            await ask_for_rating(
+                ticket, policy, agent=agent.user_id, recipient=recipient, now=now, clock=clock
+            )
         await effects.post_article(ticket_id, article.id, clock)
         await effects.update_card(ticket_id, clock)
         return article
@@ -349,6 +354,14 @@ async def close(
             created_at=now,
         )
         await effects.post_notice(ticket_id, Notice.CLOSED_BY, {"agent": agent.user_id}, clock)
+        await ask_for_rating(
+            ticket,
+            policy,
+            agent=ticket.owner_id or agent.user_id,
+            recipient=reply_recipient(ticket),
+            now=now,
+            clock=clock,
+        )
         await effects.update_card(ticket_id, clock)
         return await _get(ticket_id)
 

@@ -425,6 +425,25 @@ class TemplateSettings(_Section):
         return _known_placeholders(value, REPLY_PLACEHOLDERS)
 
 
+class CsatSettings(_Section):
+    """Customer satisfaction after a close: a rating mail with one-click links to this
+    bot's HTTP listener (README "Customer satisfaction")."""
+
+    enabled: bool = False
+    expiry_days: int = Field(default=14, ge=1, le=365)
+    # The links' signing key comes from this; empty: from slack.signing_secret (under a
+    # label of its own, so the token key is not Slack's secret). Set it to rotate the
+    # links independently of Slack.
+    secret: SecretStr = SecretStr("")
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (or empty: derived)")
+        return value
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     slack: SlackSettings
@@ -436,6 +455,7 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     sla: SlaSettings | None = None  # None: no service levels (config_sla.py)
     templates: list[TemplateSettings] = []
+    csat: CsatSettings = CsatSettings()
 
     @model_validator(mode="after")
     def _unique_queues(self) -> Settings:
@@ -445,6 +465,16 @@ class Settings(_Section):
         templates = [t.name for t in self.templates]
         if len(set(templates)) != len(templates):
             raise ValueError("templates: template names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _csat_needs_a_public_url(self) -> Settings:
+        if self.csat.enabled and not self.slack.public_url:
+            raise ValueError(
+                "csat.enabled: the rating links need slack.public_url (where customers "
+                "reach this bot's HTTP listener), in Socket Mode too; set it or turn "
+                "csat.enabled off"
+            )
         return self
 
     @model_validator(mode="after")
@@ -478,7 +508,8 @@ _PLACEHOLDERS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     for pattern, value in (
         (r"database\.url", "sqlite://unset"),
         (r"slack\.bot_token", "xoxb-unset"),
-        (r"slack\.(app_token|public_url)", ""),
+        (r"slack\.app_token", ""),
+        (r"slack\.public_url", "https://unset.invalid"),  # csat.enabled needs one
         (r"slack\.api_url", "https://unset.invalid/"),
         (r"queues\.\d+\.channel", "C0UNSET"),
         (r"mail\.address|queues\.\d+\.addresses(\.\d+)?", "unset@unset.invalid"),

@@ -286,6 +286,7 @@ class Runtime:
                 self.health,
                 self.traffic,
                 metrics=self.metrics,
+                policy=self.policy,
             )
             runner = web.AppRunner(routes, access_log=None)
             await runner.setup()

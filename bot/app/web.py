@@ -24,8 +24,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.app.csat_web import add_csat_routes
 from bot.app.metrics import Metrics
 from bot.slack.app import TicketbotApp
+from models.policy import Policy
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +117,11 @@ def build_web_app(
     signing_secret: str | None = None,
     refusals: RefusalLog | None = None,
     metrics: Metrics | None = None,
+    policy: Policy | None = None,
 ) -> web.Application:
     """Slack's endpoint (HTTP mode) and `/healthz`; in Socket Mode (`app` None) only the latter.
     With `metrics`, `/metrics` too, and each answer to Slack is timed (`ticketbot_ack_seconds`).
+    With a `policy` whose `csat` is set, the customers' rating pages (bot/app/csat_web.py).
 
     Signatures are checked here, before bolt sees the request, with `signing_secret` or
     the one a `TicketbotApp` carries; for another app without a secret given bolt checks
@@ -176,4 +180,6 @@ def build_web_app(
             return web.Response(body=body, headers={"Content-Type": content_type})
 
         web_app.router.add_get("/metrics", metrics_page)
+    if policy is not None:
+        add_csat_routes(web_app, policy)
     return web_app

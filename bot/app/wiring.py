@@ -6,7 +6,8 @@ from bot.app.config import Settings
 from mail.imap import ImapConfig
 from mail.limits import ParseLimits
 from mail.smtp import SmtpConfig
-from models.policy import Policy, QueueRoute
+from models.csat_token import derive_key
+from models.policy import CsatPolicy, Policy, QueueRoute
 from models.sla import SlaPolicy
 from models.templates import ReplyTemplate
 
@@ -47,6 +48,20 @@ def build_policy(settings: Settings) -> Policy:
         locale=mail.locale,
         templates=tuple(ReplyTemplate(t.name, t.text) for t in settings.templates),
         sla=build_sla(settings),
+        csat=csat_policy(settings),
+    )
+
+
+def csat_policy(settings: Settings) -> CsatPolicy | None:
+    """The rating links' policy, None while `csat.enabled` is off."""
+    csat = settings.csat
+    if not csat.enabled:
+        return None
+    secret = csat.secret.get_secret_value() or settings.slack.signing_secret.get_secret_value()
+    return CsatPolicy(
+        public_url=settings.slack.public_url.rstrip("/"),
+        key=derive_key(secret),
+        expiry_days=csat.expiry_days,
     )
 
 

@@ -51,6 +51,9 @@ NOTICE_TEMPLATES: Mapping[Notice, str] = {
     " {due} (target: {minutes} business minutes). {owner}{group}",
     Notice.SLA_RESOLUTION_BREACHED: ":rotating_light: Resolution overdue: it was due {due}"
     " (target: {minutes} business minutes). {owner}{group}",
+    Notice.CSAT_RATED: ":bar_chart: The customer rated the help on this ticket: *{rating}*.",
+    Notice.CSAT_COMMENTED: ":speech_balloon: The customer's comment on their rating"
+    " (*{rating}*): {comment}",
 }
 
 REFUSAL_TEMPLATES: Mapping[Refusal, str] = {

@@ -7,6 +7,7 @@ from datetime import date
 
 from bot.render.blocks import SECTION_LIMIT, Block, mrkdwn, plain
 from bot.render.mrkdwn import escape_within, one_line, truncate
+from models.csat_report import RATINGS, CsatCounts
 from models.report import AgentLine, Durations, Report
 
 MAX_AGENTS = 15
@@ -112,6 +113,30 @@ def service_levels(report: Report) -> str:
     )
 
 
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{round(share * 100)} %"
+
+
+def shares(csat: CsatCounts, counts: dict[str, int] | None = None) -> str:
+    """ "Good 60 % · Okay 20 % · Bad 20 %" of `counts` (default: all ratings)."""
+    return " · ".join(f"{r.capitalize()} {percent(csat.share(r, counts))}" for r in RATINGS)
+
+
+def satisfaction(report: Report) -> str:
+    """The customers' ratings: shares overall, then per agent (owner at the close)."""
+    csat = report.csat
+    lines = [
+        f"*Customer satisfaction* ({count(csat.total, 'rating', 'ratings')})",
+        shares(csat),
+    ]
+    for agent, counts in csat.agents[:MAX_AGENTS]:
+        who = f"<@{agent}>" if agent else "_no owner_"
+        lines.append(f"• {who} — {shares(csat, counts)} ({sum(counts.values())})")
+    if len(csat.agents) > MAX_AGENTS:
+        lines.append(f"… and {len(csat.agents) - MAX_AGENTS} more")
+    return "\n".join(lines)
+
+
 def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Block]:
     """`files` says where the chart image (and the CSV) went, if anywhere."""
     unanswered = f", {report.unanswered} unanswered" if report.unanswered else ""
@@ -157,6 +182,9 @@ def build_report_blocks(report: Report, zone: str, files: str = "") -> list[Bloc
             ),
         }
     )
+    if report.csat.total:
+        text = truncate(satisfaction(report), SECTION_LIMIT)
+        blocks.append({"type": "section", "text": mrkdwn(text)})
     if report.customers:
         text = "*Top customers*\n" + ranked(report.customers)
         blocks.append({"type": "section", "text": mrkdwn(truncate(text, SECTION_LIMIT))})

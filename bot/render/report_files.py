@@ -18,6 +18,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from models.csat_report import RATINGS, CsatCounts
 from models.report import Durations, Report
 from models.report_queries import TicketRow
 
@@ -147,6 +148,22 @@ def _durations(times: Durations) -> dict[str, Any]:
     }
 
 
+def _ratings(csat: CsatCounts, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "ratings": sum(counts.values()),
+        **counts,
+        "share": {r: csat.share(r, counts) for r in RATINGS},
+    }
+
+
+def _satisfaction(csat: CsatCounts) -> dict[str, Any]:
+    """The ratings given in the period: counts and shares (0..1, null without ratings)."""
+    return {
+        **_ratings(csat, csat.overall),
+        "agents": [{"user": agent, **_ratings(csat, c)} for agent, c in csat.agents],
+    }
+
+
 def report_dict(report: Report, zone: str) -> dict[str, Any]:
     """Everything the report says, for JSON (times in minutes, days in `zone`)."""
     return {
@@ -190,6 +207,7 @@ def report_dict(report: Report, zone: str) -> dict[str, Any]:
             }
             for line in report.sla
         ],
+        "satisfaction": _satisfaction(report.csat),
         "customers": [{"customer": c, "tickets": n} for c, n in report.customers],
         "subjects": [{"subject": s, "tickets": n} for s, n in report.subjects],
         "daily": [
@@ -239,6 +257,22 @@ def _sla_table(report: Report) -> list[str]:
     return [*_table(headings, rows), ""]
 
 
+def _satisfaction_table(csat: CsatCounts) -> list[str]:
+    """Ratings per agent (owner at the close) and all of them, with the shares."""
+
+    def row(who: str, counts: dict[str, int]) -> tuple[object, ...]:
+        shares = (_percent(csat.share(r, counts)) for r in RATINGS)
+        return (who, *(counts[r] for r in RATINGS), sum(counts.values()), *shares)
+
+    headings = ("satisfaction", *RATINGS, "ratings", *(f"{r} %" for r in RATINGS))
+    rows = [row(agent or "(no owner)", counts) for agent, counts in csat.agents]
+    return ["", *_table(headings, [*rows, row("all", csat.overall)])]
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else str(round(share * 100))
+
+
 def report_table(report: Report, zone: str) -> str:
     """The report for people on a terminal: aligned plain text."""
     data = report_dict(report, zone)
@@ -284,6 +318,7 @@ def report_table(report: Report, zone: str) -> str:
         ),
         "",
         *_table(("priority", "created"), list(report.by_priority.items())),
+        *(_satisfaction_table(report.csat) if report.csat.total else []),
         "",
         *_sla_table(report),
         *_table(("customer", "tickets"), [(c, n) for c, n in report.customers]),

@@ -127,7 +127,7 @@ def build_customer_history(
 
 HISTORY_LINES = 20
 #: Which facts of a history row are worth a word in `/ticket show` (the rest stay stored).
-HISTORY_FACTS = ("from", "to", "into", "merged", "state", "minutes", "reason")
+HISTORY_FACTS = ("from", "to", "into", "merged", "state", "minutes", "reason", "rating", "comment")
 
 
 def history_entry(row: History, origin: str, hook: str) -> str:

@@ -35,6 +35,7 @@ MODEL_MODULES = [
     "models.store.ticket",
     "models.store.article",
     "models.store.mailbox",
+    "models.store.csat",
     "models.outbox.items",
     "models.quarantine",
 ]

@@ -14,13 +14,16 @@ import pytest
 
 from models import sla_state
 from models.business_time import BusinessCalendar, LocalInterval
+from models.csat import Rating, record_rating
+from models.csat_token import derive_key, make_token
 from models.events import HistoryEvent
-from models.policy import Policy, QueueRoute
+from models.policy import CsatPolicy, Policy, QueueRoute
 from models.priority import Priority
 from models.report import PeriodError, Report, build_report, parse_period, percentile
 from models.report_queries import ticket_rows
 from models.sla import SlaPolicy, Targets
 from models.store.article import Article
+from models.store.csat import CsatRequest
 from models.store.ticket import History, Ticket
 from models.work import Agent, claim, close, reopen, reply
 from tests.models.test_work import ALICE, BOB, LEAD, POLICY
@@ -168,6 +171,8 @@ TWO_QUEUES = Policy(
     ),
     address="support@ticketbot.example",
 )
+#: The same, asking for a rating on every close (the random histories' customers rate).
+RATED = replace(TWO_QUEUES, csat=CsatPolicy("https://t.example", key=derive_key("test secret")))
 
 
 async def in_queue(n: int, to: str, sender: str, subject: str, when: str) -> int:
@@ -191,6 +196,7 @@ def numbers(report: Report) -> tuple[object, ...]:
         report.subjects,
         report.daily,
         report.by_priority,
+        report.csat,
     )
 
 
@@ -270,7 +276,7 @@ async def random_history(seed: int, count: int = 36, policy: Policy | None = Non
     random (whole-second and sub-second) times: claims, replies with minutes, closes,
     reopenings, closes again, customers answering."""
     rng = random.Random(seed)
-    used = policy or TWO_QUEUES
+    used = replace(policy or TWO_QUEUES, csat=RATED.csat)  # closes ask for ratings
     start = at("2026-10-01 00:00")
     for n in range(count):
         created = start + timedelta(
@@ -326,6 +332,18 @@ async def random_history(seed: int, count: int = 36, policy: Policy | None = Non
                     if rng.random() < 0.5:
                         when = later(when)
                         await close(ticket_id, agent, used, clock=lambda w=when: w)
+                if rng.random() < 0.7:  # the customer rates the latest close, some time later
+                    when = later(when)
+                    await rate_latest(ticket_id, rng.choice(list(Rating)), when)
+
+
+async def rate_latest(ticket_id: int, rating: Rating, when: datetime) -> None:
+    """The customer clicks the link of the ticket's latest rating mail at `when`."""
+    assert RATED.csat is not None
+    request = await CsatRequest.filter(ticket_id=ticket_id).order_by("-id").first()
+    assert request is not None
+    token = make_token(RATED.csat.key, request.id, ticket_id, request.expires_at)
+    await record_rating(RATED, token, rating, lambda: when)
 
 
 @pytest.mark.parametrize(
@@ -349,6 +367,8 @@ async def test_every_number_is_the_reference_definition(
     got = await build_report(period, queues=queues)
     assert numbers(got) == numbers(expected)
     assert got.created > 0  # not a comparison of two empty reports
+    if text == "2026-10-01..2026-11-20":
+        assert got.csat.total > 0 and len(got.csat.agents) > 1  # ratings were compared too
 
 
 SLA = SlaPolicy(

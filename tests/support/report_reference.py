@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from models.csat_report import CsatCounts
 from models.events import HistoryEvent
 from models.followup import normalise_subject
 from models.priority import PRIORITY_ORDER, Priority
@@ -90,7 +91,21 @@ async def reference_report(
         by_priority={
             p.value: sum(1 for t in created if t["priority"] == p) for p in PRIORITY_ORDER
         },
+        csat=await _csat(start, end, queues),
     )
+
+
+async def _csat(start: datetime, end: datetime, queues: Sequence[str] | None) -> CsatCounts:
+    """The ratings given in the period, from the history (each rating's entry names the
+    agent it counts for), not from the rating requests the SQL counts."""
+    rated = await History.filter(
+        created_at__gte=start,
+        created_at__lt=end,
+        event=HistoryEvent.CSAT_RATED,
+        **_of_queues(queues, "ticket__"),
+    ).values_list("detail", flat=True)
+    pairs = Counter((str(d["agent"]), str(d["rating"])) for d in rated if isinstance(d, dict))
+    return CsatCounts.of([(agent, rating, n) for (agent, rating), n in pairs.items()])
 
 
 def _empty(period: Period) -> Report:
