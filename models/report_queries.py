@@ -320,29 +320,78 @@ def _agent_ids(column: str) -> str:
 
 
 async def _agents(scope: _Scope) -> tuple[dict[str, tuple[int, int, int]], dict[str, int]]:
+    """Claims, replies and closes per agent, and the minutes they booked. On PostgreSQL,
+    for all queues, the whole UTC days of the period come from the daily rollup (migration
+    0013) and only the partial days at its edges from the raw rows."""
     sql = _query()
-    kinds = ", ".join(f"'{event.value}'" for event in AGENT_EVENTS)
-    rows = await sql.fetch(
-        "SELECT h.actor, h.event, count(*) AS n FROM ticket_history h "
-        f"WHERE h.event IN ({kinds}) AND {scope.within(sql, 'h.created_at')} "
-        f"AND {_agent_ids('h.actor')}{scope.of_ticket(sql, 'h.ticket_id')} "
-        "GROUP BY h.actor, h.event"
-    )
-    counts: dict[str, list[int]] = {}
+    whole = _whole_utc_days(scope.start, scope.end)
+    if sql.dialect == "postgres" and scope.queues is None and whole is not None:
+        rows = await sql.fetch(_agents_rolled_up(sql, scope, *whole))
+    else:
+        rows = await sql.fetch(_per_actor(_agent_rows(sql, scope, [(scope.start, scope.end)])))
+    counts: dict[str, tuple[int, int, int]] = {}
+    minutes: dict[str, int] = {}
     for row in rows:
-        counts.setdefault(str(row["actor"]), [0, 0, 0])[
-            AGENT_EVENTS.index(HistoryEvent(row["event"]))
-        ] = int(row["n"])
-    sql = _query()
-    booked = await sql.fetch(
-        "SELECT a.author, sum(a.minutes_spent) AS n FROM article a "
-        f"WHERE {scope.within(sql, 'a.created_at')} AND a.minutes_spent > 0 "
-        f"AND {_agent_ids('a.author')}{scope.of_ticket(sql, 'a.ticket_id')} GROUP BY a.author"
-    )
+        user = str(row["actor"])
+        claims, replies, closes = (int(row[k] or 0) for k in ("claims", "replies", "closes"))
+        if claims or replies or closes:
+            counts[user] = (claims, replies, closes)
+        if int(row["minutes"] or 0) > 0:
+            minutes[user] = int(row["minutes"])
+    return counts, minutes
+
+
+def _whole_utc_days(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The first and last UTC midnight within [start, end], if a whole UTC day lies
+    between them (the part a daily rollup can answer)."""
+    first = utc(start)
+    midnight = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight < first:
+        midnight += timedelta(days=1)
+    last = utc(end).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight, last) if last > midnight else None
+
+
+def _agent_rows(sql: Query, scope: _Scope, ranges: list[tuple[datetime, datetime]]) -> list[str]:
+    """SELECTs of (actor, claims, replies, closes, minutes) rows: one per counted history
+    row or article with booked minutes in `ranges` (half-open; empty ones left out)."""
+    kinds = ", ".join(f"'{event.value}'" for event in AGENT_EVENTS)
+    claimed, replied, closed = (event.value for event in AGENT_EVENTS)
+    parts = []
+    for lo, hi in ranges:
+        if lo >= hi:
+            continue
+        parts += [
+            f"SELECT h.actor, CASE WHEN h.event = '{claimed}' THEN 1 ELSE 0 END AS claims, "
+            f"CASE WHEN h.event = '{replied}' THEN 1 ELSE 0 END AS replies, "
+            f"CASE WHEN h.event = '{closed}' THEN 1 ELSE 0 END AS closes, 0 AS minutes "
+            f"FROM ticket_history h WHERE h.event IN ({kinds}) "
+            f"AND h.created_at >= {sql.value(lo)} AND h.created_at < {sql.value(hi)} "
+            f"AND {_agent_ids('h.actor')}{scope.of_ticket(sql, 'h.ticket_id')}",
+            "SELECT a.author AS actor, 0 AS claims, 0 AS replies, 0 AS closes, "
+            "a.minutes_spent AS minutes FROM article a "
+            f"WHERE a.created_at >= {sql.value(lo)} AND a.created_at < {sql.value(hi)} "
+            f"AND a.minutes_spent > 0 AND {_agent_ids('a.author')}"
+            f"{scope.of_ticket(sql, 'a.ticket_id')}",
+        ]
+    return parts
+
+
+def _per_actor(parts: list[str]) -> str:
     return (
-        {user: (c[0], c[1], c[2]) for user, c in counts.items()},
-        {str(row["author"]): int(row["n"]) for row in booked},
+        "SELECT actor, sum(claims) AS claims, sum(replies) AS replies, sum(closes) AS closes, "
+        f"sum(minutes) AS minutes FROM ({' UNION ALL '.join(parts)}) x GROUP BY actor"
     )
+
+
+def _agents_rolled_up(sql: Query, scope: _Scope, first: datetime, last: datetime) -> str:
+    """The UTC days first..last (exclusive) from `report_agent_day`, the edges raw."""
+    rolled = (
+        "SELECT d.actor, d.claims, d.replies, d.closes, d.minutes FROM report_agent_day d "
+        f"WHERE d.day >= {sql.value(first.date())} AND d.day < {sql.value(last.date())}"
+    )
+    edges = _agent_rows(sql, scope, [(scope.start, first), (last, scope.end)])
+    return _per_actor([rolled, *edges])
 
 
 async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tuple[str, str, int]]:

@@ -66,6 +66,13 @@ async def upgrade_keeps_data(url: str) -> None:
         assert ticket.owner_active_at is None
         assert ticket.priority == Priority.NORMAL  # 0008: every existing ticket
         assert ticket.merged_into_id is None
+        if placeholder == "$1":  # 0013: the agents' daily rollup, filled from the two closes
+            rolled = await db.connection().execute_query_dict(
+                "SELECT day, actor, claims, replies, closes, minutes FROM report_agent_day"
+            )
+            assert [tuple(row.values()) for row in rolled] == [
+                (datetime(2026, 11, 25).date(), "U1", 0, 0, 2, 0)
+            ]
         # Every existing row gets the default: a pending row says it has no recorded
         # outcome (one attempted already counts as maybe delivered); done and dead rows
         # are never attempted again, and their status says how they ended.
