@@ -5,11 +5,13 @@ numbers in any time zone."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
 from models.report import build_report, parse_period
@@ -28,6 +30,8 @@ from tests.models.test_report import (
     numbers,
     random_history,
 )
+from tests.support.intake import ingest
+from tests.support.make_mail import make_mail
 from tests.support.report_reference import reference_report
 
 ROLLUP = importlib.import_module("models.store.migrations.0013_report_rollup")
@@ -140,3 +144,51 @@ def test_whole_utc_days_of_local_times_are_utc_midnights() -> None:
     assert found is not None
     assert [moment.tzinfo for moment in found] == [UTC, UTC]
     assert [moment.date() for moment in found] == [date(2026, 10, 3), date(2026, 10, 5)]
+
+
+async def test_a_statement_locks_its_agents_rows_in_order(postgres: str) -> None:
+    """A claim batch (one statement, clicks of several agents in any order) changes the
+    rollup rows in (day, actor) order: while one transaction holds U0A's row, a batch for
+    U0B then U0A waits for U0A's row before taking U0B's, so a third one for U0B alone
+    goes through (in the order of its rows, the batch would hold U0B while waiting, and
+    two such batches in opposite orders would deadlock)."""
+    ticket_id = await new_ticket_row()
+    connections = [await asyncpg.connect(postgres) for _ in range(3)]
+    holder, batch, other = connections
+    insert = (
+        "INSERT INTO ticket_history (ticket_id, event, actor, detail, created_at) "
+        "SELECT $1, 'claimed', actor, '{}', $2 FROM unnest($3::text[]) AS actor"
+    )
+    when = at("2026-10-05 10:00")
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute(insert, ticket_id, when, ["U0A"])
+        waiting = asyncio.create_task(batch.execute(insert, ticket_id, when, ["U0B", "U0A"]))
+        await wait_until_waiting(other, batch)
+        await asyncio.wait_for(other.execute(insert, ticket_id, when, ["U0B"]), timeout=30)
+        assert not waiting.done()
+        await holder.execute("COMMIT")
+        await asyncio.wait_for(waiting, timeout=30)
+    finally:
+        for connection in connections:
+            await connection.close()
+    kept, raw = await rollup_and_raw()
+    assert kept == raw
+    assert [(row[1], row[2]) for row in kept] == [("U0A", 2), ("U0B", 2)]
+
+
+async def new_ticket_row() -> int:
+    mail = make_mail(message_id="<rollup-lock@x.example>")
+    result = await ingest(mail, TWO_QUEUES, clock=lambda: at("2026-10-05 09:00"))
+    assert result.ticket_id is not None
+    return result.ticket_id
+
+
+async def wait_until_waiting(probe: asyncpg.Connection, waiter: asyncpg.Connection) -> None:
+    """Until `waiter`'s statement waits for a lock (pg_stat_activity says so)."""
+    pid = waiter.get_server_pid()
+    async with asyncio.timeout(30):
+        while not await probe.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+        ):
+            await asyncio.sleep(0.01)  # polling a condition, not waiting for time

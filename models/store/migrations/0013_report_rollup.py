@@ -7,13 +7,17 @@ same transaction as the history row or article (so a report's snapshot always ag
 the raw rows); the report reads the whole UTC days of its period from it and the partial
 days at its edges from the raw rows (models/report_queries.py, `_agents`).
 
-- One row per day and agent, not per event: a transaction that claims, replies and books
-  minutes locks one rollup row (two transactions of the same agent wait for each other
-  instead of deadlocking over two rows taken in opposite orders). Rows of different agents
-  never wait for each other.
+- One row per day and agent, not per event: a reply that books minutes changes one row.
+- Statement triggers over the transition tables, not row triggers: a statement's rows are
+  summed per day and agent and each rollup row is changed once, in (day, actor) order.
+  A batch of claims (models/claiming.py: one statement for clicks of many agents) thus
+  locks its agents' rows in the same order as every other batch, so two batches wait for
+  each other instead of deadlocking; a statement whose rows count nothing (a customer's
+  mail, a system row) changes nothing and locks nothing. Two transactions of the same agent
+  on the same day wait for each other from their insert to their commit (one agent's own
+  clicks; other agents never wait).
 - Only what the report counts enters it: the history events claimed/replied/closed and
-  articles with minutes_spent > 0, by Slack user ids (U…, W…); the triggers' WHEN clauses
-  keep every other insert (customers' mail, system rows) free of any extra work.
+  articles with minutes_spent > 0, by Slack user ids (U…, W…).
 - History rows are never updated or deleted, and a merge moves articles between tickets
   without changing their author, time or minutes; the UPDATE and DELETE triggers are there
   so that the rollup cannot drift if that ever changes (a deleted ticket cascades).
@@ -24,10 +28,13 @@ triggers exist: CREATE TRIGGER locks both tables against writes until the commit
 row is counted twice or missed.
 """
 
+from collections.abc import Callable
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 AGENT_EVENTS = "('claimed', 'replied', 'closed')"
+COLUMNS = "day, actor, claims, replies, closes, minutes"
 
 
 def _is_agent(column: str) -> str:
@@ -45,102 +52,84 @@ CREATE_TABLE = (
     "closes bigint NOT NULL DEFAULT 0, minutes bigint NOT NULL DEFAULT 0, "
     "PRIMARY KEY (day, actor))"
 )
-ADD_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION report_agent_day_add("
-    "p_day date, p_actor varchar, p_claims bigint, p_replies bigint, p_closes bigint, "
-    "p_minutes bigint) RETURNS void LANGUAGE sql AS $$ "
-    "INSERT INTO report_agent_day AS d (day, actor, claims, replies, closes, minutes) "
-    "VALUES (p_day, p_actor, p_claims, p_replies, p_closes, p_minutes) "
-    "ON CONFLICT (day, actor) DO UPDATE SET claims = d.claims + excluded.claims, "
-    "replies = d.replies + excluded.replies, closes = d.closes + excluded.closes, "
-    "minutes = d.minutes + excluded.minutes $$"
-)
 
 
-def _history_counts(row: str, sign: str) -> str:
+def _history_rows(table: str, sign: int = 1) -> str:
+    """(day, actor, claims, replies, closes, minutes) of the counted history rows."""
     return (
-        f"{_day(f'{row}.created_at')}, {row}.actor, "
-        f"{sign} * ({row}.event = 'claimed')::int, {sign} * ({row}.event = 'replied')::int, "
-        f"{sign} * ({row}.event = 'closed')::int, 0"
+        f"SELECT {_day('r.created_at')}, r.actor, {sign} * (r.event = 'claimed')::int, "
+        f"{sign} * (r.event = 'replied')::int, {sign} * (r.event = 'closed')::int, 0 "
+        f"FROM {table} r WHERE r.event IN {AGENT_EVENTS} AND {_is_agent('r.actor')}"
     )
 
 
-def _article_minutes(row: str, sign: str) -> str:
-    return f"{_day(f'{row}.created_at')}, {row}.author, 0, 0, 0, {sign} * {row}.minutes_spent"
+def _article_rows(table: str, sign: int = 1) -> str:
+    """(day, actor, claims, replies, closes, minutes) of the articles with booked minutes."""
+    return (
+        f"SELECT {_day('r.created_at')}, r.author, 0, 0, 0, {sign} * r.minutes_spent "
+        f"FROM {table} r WHERE r.minutes_spent > 0 AND {_is_agent('r.author')}"
+    )
 
 
-def _counted_history(row: str) -> str:
-    return f"{row}.event IN {AGENT_EVENTS} AND {_is_agent(f'{row}.actor')}"
+def _summed(rows: str) -> str:
+    return (
+        "SELECT day, actor, sum(claims) AS claims, sum(replies) AS replies, "
+        f"sum(closes) AS closes, sum(minutes) AS minutes FROM ({rows}) x ({COLUMNS}) "
+        "GROUP BY day, actor"
+    )
 
 
-def _counted_article(row: str) -> str:
-    return f"{row}.minutes_spent > 0 AND {_is_agent(f'{row}.author')}"
+def _add(rows: str) -> str:
+    """Adds `rows` to the rollup: one change per (day, actor), in that order, none where
+    they sum to nothing (an update that did not touch a counted column)."""
+    return (
+        f"INSERT INTO report_agent_day AS d ({COLUMNS}) SELECT * FROM ({_summed(rows)}) s "
+        "WHERE claims <> 0 OR replies <> 0 OR closes <> 0 OR minutes <> 0 "
+        "ORDER BY day, actor ON CONFLICT (day, actor) DO UPDATE SET "
+        "claims = d.claims + excluded.claims, replies = d.replies + excluded.replies, "
+        "closes = d.closes + excluded.closes, minutes = d.minutes + excluded.minutes"
+    )
 
 
-def _trigger_function(name: str, counted: str, values: str) -> str:
-    """A row-trigger function: takes the old row out and puts the new one in (each only
-    when the report counts it)."""
-    old_counted = counted.replace("{row}", "OLD")
-    new_counted = counted.replace("{row}", "NEW")
+def _function(name: str, rows: Callable[[str, int], str]) -> str:
+    """The statement-trigger function: the inserted rows in, the deleted ones out, an
+    update's old rows out and new rows in (`added`/`removed`: the transition tables)."""
+    added, removed = rows("added", 1), rows("removed", -1)
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"IF TG_OP IN ('UPDATE', 'DELETE') AND {old_counted} THEN "
-        f"PERFORM report_agent_day_add({values.replace('{row}', 'OLD').replace('{sign}', '-1')});"
-        " END IF; "
-        f"IF TG_OP IN ('INSERT', 'UPDATE') AND {new_counted} THEN "
-        f"PERFORM report_agent_day_add({values.replace('{row}', 'NEW').replace('{sign}', '1')});"
-        " END IF; RETURN NULL; END $$"
+        f"IF TG_OP = 'INSERT' THEN {_add(added)}; "
+        f"ELSIF TG_OP = 'DELETE' THEN {_add(removed)}; "
+        f"ELSE {_add(f'{removed} UNION ALL {added}')}; "
+        "END IF; RETURN NULL; END $$"
     )
 
 
-HISTORY_FUNCTION = _trigger_function(
-    "report_agent_day_history", _counted_history("{row}"), _history_counts("{row}", "{sign}")
-)
-ARTICLE_FUNCTION = _trigger_function(
-    "report_agent_day_article", _counted_article("{row}"), _article_minutes("{row}", "{sign}")
+FUNCTIONS = (
+    _function("report_agent_day_history", _history_rows),
+    _function("report_agent_day_article", _article_rows),
 )
 
 
-def _triggers(table: str, function: str, counted: str, columns: tuple[str, ...]) -> list[str]:
-    """Insert (only rows the report counts), update (only when a counted column changed)
-    and delete triggers of one table."""
-    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+def _triggers(table: str, function: str) -> list[str]:
     name = f"report_agent_day_{table}"
     return [
-        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} FOR EACH ROW "
-        f"WHEN ({counted}) EXECUTE FUNCTION {function}()",
-        f"CREATE TRIGGER {name}_update AFTER UPDATE OF {', '.join(columns)} ON {table} "
-        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {function}()",
-        f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} FOR EACH ROW "
-        f"EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS "
+        f"added FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} REFERENCING OLD TABLE AS "
+        f"removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS "
+        f"removed FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
     ]
 
 
 TRIGGERS = (
-    *_triggers(
-        "ticket_history",
-        "report_agent_day_history",
-        _counted_history("NEW"),
-        ("event", "actor", "created_at"),
-    ),
-    *_triggers(
-        "article",
-        "report_agent_day_article",
-        _counted_article("NEW"),
-        ("author", "minutes_spent", "created_at"),
-    ),
+    *_triggers("ticket_history", "report_agent_day_history"),
+    *_triggers("article", "report_agent_day_article"),
 )
 #: The rollup's rows as the raw rows give them (the fill; tests compare the table with it).
-ROWS = (
-    "SELECT day, actor, sum(claims) AS claims, sum(replies) AS replies, "
-    "sum(closes) AS closes, sum(minutes) AS minutes FROM ("
-    f"SELECT {_history_counts('h', '1')} FROM ticket_history h WHERE {_counted_history('h')} "
-    f"UNION ALL SELECT {_article_minutes('a', '1')} FROM article a "
-    f"WHERE {_counted_article('a')}"
-    ") x (day, actor, claims, replies, closes, minutes) GROUP BY day, actor"
-)
+ROWS = _summed(f"{_history_rows('ticket_history')} UNION ALL {_article_rows('article')}")
 #: The rollup from the existing rows (also run by tests/bench after seeding with COPY).
-FILL = f"INSERT INTO report_agent_day (day, actor, claims, replies, closes, minutes) {ROWS}"
+FILL = f"INSERT INTO report_agent_day ({COLUMNS}) {ROWS}"
 DROP = (
     *(
         f"DROP TRIGGER IF EXISTS report_agent_day_{table}_{kind} ON {table}"
@@ -149,7 +138,6 @@ DROP = (
     ),
     "DROP FUNCTION IF EXISTS report_agent_day_history()",
     "DROP FUNCTION IF EXISTS report_agent_day_article()",
-    "DROP FUNCTION IF EXISTS report_agent_day_add(date, varchar, bigint, bigint, bigint, bigint)",
     "DROP TABLE IF EXISTS report_agent_day",
 )
 
@@ -158,7 +146,7 @@ async def add_rollup(apps, schema_editor) -> None:  # type: ignore[no-untyped-de
     client = schema_editor.client
     if client.capabilities.dialect != "postgres":
         return
-    for statement in (CREATE_TABLE, ADD_FUNCTION, HISTORY_FUNCTION, ARTICLE_FUNCTION, *TRIGGERS):
+    for statement in (CREATE_TABLE, *FUNCTIONS, *TRIGGERS):
         await client.execute_script(statement)
     await client.execute_script(FILL)
 
