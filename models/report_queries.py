@@ -462,13 +462,21 @@ def _per_actor(parts: list[str]) -> str:
 
 
 def _agents_rolled_up(sql: Query, scope: _Scope, first: datetime, last: datetime) -> str:
-    """The UTC days first..last (exclusive) from `report_agent_day`, the edges raw."""
+    """The replies, closes and minutes of the UTC days first..last (exclusive) from
+    `report_agent_day`, their claims raw (not in the rollup: migration 0013), the partial
+    days at the edges raw."""
     rolled = (
-        "SELECT d.actor, d.claims, d.replies, d.closes, d.minutes FROM report_agent_day d "
+        "SELECT d.actor, 0 AS claims, d.replies, d.closes, d.minutes FROM report_agent_day d "
         f"WHERE d.day >= {sql.value(first.date())} AND d.day < {sql.value(last.date())}"
     )
+    claims = (
+        "SELECT h.actor, 1 AS claims, 0 AS replies, 0 AS closes, 0 AS minutes "
+        f"FROM ticket_history h WHERE h.event = '{HistoryEvent.CLAIMED.value}' "
+        f"AND h.created_at >= {sql.value(first)} AND h.created_at < {sql.value(last)} "
+        f"AND {_agent_ids('h.actor')}"
+    )
     edges = _agent_rows(sql, scope, [(scope.start, first), (last, scope.end)])
-    return _per_actor([rolled, *edges])
+    return _per_actor([rolled, claims, *edges])
 
 
 async def _ranked(scope: _Scope, key: str, shown: str, having: str) -> list[tuple[str, str, int]]:

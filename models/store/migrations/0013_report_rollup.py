@@ -2,7 +2,7 @@
 
 A year's claims, replies and closes per agent read ~1,000,000 history rows and the minutes
 booked ~600,000 articles: most of the year report's CPU. `report_agent_day` keeps, per UTC
-day and agent, the claims, replies, closes and booked minutes, kept by triggers in the
+day and agent, the replies, closes and booked minutes, kept by triggers in the
 same transaction as the history row or article (so a report's snapshot always agrees with
 the raw rows); the report reads the whole UTC days of its period from it and the partial
 days at its edges from the raw rows (models/report_queries.py, `_agents`).
@@ -16,7 +16,11 @@ days at its edges from the raw rows (models/report_queries.py, `_agents`).
   mail, a system row) changes nothing and locks nothing. Two transactions of the same agent
   on the same day wait for each other from their insert to their commit (one agent's own
   clicks; other agents never wait).
-- Only what the report counts enters it: the history events claimed/replied/closed and
+- Claims stay out: they are written in batches of many agents' clicks (models/claiming.py),
+  the benchmarked hot path, which two rollup rows shared by overlapping batches slowed
+  (bench_claim_ack p50 47.6 → 52.4 ms, p99 69.6 → 105 ms); the report counts them raw
+  (a third of the history rows).
+- Only what the report counts enters it: the history events replied/closed and
   articles with minutes_spent > 0, by Slack user ids (U…, W…).
 - History rows are never updated or deleted, and a merge moves articles between tickets
   without changing their author, time or minutes; the UPDATE and DELETE triggers are there
@@ -37,8 +41,8 @@ from collections.abc import Callable
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-AGENT_EVENTS = "('claimed', 'replied', 'closed')"
-COLUMNS = "day, actor, claims, replies, closes, minutes"
+AGENT_EVENTS = "('replied', 'closed')"
+COLUMNS = "day, actor, replies, closes, minutes"
 
 
 def _is_agent(column: str) -> str:
@@ -51,33 +55,32 @@ def _day(column: str) -> str:
 
 CREATE_TABLE = (
     "CREATE TABLE IF NOT EXISTS report_agent_day ("
-    "day date NOT NULL, actor varchar(320) NOT NULL, "
-    "claims bigint NOT NULL DEFAULT 0, replies bigint NOT NULL DEFAULT 0, "
+    "day date NOT NULL, actor varchar(320) NOT NULL, replies bigint NOT NULL DEFAULT 0, "
     "closes bigint NOT NULL DEFAULT 0, minutes bigint NOT NULL DEFAULT 0, "
     "PRIMARY KEY (day, actor))"
 )
 
 
 def _history_rows(table: str, sign: int = 1) -> str:
-    """(day, actor, claims, replies, closes, minutes) of the counted history rows."""
+    """(day, actor, replies, closes, minutes) of the counted history rows."""
     return (
-        f"SELECT {_day('r.created_at')}, r.actor, {sign} * (r.event = 'claimed')::int, "
+        f"SELECT {_day('r.created_at')}, r.actor, "
         f"{sign} * (r.event = 'replied')::int, {sign} * (r.event = 'closed')::int, 0 "
         f"FROM {table} r WHERE r.event IN {AGENT_EVENTS} AND {_is_agent('r.actor')}"
     )
 
 
 def _article_rows(table: str, sign: int = 1) -> str:
-    """(day, actor, claims, replies, closes, minutes) of the articles with booked minutes."""
+    """(day, actor, replies, closes, minutes) of the articles with booked minutes."""
     return (
-        f"SELECT {_day('r.created_at')}, r.author, 0, 0, 0, {sign} * r.minutes_spent "
+        f"SELECT {_day('r.created_at')}, r.author, 0, 0, {sign} * r.minutes_spent "
         f"FROM {table} r WHERE r.minutes_spent > 0 AND {_is_agent('r.author')}"
     )
 
 
 def _summed(rows: str) -> str:
     return (
-        "SELECT day, actor, sum(claims) AS claims, sum(replies) AS replies, "
+        "SELECT day, actor, sum(replies) AS replies, "
         f"sum(closes) AS closes, sum(minutes) AS minutes FROM ({rows}) x ({COLUMNS}) "
         "GROUP BY day, actor"
     )
@@ -88,9 +91,9 @@ def _add(rows: str) -> str:
     they sum to nothing (an update that did not touch a counted column)."""
     return (
         f"INSERT INTO report_agent_day AS d ({COLUMNS}) SELECT * FROM ({_summed(rows)}) s "
-        "WHERE claims <> 0 OR replies <> 0 OR closes <> 0 OR minutes <> 0 "
+        "WHERE replies <> 0 OR closes <> 0 OR minutes <> 0 "
         "ORDER BY day, actor ON CONFLICT (day, actor) DO UPDATE SET "
-        "claims = d.claims + excluded.claims, replies = d.replies + excluded.replies, "
+        "replies = d.replies + excluded.replies, "
         "closes = d.closes + excluded.closes, minutes = d.minutes + excluded.minutes"
     )
 

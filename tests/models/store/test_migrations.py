@@ -68,10 +68,10 @@ async def upgrade_keeps_data(url: str) -> None:
         assert ticket.merged_into_id is None
         if placeholder == "$1":  # 0013: the agents' daily rollup, filled from the two closes
             rolled = await db.connection().execute_query_dict(
-                "SELECT day, actor, claims, replies, closes, minutes FROM report_agent_day"
+                "SELECT day, actor, replies, closes, minutes FROM report_agent_day"
             )
             assert [tuple(row.values()) for row in rolled] == [
-                (datetime(2026, 11, 25).date(), "U1", 0, 0, 2, 0)
+                (datetime(2026, 11, 25).date(), "U1", 0, 2, 0)
             ]
         # Every existing row gets the default: a pending row says it has no recorded
         # outcome (one attempted already counts as maybe delivered); done and dead rows
