@@ -30,12 +30,15 @@ def utc(moment: datetime) -> datetime:
 class Query:
     """Collects parameters while a statement is written: `value()` returns the placeholder."""
 
-    def __init__(self, dialect: Dialect, *, serial: bool = False) -> None:
+    def __init__(self, dialect: Dialect, *, serial: bool = False, work_mem_mb: int = 0) -> None:
         self.dialect = dialect
         self.params: list[Any] = []
         # PostgreSQL plans it without parallel workers: for statements that already run
         # side by side (a report's), whose workers would only take each other's cores.
         self.serial = serial
+        # PostgreSQL's work_mem for this statement alone (0: the server's): for a grouping
+        # whose hash table would spill to disk at the default 4 MB.
+        self.work_mem_mb = work_mem_mb
 
     def value(self, value: Any) -> str:
         if isinstance(value, datetime):
@@ -53,10 +56,16 @@ class Query:
         return f"{mark}::timestamptz" if self.dialect == "postgres" else mark
 
     async def fetch(self, text: str) -> list[dict[str, Any]]:
-        if self.serial and self.dialect == "postgres":
-            async with in_transaction() as serial:
-                await serial.execute_script("SET LOCAL max_parallel_workers_per_gather = 0")
-                return list(await serial.execute_query_dict(text, self.params))
+        settings = []
+        if self.dialect == "postgres":
+            if self.serial:
+                settings.append("SET LOCAL max_parallel_workers_per_gather = 0")
+            if self.work_mem_mb:
+                settings.append(f"SET LOCAL work_mem = '{int(self.work_mem_mb)}MB'")
+        if settings:
+            async with in_transaction() as local:
+                await local.execute_script("; ".join(settings))
+                return list(await local.execute_query_dict(text, self.params))
         return list(await Ticket._meta.db.execute_query_dict(text, self.params))
 
     def datetime(self, value: Any) -> datetime:
@@ -65,6 +74,14 @@ class Query:
             return value.astimezone(UTC)
         parsed = datetime.fromisoformat(str(value))
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+    def duration(self, later: str, earlier: str) -> str:
+        """`later - earlier` to order and pick from: an interval on PostgreSQL (exact, and
+        cheap to compare; EXTRACT(EPOCH …) of the picked ones gives their seconds), the
+        seconds (`seconds`) on SQLite."""
+        if self.dialect == "postgres":
+            return f"({later} - {earlier})"
+        return self.seconds(later, earlier)
 
     def seconds(self, later: str, earlier: str) -> str:
         """`later - earlier` in seconds as a float, to the microsecond on both databases (the

@@ -20,7 +20,7 @@ async def drop_index(apps, schema_editor) -> None:  # type: ignore[no-untyped-de
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ticketbot", "0012_csat")]
+    dependencies = [("ticketbot", "0013_report_rollup")]
 
     initial = False
 

@@ -69,6 +69,13 @@ async def upgrade_keeps_data(url: str) -> None:
         # 0011: tickets of before have no service levels (nothing was promised for them)
         assert ticket.sla_first_due_at is None and ticket.sla_resolution_due_at is None
         assert ticket.sla_first_met is None and ticket.sla_pauses is None
+        if placeholder == "$1":  # 0013: the agents' daily rollup, filled from the two closes
+            rolled = await db.connection().execute_query_dict(
+                "SELECT day, actor, replies, closes, minutes FROM report_agent_day"
+            )
+            assert [tuple(row.values()) for row in rolled] == [
+                (datetime(2026, 11, 25).date(), "U1", 0, 2, 0)
+            ]
         # Every existing row gets the default: a pending row says it has no recorded
         # outcome (one attempted already counts as maybe delivered); done and dead rows
         # are never attempted again, and their status says how they ended.
