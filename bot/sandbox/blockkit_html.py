@@ -56,6 +56,7 @@ EMOJI: Mapping[str, str] = {
     "clipboard": "📋",
     "closed_lock_with_key": "🔐",
     "date": "📅",
+    "double_vertical_bar": "⏸️",
     "e-mail": "📧",
     "email": "✉️",
     "envelope": "✉️",
