@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from models.stream_safe import cap_marks, pg_cap_marks
+
 # Each indexed text (a subject, a mail body, a note) counts up to this many characters.
 MAX_INDEXED_CHARS = 100_000
 
@@ -70,10 +72,10 @@ def spell_out(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Letters spelled out, then decomposed (NFD) and stripped of combining marks: what
-    `ticketbot_fold()` does in PostgreSQL and the FTS5 tokenizer in SQLite. Case is left
-    to the tokenizers."""
-    return _MARKS.sub("", unicodedata.normalize("NFD", spell_out(text)))
+    """Runs of marks cut to 30 (models.stream_safe), letters spelled out, then decomposed
+    (NFD) and stripped of combining marks: what `ticketbot_fold()` does in PostgreSQL and
+    the FTS5 tokenizer in SQLite. Case is left to the tokenizers."""
+    return _MARKS.sub("", unicodedata.normalize("NFD", spell_out(cap_marks(text))))
 
 
 def has_umlaut(text: str) -> bool:
@@ -125,7 +127,7 @@ def _sql_literal(text: str) -> str:
 def pg_functions_sql() -> list[str]:
     """`ticketbot_fold(text)` and `ticketbot_search_text(text)`: `fold` and `indexed_text`
     in PostgreSQL (a UTF-8 database: `normalize`), IMMUTABLE so they may feed an index."""
-    spelled = "$1"
+    spelled = pg_cap_marks("$1")
     for letter, out in SPELLED_OUT:
         spelled = f"replace({spelled}, {_sql_literal(letter)}, {_sql_literal(out)})"
     german_sql = "$1"

@@ -27,6 +27,7 @@ from pathlib import Path
 from models.errors import CorruptBlob as CorruptBlob  # noqa: PLC0414 (re-exported)
 from models.errors import StorageError as StorageError  # noqa: PLC0414 (re-exported)
 from models.errors import UnsafePath as UnsafePath  # noqa: PLC0414 (re-exported)
+from models.stream_safe import cap_marks
 
 MAX_NAME_BYTES = 255  # what ext4, APFS and NTFS allow per name, and the Attachment column
 MAX_EXTENSION_CHARS = 16  # longer "extensions" are part of the name, not a type hint
@@ -80,15 +81,16 @@ def safe_filename(name: str, content_type: str) -> str:
     """The sender's file name made safe to show, save and upload on any system.
 
     Keeps the last path component only ("../../etc/passwd" → "passwd"), drops control
-    and format characters, replaces characters Windows forbids, strips leading dots
-    (no hidden files) and trailing dots and spaces, defuses device names ("CON" →
-    "_CON") and cuts the name to 255 bytes of UTF-8 keeping its extension. An empty
-    result becomes "attachment" plus an extension guessed from `content_type`.
+    and format characters, cuts runs of combining marks to 30 (models.stream_safe),
+    replaces characters Windows forbids, strips leading dots (no hidden files) and
+    trailing dots and spaces, defuses device names ("CON" → "_CON") and cuts the name to
+    255 bytes of UTF-8 keeping its extension. An empty result becomes "attachment" plus
+    an extension guessed from `content_type`.
     """
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(" " if ch.isspace() else ch for ch in name)
     name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    name = unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFC", cap_marks(name))
     name = _FORBIDDEN_CHARS.sub("_", name)
     name = _SPACES.sub(" ", name).lstrip(". ").rstrip(". ")
     if name.split(".", 1)[0].rstrip(" ").upper() in _RESERVED_NAMES:

@@ -24,7 +24,8 @@ from models.search import (
     search_terms,
     search_tickets,
 )
-from models.search_text import word_key
+from models.search_text import fold, word_key
+from models.store import db
 from models.store.article import Article
 from models.store.ticket import Ticket, TicketState
 from models.work import claim, close, note
@@ -343,3 +344,29 @@ async def test_postgres_ranks_the_newest_matches_found_in_growing_windows(
         monkeypatch.setattr(search, "CANDIDATES", 10)  # no window holds ten: every ticket
     assert await numbers("gizmo") == [best.number, *newest_three]
     assert await numbers('"the gizmo"', page=0) == newest_three
+
+
+ZALGO = "\u0301\u0316\u0337\u0360"  # marks of mixed classes: quadratic to normalise
+
+
+async def test_a_flood_of_marks_is_indexed_and_its_words_found(database: str) -> None:
+    """Like the hostile corpus's zalgo mail: its 100 000 marks on one letter held the INSERT
+    (its search trigger's normalize()) for ~50 s on PostgreSQL; the runs are cut to 30."""
+    made = await ticket("Printer " + "Z" + ZALGO * 25, "Z" + ZALGO * 20_000 + " toner empty")
+    assert await numbers("printer toner") == [made.number]
+
+
+async def test_postgres_folds_as_python_does(database: str) -> None:
+    if database != "postgres":
+        pytest.skip("ticketbot_fold() is PostgreSQL's")
+    texts = [
+        "Viele Grüße aus München, Straße",
+        "Ça marche, café crème, Ørsted",
+        "Vie\u0302\u0323t Nam",
+        "Z" + ZALGO * 25_000 + " done",
+        "e" + "\u0316\u0301" * 40 + chr(0x2FFFF) * 40,
+    ]
+    connection = db.connection()
+    for text in texts:
+        found = await connection.execute_query_dict("SELECT ticketbot_fold($1) AS f", [text])
+        assert found[0]["f"] == fold(text)
