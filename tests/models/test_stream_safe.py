@@ -41,9 +41,9 @@ def test_text_a_language_writes_is_left_alone(text: str) -> None:
 def test_each_run_keeps_its_first_thirty_marks() -> None:
     text = "Z" + ZALGO * 25_000 + " printer " + "e" + "\u0316\u0301" * 40 + "!"
     capped = cap_marks(text)
-    assert capped == "Z" + (ZALGO * 8)[:MAX_NON_STARTERS] + " printer e" + (
-        "\u0316\u0301" * 15
-    ) + "!"
+    assert (
+        capped == "Z" + (ZALGO * 8)[:MAX_NON_STARTERS] + " printer e" + ("\u0316\u0301" * 15) + "!"
+    )
     assert longest_mark_run(capped) == MAX_NON_STARTERS
 
 
