@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -35,10 +36,26 @@ class Outgoing:
     ticket_number: str = ""
 
 
+class _KeptHeaderClasses(HeaderRegistry):
+    """The standard registry, but each header's class is made once: the stdlib builds a new
+    class with `type()` for every header set, a fifth of an acknowledgement's build time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 # RFC 5322's hard line limit: Python otherwise folds a Message-ID longer than 78
 # characters into RFC 2047 encoded words, which no mail client recognises as an id,
 # and In-Reply-To/References would no longer thread.
-POLICY = SMTP.clone(max_line_length=998)
+POLICY = SMTP.clone(max_line_length=998, header_factory=_KeptHeaderClasses())
 
 
 def build_message(out: Outgoing) -> EmailMessage:

@@ -43,7 +43,7 @@ class MailDelivery:
         return {MAIL_SEND: self.send_article}
 
     async def send_article(self, item: OutboxItem) -> None:
-        article = await Article.get(id=int(item.payload["article_id"])).prefetch_related("ticket")
+        article = await Article.get(id=int(item.payload["article_id"])).select_related("ticket")
         if article.sent_at is not None:
             return  # an earlier attempt got through before we could record it
         if not article.recipients:

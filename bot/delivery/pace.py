@@ -20,6 +20,8 @@ from models.errors import RetryLater
 
 #: Slots held longer than this after their time are forgotten (their item never came back).
 STALE_SECONDS = 120.0
+#: Stale slots are looked for at most this often.
+SWEEP_SECONDS = 1.0
 #: Coming back this early is close enough: the slot is used.
 EARLY_SECONDS = 0.05
 
@@ -33,6 +35,8 @@ class ChannelPace:
     _next: dict[str, float] = field(default_factory=dict)
     #: Slots handed out and not used yet: item key -> (channel, time).
     _held: dict[object, tuple[str, float]] = field(default_factory=dict)
+    #: When stale slots were last looked for (a flood holds thousands: not on every call).
+    _swept_at: float = float("-inf")
 
     @property
     def interval(self) -> float:
@@ -78,5 +82,8 @@ class ChannelPace:
             )
 
     def _forget_stale(self, now: float) -> None:
+        if now - self._swept_at < SWEEP_SECONDS:
+            return
+        self._swept_at = now
         for key in [k for k, (_, at) in self._held.items() if at + STALE_SECONDS < now]:
             del self._held[key]

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.digest import FloodDigest
-from bot.delivery.pace import ChannelPace
+from bot.delivery.pace import STALE_SECONDS, ChannelPace
 from bot.delivery.posts import SlackDelivery
 from bot.sandbox.emulator import BILLING_CHANNEL, SUPPORT_CHANNEL, SlackEmulator
 from models import effects
@@ -146,4 +146,15 @@ def test_behind_says_whether_posts_wait_for_their_slots() -> None:
     assert pace.behind(SUPPORT_CHANNEL)  # 3 waits for its slot
     clock.now += 1.0
     assert pace.wait(SUPPORT_CHANNEL, 3) == 0.0
+    assert not pace.behind(SUPPORT_CHANNEL)
+
+
+def test_a_slot_whose_item_never_came_back_is_forgotten() -> None:
+    clock = Seconds()
+    pace = ChannelPace(per_second=1.0, burst=1, clock=clock)
+    pace.wait(SUPPORT_CHANNEL, "first")
+    assert pace.wait(SUPPORT_CHANNEL, "gone") == 1.0  # held; its item is never seen again
+    assert pace.behind(SUPPORT_CHANNEL)
+    clock.now += STALE_SECONDS + 5.0
+    pace.wait(BILLING_CHANNEL, "other")  # any later call looks for stale slots
     assert not pace.behind(SUPPORT_CHANNEL)
