@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -44,6 +43,7 @@ from models.numbers import allocate_counter, format_number
 from models.policy import Policy, QueueRoute
 from models.priority import Priority
 from models.quarantine import MailAttempt, finish_attempt
+from models.sql import Query, dialect_of
 from models.store.article import Article, ArticleKind, Attachment, InboundMessage
 from models.store.ticket import History, Ticket, TicketState
 
@@ -648,23 +648,37 @@ async def queue_autoreply(
 
 async def recent_answers(recipient: str, now: datetime) -> RecentAnswers:
     """How many automatic answers went out lately, for the per-recipient, global and
-    per-domain caps (the global cap bounds the rows the second query reads; it counts
-    the last hour and its share for the domain together)."""
+    per-domain caps, in one statement (every new ticket asks). The global cap bounds the
+    rows the hour's count reads; it counts the hour and the domain's share together."""
     domain = recipient.rpartition("@")[2]
-    to_recipient = await Article.filter(
-        is_autoreply=True, to_address=recipient, created_at__gte=now - timedelta(days=1)
-    ).count()
-    in_domain = Q(to_address__endswith=f"@{domain}") if domain else Q(id__lt=0)
-    [hour] = (
-        await Article.filter(is_autoreply=True, created_at__gte=now - timedelta(hours=1))
-        .annotate(total=Count("id"), domain=Count("id", _filter=in_domain))
-        .values("total", "domain")
+    sql = Query(dialect_of())  # placeholders are made in the order they appear (SQLite)
+    to_recipient = (
+        f"SELECT count(*) FROM article WHERE is_autoreply = {sql.value(True)} "
+        f"AND to_address = {sql.value(recipient)} "
+        f"AND created_at >= {sql.value(now - timedelta(days=1))}"
+    )
+    in_domain = (
+        f"to_address LIKE {sql.value('%@' + _like_escaped(domain))} ESCAPE '!'"
+        if domain
+        else "1 = 0"
+    )
+    [row] = await sql.fetch(
+        f"SELECT ({to_recipient}) AS day, count(*) AS hour, "
+        f"coalesce(sum(CASE WHEN {in_domain} THEN 1 ELSE 0 END), 0) AS domain "
+        f"FROM article WHERE is_autoreply = {sql.value(True)} "
+        f"AND created_at >= {sql.value(now - timedelta(hours=1))}"
     )
     return RecentAnswers(
-        to_recipient_last_day=to_recipient,
-        last_hour=int(hour["total"] or 0),
-        to_domain_last_hour=int(hour["domain"] or 0),
+        to_recipient_last_day=int(row["day"] or 0),
+        last_hour=int(row["hour"] or 0),
+        to_domain_last_hour=int(row["domain"] or 0),
     )
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE … ESCAPE '!' (no backslash: its meaning in a
+    string literal depends on PostgreSQL's standard_conforming_strings)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 async def _record_bounce(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mail.parse import parse_mail
+from models.autoreply import RecentAnswers
 from models.effects import (
     MAIL_SEND,
     SLACK_CARD_POST,
@@ -15,6 +16,7 @@ from models.effects import (
     SLACK_THREAD_POST,
     slack_stream,
 )
+from models.intake import recent_answers
 from models.numbers import is_valid_number
 from models.outbox.items import OutboxItem
 from models.policy import Policy, QueueRoute
@@ -241,3 +243,13 @@ async def test_a_follow_up_read_in_part_is_warned_about_in_the_thread(database: 
     [notice] = [item for item in items if item.kind == SLACK_THREAD_NOTICE]
     assert notice.payload["notice"] == "read_in_part"
     assert "attachments" in notice.payload["facts"]["reason"]
+
+
+async def test_recent_answers_count_the_recipient_the_domain_and_the_hour(database: str) -> None:
+    """One statement counts all three caps; a domain is the whole part after the "@"."""
+    for n, sender in enumerate(["c@ab.example", "d@ab.example", "e@xab.example", "f@x.org"]):
+        await ingest(make_mail(from_=sender, message_id=f"<r{n}@example.com>"), POLICY)
+    counted = await recent_answers("c@ab.example", datetime.now(UTC))
+    assert counted == RecentAnswers(to_recipient_last_day=1, last_hour=4, to_domain_last_hour=2)
+    later = await recent_answers("c@ab.example", datetime.now(UTC) + timedelta(hours=2))
+    assert later == RecentAnswers(to_recipient_last_day=1, last_hour=0, to_domain_last_hour=0)
