@@ -40,6 +40,7 @@ from models.facts import MailFacts
 from models.followup import normalise_subject
 from models.lifecycle import Move, next_state
 from models.numbers import allocate_counter, format_number
+from models.outbox.items import written_together
 from models.policy import Policy, QueueRoute
 from models.priority import Priority
 from models.quarantine import MailAttempt, finish_attempt
@@ -243,7 +244,7 @@ async def _make_group(
     together, then each mail's ticket; raises (rolling everything back) if one fails."""
     ids = [item.inbound_id for item in stored]
     results: list[IntakeResult] = []
-    async with in_transaction() as connection:
+    async with in_transaction() as connection, written_together():
         claimed = await _claim(connection, ids)
         keys = {(item.mail.message_id or "")[:998] for item in stored} - {""}
         clashes: set[str] = (

@@ -8,6 +8,9 @@ stuck mail never delays a Slack card.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
 
@@ -71,14 +74,41 @@ class OutboxItem(Model):
         return f"outbox#{self.id} {self.kind} ({self.stream})"
 
 
+_held: ContextVar[list[OutboxItem] | None] = ContextVar("outbox_held", default=None)
+
+
 async def enqueue(
     kind: str, payload: dict[str, Any], *, stream: str, clock: Clock = system_clock
 ) -> OutboxItem:
-    """Record a side effect; call inside the transaction of the change that causes it."""
+    """Record a side effect; call inside the transaction of the change that causes it.
+    Inside `written_together()` the row is written when that block ends (it has no id
+    until then)."""
     now = clock()
-    return await OutboxItem.create(
+    item = OutboxItem(
         kind=kind, stream=stream, payload=payload, next_attempt_at=now, created_at=now
     )
+    held = _held.get()
+    if held is None:
+        await item.save()
+    else:
+        held.append(item)
+    return item
+
+
+@asynccontextmanager
+async def written_together() -> AsyncIterator[None]:
+    """The side effects recorded inside are written in one statement, in the order they
+    were recorded (a stream's order is its ids' order), when the block ends without an
+    error; use it inside the transaction, which then commits them with the rest. For
+    work that records many (tickets made from a batch of stored mail)."""
+    held: list[OutboxItem] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    if held:
+        await OutboxItem.bulk_create(held)
 
 
 async def remember(item: OutboxItem, facts: dict[str, Any]) -> None:
