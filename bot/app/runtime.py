@@ -36,7 +36,7 @@ from bot.slack.services import Services
 from bot.slack.stamps import view_key
 from mail.delivery import MailDelivery
 from mail.imap import ImapPoller, PolledMessage
-from mail.intake import Incoming, MailIntake, TicketMaker
+from mail.intake import TICKETS_PER_TRANSACTION, Incoming, MailIntake, TicketMaker
 from mail.parse_pool import ParsePool
 from mail.smtp import SmtpSender
 from models.collision import expire_replying
@@ -60,6 +60,7 @@ MAX_DEFER_SECONDS = 10.0
 DELIVERIES = 4  # outbox deliveries at once
 BACKLOG_DELIVERIES = 1  # … while more than BACKLOG_MAILS wait on IMAP to be stored
 BACKLOG_MAILS = 50
+SQLITE_TICKETS_PER_TRANSACTION = 5
 GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
 
 
@@ -128,7 +129,9 @@ class Runtime:
         limits = parse_limits(settings)
         self.parse_pool = ParsePool(limits)
         self.intake = MailIntake(self.policy, self.parse_pool)
-        self.tickets = TicketMaker(self.intake, self.policy, on_result=self._made)
+        self.tickets = TicketMaker(
+            self.intake, self.policy, on_result=self._made, group=self._tickets_per_transaction()
+        )
         ingest = settings.ingest
         self.pipe = (
             PipeServer(
@@ -192,6 +195,14 @@ class Runtime:
         """A mail `ticketbot ingest` handed over the socket: stored as `ingest` would store
         it (identity, retries, quarantine), counted like any mail; None = try later."""
         return await store_piped(self.receive, raw, size, name, self.parse_pool.limits.max_attempts)
+
+    def _tickets_per_transaction(self) -> int:
+        """SQLite runs one transaction at a time on its one connection: while a group of
+        tickets is made, a delivery cannot even record that its mail went out, and a crash
+        in that wait sends the mail again after the restart. Small groups keep it short."""
+        if self.settings.database.url.startswith("sqlite"):
+            return SQLITE_TICKETS_PER_TRANSACTION
+        return TICKETS_PER_TRANSACTION
 
     def _delivery_share(self) -> int:
         """Deliveries at once: fewer while a mail backlog is being stored (one loop serves
