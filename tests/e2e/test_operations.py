@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.emulator.config import ALICE
 from bot.sandbox.signer import signed_headers
-from tests.support.bot_process import BotFactory, BotProcess, bot_config
+from tests.support.bot_process import BotFactory, BotProcess, bot_config, poll_until
 from tests.support.database import admin_sql, drop_pg_database, pg_url
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.slack_fixtures import SIGNING_SECRET, DriverFactory
@@ -56,12 +56,14 @@ def healthz(bot: BotProcess) -> dict[str, Any]:
 def wait_metric(
     bot: BotProcess, key: tuple[str, tuple[tuple[str, str], ...]], value: float
 ) -> Samples:
-    """The samples once `key` reads `value` (a condition polled until a deadline)."""
-    deadline = time.monotonic() + 20
-    while (samples := scrape(bot)).get(key) != value:
-        assert time.monotonic() < deadline, f"{key} = {samples.get(key)}, not {value}"
-        time.sleep(0.1)
-    return samples
+    """The samples once `key` reads `value`."""
+    seen: list[Samples] = []
+
+    def reached() -> Samples | None:
+        seen[:] = [scrape(bot)]
+        return seen[0] if seen[0].get(key) == value else None
+
+    return poll_until(reached, 20, lambda: f"{key} = {seen[0].get(key)}, not {value}", step=0.1)
 
 
 def json_lines(bot: BotProcess) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import pytest
@@ -31,6 +31,7 @@ from tests.support.dovecot import DovecotServer, free_port
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.smtp_server import SmtpServer
 
+T = TypeVar("T")
 SUPPORT_ADDRESS = "support@ticketbot.example"
 
 
@@ -103,12 +104,25 @@ def pending_outbox(db_url: str) -> int:
     return int(count)
 
 
-def wait_outbox_drained(db_url: str, timeout: float = 20.0) -> None:
+def poll_until(
+    condition: Callable[[], T], timeout: float, what: Callable[[], str], step: float = 0.05
+) -> T:
+    """`condition()` once it is truthy, polled until `timeout` (a wait, never a measured
+    duration); AssertionError saying `what()` if it never is."""
     deadline = time.monotonic() + timeout
-    while pending_outbox(db_url):
+    while not (result := condition()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"outbox still has {pending_outbox(db_url)} pending rows")
-        time.sleep(0.05)  # polling a condition with a deadline
+            raise AssertionError(what())
+        time.sleep(step)
+    return result
+
+
+def wait_outbox_drained(db_url: str, timeout: float = 20.0) -> None:
+    poll_until(
+        lambda: pending_outbox(db_url) == 0,
+        timeout,
+        lambda: f"outbox still has {pending_outbox(db_url)} pending rows",
+    )
 
 
 class BotProcess:
