@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal
+from typing import Literal, cast
 
 import aiosmtplib
+from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.typing import Default, SMTPStatus
 
 from mail.errors import SmtpError, SmtpPermanentError, SmtpTemporaryError
 
@@ -49,9 +53,76 @@ def translate_smtp_error(exc: BaseException) -> SmtpError:
     return SmtpTemporaryError(f"unexpected {type(exc).__name__}: {exc}")
 
 
+_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+END_OF_DATA = b".\r\n"
+
+
+def data_payload(message: bytes) -> bytes:
+    """What DATA carries before its end mark: CRLF line ends, the message ending in one,
+    a leading dot doubled (RFC 5321 4.5.2) — aiosmtplib's transformation, byte for byte."""
+    message = _LINE_ENDS.sub(b"\r\n", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return _LEADING_DOT.sub(b"..", message)
+
+
+class _EndMarkedSMTP(aiosmtplib.SMTP):
+    """aiosmtplib's client, whose DATA calls `before_end` at the last moment before the end
+    mark (the lone "." line) is written: the server accepts the mail on that line, so what
+    `before_end` records (synchronously) exists before any server can have accepted it,
+    and a crash right after still knows the mail may have gone (mail/sent_journal.py)."""
+
+    before_end: Callable[[], None] | None = None
+
+    async def data(
+        self,
+        message: str | bytes,
+        /,
+        *,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109 (aiosmtplib's signature)
+    ) -> aiosmtplib.SMTPResponse:
+        before_end, protocol = self.before_end, self.protocol
+        if before_end is None or protocol is None:
+            return await super().data(message, timeout=timeout)
+        seconds = self.timeout if timeout is Default.token else timeout
+        if isinstance(message, str):
+            message = message.encode("ascii")
+        try:
+            start = await protocol.execute_command(b"DATA", timeout=seconds)
+            if start.code != SMTPStatus.start_input:
+                raise aiosmtplib.SMTPDataError(start.code, start.message)
+            protocol.write(data_payload(message))
+            await _handed_to_kernel(protocol, seconds)
+            before_end()
+            protocol.write(END_OF_DATA)  # no await between the record and this write
+            response = await protocol.read_response(timeout=seconds)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+            self.close()
+            raise
+        if response.code != SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        return response
+
+
+async def _handed_to_kernel(protocol: SMTPProtocol, seconds: float | None) -> None:
+    """Wait until the transport holds no byte of the message itself: the end mark written
+    next then reaches the socket at once, and it, like every byte already in the kernel,
+    is still sent if this process dies (a large mail to a slow server is the only wait)."""
+    transport = cast(asyncio.WriteTransport | None, protocol.transport)
+    loop = asyncio.get_running_loop()
+    deadline = None if seconds is None else loop.time() + seconds
+    while transport is not None and transport.get_write_buffer_size():
+        if transport.is_closing():
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        if deadline is not None and loop.time() > deadline:
+            raise aiosmtplib.SMTPTimeoutError("Timed out sending the message")
+        await asyncio.sleep(0.005)  # the socket drains at the server's pace
+
+
 @dataclass(slots=True)
 class _Connection:
-    client: aiosmtplib.SMTP
+    client: _EndMarkedSMTP
     idle_since: float
     sent: int = 0
 
@@ -90,18 +161,30 @@ class SmtpSender:
         self._clock = clock
         self._idle: list[_Connection] = []
 
-    async def send(self, message: EmailMessage, *, sender: str, recipients: list[str]) -> None:
+    async def send(
+        self,
+        message: EmailMessage,
+        *,
+        sender: str,
+        recipients: list[str],
+        before_end: Callable[[], None] | None = None,
+    ) -> None:
         """Send `message` to exactly `recipients` (the envelope is never read from headers:
-        aiosmtplib would re-parse a To such as `"a@x,b@y"@z` into several recipients)."""
+        aiosmtplib would re-parse a To such as `"a@x,b@y"@z` into several recipients).
+        `before_end` is called once the server has all but the end mark (see
+        `_EndMarkedSMTP`); a failure after that call may or may not have delivered."""
         if not recipients:
             raise SmtpPermanentError("no recipients")
         try:
             connection = await self._connection()
+            connection.client.before_end = before_end
             try:
                 await connection.client.send_message(message, sender=sender, recipients=recipients)
             except BaseException:
                 connection.client.close()
                 raise
+            finally:
+                connection.client.before_end = None
         except Exception as exc:
             raise translate_smtp_error(exc) from exc
         connection.sent += 1
@@ -131,7 +214,7 @@ class SmtpSender:
                     continue
             return connection
         config = self._config
-        client = aiosmtplib.SMTP(
+        client = _EndMarkedSMTP(
             hostname=config.host,
             port=config.port,
             use_tls=config.security == "ssl",
