@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from mail.compose import Outgoing, build_message
 from mail.errors import SmtpPermanentError, SmtpTemporaryError
+from mail.sent_journal import SentJournal
 from mail.smtp import SmtpSender
 from models.clock import Clock, system_clock
 from models.effects import MAIL_SEND
@@ -33,11 +34,13 @@ class MailDelivery:
         from_name: str,
         clock: Clock = system_clock,
         on_sent: Callable[[], None] = _nobody,
+        journal: SentJournal | None = None,
     ) -> None:
         self._sender = sender
         self._from_name = from_name
         self._clock = clock
         self._on_sent = on_sent
+        self._journal = journal
 
     def handlers(self) -> dict[str, Handler]:
         return {MAIL_SEND: self.send_article}
@@ -63,15 +66,29 @@ class MailDelivery:
             auto_generated=article.is_automatic and not article.is_autoreply,
             ticket_number=article.ticket.number,
         )
+        journal, message_id = self._journal, outgoing.message_id
+        marked = False
+
+        def before_end() -> None:
+            nonlocal marked
+            marked = True
+            if journal is not None:
+                journal.sending(article.id, message_id)
+
         try:
             await self._sender.send(
                 build_message(outgoing),
                 sender=article.sender,
                 recipients=[*article.recipients, *article.cc],
+                before_end=before_end,
             )
-        except SmtpPermanentError as exc:
-            raise PermanentFailure(str(exc)) from exc
-        except SmtpTemporaryError as exc:
+        except (SmtpPermanentError, SmtpTemporaryError) as exc:
+            if marked and journal is not None:
+                journal.withdrawn(article.id, message_id)
+            if isinstance(exc, SmtpPermanentError):
+                raise PermanentFailure(str(exc)) from exc
             raise RetryLater(str(exc)) from exc
         self._on_sent()
         await Article.filter(id=article.id).update(sent_at=self._clock())
+        if journal is not None:
+            journal.recorded(article.id, message_id)

@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from mail.delivery import MailDelivery
 from mail.imap import ImapPoller, PolledMessage
 from mail.intake import TICKETS_PER_TRANSACTION, Incoming, MailIntake, TicketMaker
 from mail.parse_pool import ParsePool
+from mail.sent_journal import SentJournal
 from mail.smtp import SmtpSender
 from models.collision import expire_replying
 from models.escalation import escalate
@@ -62,6 +64,7 @@ BACKLOG_DELIVERIES = 1  # … while more than BACKLOG_MAILS wait on IMAP to be s
 BACKLOG_MAILS = 50
 SQLITE_TICKETS_PER_TRANSACTION = 5
 GRACE_SECONDS = 10.0  # on SIGTERM, how long work in hand may take to finish
+SENT_JOURNAL_DIRECTORY = ".sending"
 
 
 class Runtime:
@@ -86,6 +89,8 @@ class Runtime:
             settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
         )
         self.smtp = SmtpSender(smtp_config(settings))  # keeps connections open between mails
+        # beside the attachments: the directory every deployment keeps across restarts
+        self.sent_journal = SentJournal(Path(self.policy.attachments_dir) / SENT_JOURNAL_DIRECTORY)
         # one timeline per channel for every post this process makes
         pace = ChannelPace(per_second=settings.slack.posts_per_second)
         handlers = {
@@ -103,6 +108,7 @@ class Runtime:
                 self.smtp,
                 from_name=settings.mail.display_name,
                 on_sent=self.metrics.mail_sent,
+                journal=self.sent_journal,
             ).handlers(),
         }
         self.metrics.expect_kinds(handlers)
@@ -271,6 +277,7 @@ class Runtime:
 
     async def run(self) -> None:
         await self._preflight()
+        await self.sent_journal.settle()  # before the outbox could send any of them again
         await self.parse_pool.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -353,5 +360,6 @@ class Runtime:
         await self.services.settle(GRACE_SECONDS)
         await self.parse_pool.close()
         await self.smtp.close()
+        self.sent_journal.close()
         await self.session.close()
         await db.close()

@@ -6,7 +6,9 @@ aiosmtplib from their loop and wait here without deadlocking: `wait_for` blocks 
 calling thread (fine from sync code and from a thread), `wait` is its async twin.
 
 Fault mode: `fail_next(n)` answers the next `n` DATA commands with a temporary
-failure (451 by default), for retry and backoff tests.
+failure (451 by default), for retry and backoff tests. `before_reply` (a callable) runs
+once a message is complete and before its 250 goes back: the moment a real server has
+taken the mail, e.g. to kill the sender there.
 
 Optional AUTH: pass `users={"login": "password"}`; AUTH PLAIN/LOGIN is then offered
 without TLS (loopback only), and each message records who authenticated.
@@ -55,6 +57,7 @@ class RecordingHandler:
         self._fail_next = 0
         self._fail_reply = TEMPORARY_FAILURE
         self.rejected = 0
+        self.before_reply: Callable[[], None] | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
@@ -79,6 +82,8 @@ class RecordingHandler:
                 )
             )
             self._changed.notify_all()
+        if self.before_reply is not None:
+            self.before_reply()
         return "250 2.0.0 OK: queued"
 
     @property

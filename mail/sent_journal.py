@@ -1,0 +1,175 @@
+"""A record, outside the database, of the mails that may have reached the SMTP server.
+
+A mail is sent when the server answers the end of its DATA; we note that in the article
+(`sent_at`) a database round trip later, and a process killed in between used to send it
+again after the restart (the same Message-ID, but twice in the customer's inbox). The
+journal closes that gap: just before the end mark goes out (`SmtpSender.send(before_end=…)`)
+a line "+ <article id> <Message-ID>" is appended to this process's file with one write(2)
+— no buffer, no await, so it is in the kernel before any server can have accepted the mail,
+and a SIGKILL cannot undo it. When `sent_at` is committed, "= …" follows; a send that fails
+while we still run appends "- …". At the next start, `settle` marks every article whose
+last line is "+" (in flight when the process died: a handful at most) as sent, so the
+outbox's retry finds it sent and does not send it again.
+
+What it does not cover: a power cut (no fsync; the mail may then go twice, as before), and
+a retry by another host before this one restarts (each host settles only its own files).
+A kill between the "+" line and the end mark's write(2) would lose that mail: those are
+two system calls in a row, where the old gap was a database round trip on a busy loop.
+
+Files: `<directory>/<host>-<pid>.<generation>.journal`. A file grows to `max_bytes`, then
+the next generation starts and the one before the previous is removed (an in-flight send
+is always in one of the two kept). At start, the files of this host whose process is gone
+(or had our pid: a container's bot is pid 1 every time) are settled and removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+
+from models.clock import Clock, system_clock
+from models.store.article import Article
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 4 * 1024 * 1024
+_SAFE_MESSAGE_ID = re.compile(r"<[\x21-\x7e]{1,990}>")
+_FILE = re.compile(r"(?P<host>.+)-(?P<pid>\d+)\.(?P<generation>\d+)\.journal")
+
+
+def journal_line(sign: str, article_id: int, message_id: str) -> bytes:
+    return f"{sign} {article_id} {message_id}\n".encode("ascii")
+
+
+def may_have_gone(lines: Iterable[bytes]) -> set[tuple[int, str]]:
+    """The (article id, Message-ID) pairs whose last complete line says "+": perhaps
+    sent, neither recorded ("=") nor failed ("-"). A torn or foreign line is skipped."""
+    last: dict[tuple[int, str], str] = {}
+    for raw in lines:
+        if not raw.endswith(b"\n"):
+            continue  # the write(2) a crash cut short
+        parts = raw.decode("ascii", "replace").split()
+        if len(parts) != 3 or parts[0] not in ("+", "-", "=") or not parts[1].isdigit():
+            continue
+        last[(int(parts[1]), parts[2])] = parts[0]
+    return {key for key, sign in last.items() if sign == "+"}
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+class SentJournal:
+    def __init__(self, directory: Path, *, max_bytes: int = MAX_BYTES) -> None:
+        self._directory = directory
+        self._max_bytes = max_bytes
+        self._host = _host()
+        self._pid = os.getpid()
+        self._generation = 0
+        self._written = 0
+        self._fd: int | None = None
+
+    def _path(self, generation: int) -> Path:
+        return self._directory / f"{self._host}-{self._pid}.{generation}.journal"
+
+    async def settle(self, clock: Clock = system_clock) -> int:
+        """Mark as sent what a dead process of this host may have sent; then open our own
+        file. Returns how many articles were marked. A directory we cannot use is logged
+        and leaves the sends as they were before the journal: at least once."""
+        try:
+            leftovers = self._leftovers()
+            pending: set[tuple[int, str]] = set()
+            for files in leftovers.values():  # one process's generations, in order
+                pending |= may_have_gone(
+                    line for path in files for line in path.read_bytes().splitlines(True)
+                )
+        except OSError as exc:
+            logger.warning("no sent-mail journal in %s: %s", self._directory, exc)
+            return 0
+        marked = 0
+        for article_id, message_id in sorted(pending):
+            marked += await Article.filter(
+                id=article_id, message_id=message_id, sent_at=None
+            ).update(sent_at=clock())
+        if marked:
+            logger.warning(
+                "%d mails may have reached the SMTP server just before this bot stopped; "
+                "they count as sent and are not sent again",
+                marked,
+            )
+        try:
+            for path in (path for files in leftovers.values() for path in files):
+                path.unlink(missing_ok=True)
+            self._open(0)
+        except OSError as exc:
+            logger.warning("no sent-mail journal in %s: %s", self._directory, exc)
+        return marked
+
+    def _leftovers(self) -> dict[int, list[Path]]:
+        """This host's files of processes that are gone, or that had our pid: per pid,
+        its generations oldest first."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        found: dict[int, list[tuple[int, Path]]] = {}
+        for path in self._directory.glob("*.journal"):
+            match = _FILE.fullmatch(path.name)
+            if match is None or match["host"] != self._host:
+                continue
+            pid = int(match["pid"])
+            if pid == self._pid or not _alive(pid):
+                found.setdefault(pid, []).append((int(match["generation"]), path))
+        return {pid: [path for _, path in sorted(files)] for pid, files in found.items()}
+
+    def _open(self, generation: int) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._generation = generation
+        self._written = 0
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        self._fd = os.open(self._path(generation), flags, 0o600)
+        self._path(generation - 2).unlink(missing_ok=True)
+
+    def sending(self, article_id: int, message_id: str) -> None:
+        """Called with nothing between it and the end mark's write: must not await."""
+        self._append("+", article_id, message_id)
+
+    def recorded(self, article_id: int, message_id: str) -> None:
+        """`sent_at` is committed: the database knows from here on."""
+        self._append("=", article_id, message_id)
+
+    def withdrawn(self, article_id: int, message_id: str) -> None:
+        """The send failed after `sending` while we ran: the outbox decides what follows."""
+        self._append("-", article_id, message_id)
+
+    def _append(self, sign: str, article_id: int, message_id: str) -> None:
+        if self._fd is None or not _SAFE_MESSAGE_ID.fullmatch(message_id):
+            return  # not settled (a test's delivery) or an id we cannot write on a line
+        line = journal_line(sign, article_id, message_id)
+        try:
+            os.write(self._fd, line)
+        except OSError:  # a full disk must not stop the mail: it is then at-least-once
+            logger.warning("cannot write the sent-mail journal", exc_info=True)
+            return
+        self._written += len(line)
+        if self._written >= self._max_bytes:
+            self._open(self._generation + 1)
+
+    def close(self) -> None:
+        """The files stay: a send cut off by the stop's grace period is settled by the next
+        start on this host, which then removes them."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
