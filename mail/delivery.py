@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from mail.compose import Outgoing, build_message
 from mail.errors import SmtpPermanentError, SmtpTemporaryError
@@ -67,23 +68,15 @@ class MailDelivery:
             ticket_number=article.ticket.number,
         )
         journal, message_id = self._journal, outgoing.message_id
-        marked = False
-
-        def before_end() -> None:
-            nonlocal marked
-            marked = True
-            if journal is not None:
-                journal.sending(article.id, message_id)
-
         try:
             await self._sender.send(
                 build_message(outgoing),
                 sender=article.sender,
                 recipients=[*article.recipients, *article.cc],
-                before_end=before_end,
+                handed_over=partial(journal.sending, article.id, message_id) if journal else None,
             )
         except (SmtpPermanentError, SmtpTemporaryError) as exc:
-            if marked and journal is not None:
+            if journal is not None:
                 journal.withdrawn(article.id, message_id)
             if isinstance(exc, SmtpPermanentError):
                 raise PermanentFailure(str(exc)) from exc

@@ -3,18 +3,20 @@
 A mail is sent when the server answers the end of its DATA; we note that in the article
 (`sent_at`) a database round trip later, and a process killed in between used to send it
 again after the restart (the same Message-ID, but twice in the customer's inbox). The
-journal closes that gap: just before the end mark goes out (`SmtpSender.send(before_end=…)`)
-a line "+ <article id> <Message-ID>" is appended to this process's file with one write(2)
-— no buffer, no await, so it is in the kernel before any server can have accepted the mail,
-and a SIGKILL cannot undo it. When `sent_at` is committed, "= …" follows; a send that fails
-while we still run appends "- …". At the next start, `settle` marks every article whose
-last line is "+" (in flight when the process died: a handful at most) as sent, so the
-outbox's retry finds it sent and does not send it again.
+journal closes that gap: as soon as the whole mail, end mark included, is in the kernel
+(`SmtpSender.send(handed_over=…)`), and before the server's answer is read, a line
+"+ <article id> <Message-ID>" is appended to this process's file with one write(2) — no
+buffer, no await, and a SIGKILL cannot undo it. When `sent_at` is committed, "= …"
+follows; a send that fails while we still run appends "- …". At the next start, `settle`
+marks every article whose last line is "+" (in flight when the process died: a handful at
+most) as sent, so the outbox's retry finds it sent and does not send it again.
 
-What it does not cover: a power cut (no fsync; the mail may then go twice, as before), and
-a retry by another host before this one restarts (each host settles only its own files).
-A kill between the "+" line and the end mark's write(2) would lose that mail: those are
-two system calls in a row, where the old gap was a database round trip on a busy loop.
+Nothing is lost by it: the line is written only once every byte of the mail is in the
+kernel, which still sends them if the process dies. What it does not cover: the few
+microseconds between that write and the line, a power cut (no fsync), and a retry by
+another host before this one restarts (each host settles only its own files) — there the
+mail may go twice, as before. When the bytes cannot be seen to leave (TLS without asyncio's
+usual internals), no line is written: at least once, as before.
 
 Files: `<directory>/<host>-<pid>.<generation>.journal`. A file grows to `max_bytes`, then
 the next generation starts and the one before the previous is removed (an in-flight send
@@ -143,7 +145,7 @@ class SentJournal:
         self._path(generation - 2).unlink(missing_ok=True)
 
     def sending(self, article_id: int, message_id: str) -> None:
-        """Called with nothing between it and the end mark's write: must not await."""
+        """The mail is in the kernel, its answer not yet read: must not await."""
         self._append("+", article_id, message_id)
 
     def recorded(self, article_id: int, message_id: str) -> None:

@@ -67,13 +67,13 @@ def data_payload(message: bytes) -> bytes:
     return _LEADING_DOT.sub(b"..", message)
 
 
-class _EndMarkedSMTP(aiosmtplib.SMTP):
-    """aiosmtplib's client, whose DATA calls `before_end` at the last moment before the end
-    mark (the lone "." line) is written: the server accepts the mail on that line, so what
-    `before_end` records (synchronously) exists before any server can have accepted it,
-    and a crash right after still knows the mail may have gone (mail/sent_journal.py)."""
+class _HandOverSMTP(aiosmtplib.SMTP):
+    """aiosmtplib's client, whose DATA calls `handed_over` as soon as the whole mail, end
+    mark included, is in the kernel: from then on it reaches the server even if this
+    process dies, so what `handed_over` records (synchronously) is true whatever follows,
+    and it comes before the server's answer can be read (mail/sent_journal.py)."""
 
-    before_end: Callable[[], None] | None = None
+    handed_over: Callable[[], None] | None = None
 
     async def data(
         self,
@@ -82,8 +82,8 @@ class _EndMarkedSMTP(aiosmtplib.SMTP):
         *,
         timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109 (aiosmtplib's signature)
     ) -> aiosmtplib.SMTPResponse:
-        before_end, protocol = self.before_end, self.protocol
-        if before_end is None or protocol is None:
+        handed_over, protocol = self.handed_over, self.protocol
+        if handed_over is None or protocol is None:
             return await super().data(message, timeout=timeout)
         seconds = self.timeout if timeout is Default.token else timeout
         if isinstance(message, str):
@@ -92,11 +92,18 @@ class _EndMarkedSMTP(aiosmtplib.SMTP):
             start = await protocol.execute_command(b"DATA", timeout=seconds)
             if start.code != SMTPStatus.start_input:
                 raise aiosmtplib.SMTPDataError(start.code, start.message)
-            protocol.write(data_payload(message))
-            await _handed_to_kernel(protocol, seconds)
-            before_end()
-            protocol.write(END_OF_DATA)  # no await between the record and this write
-            response = await protocol.read_response(timeout=seconds)
+            protocol.write(data_payload(message) + END_OF_DATA)
+            if _held_back(protocol) == 0:  # the usual case: the socket took it all at once
+                handed_over()
+                response = await protocol.read_response(timeout=seconds)
+            else:  # a large mail or a slow server: read the answer while it drains
+                answer = asyncio.ensure_future(protocol.read_response(timeout=seconds))
+                try:
+                    if await _drained(protocol, answer):
+                        handed_over()
+                    response = await answer
+                finally:
+                    answer.cancel()
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
             self.close()
             raise
@@ -105,24 +112,38 @@ class _EndMarkedSMTP(aiosmtplib.SMTP):
         return response
 
 
-async def _handed_to_kernel(protocol: SMTPProtocol, seconds: float | None) -> None:
-    """Wait until the transport holds no byte of the message itself: the end mark written
-    next then reaches the socket at once, and it, like every byte already in the kernel,
-    is still sent if this process dies (a large mail to a slow server is the only wait)."""
+def _held_back(protocol: SMTPProtocol) -> int | None:
+    """Bytes written but still in this process (lost if it dies); None: cannot tell. Over
+    TLS asyncio counts only what is not yet encrypted, so the socket's own buffer beneath
+    is added (its attribute is asyncio's, hence the care)."""
     transport = cast(asyncio.WriteTransport | None, protocol.transport)
-    loop = asyncio.get_running_loop()
-    deadline = None if seconds is None else loop.time() + seconds
-    while transport is not None and transport.get_write_buffer_size():
-        if transport.is_closing():
-            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-        if deadline is not None and loop.time() > deadline:
-            raise aiosmtplib.SMTPTimeoutError("Timed out sending the message")
+    if transport is None or transport.is_closing():
+        return None
+    held = transport.get_write_buffer_size()
+    if transport.get_extra_info("ssl_object") is None:
+        return held
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    if not isinstance(inner, asyncio.WriteTransport):
+        return None
+    return held + inner.get_write_buffer_size()
+
+
+async def _drained(protocol: SMTPProtocol, answer: asyncio.Future[aiosmtplib.SMTPResponse]) -> bool:
+    """Wait until nothing is held back (True), the server answered (True: it had it all),
+    or we cannot tell (False); the answer's own timeout bounds the wait."""
+    while not answer.done():
+        held = _held_back(protocol)
+        if held is None:
+            return False
+        if held == 0:
+            return True
         await asyncio.sleep(0.005)  # the socket drains at the server's pace
+    return not answer.cancelled() and answer.exception() is None
 
 
 @dataclass(slots=True)
 class _Connection:
-    client: _EndMarkedSMTP
+    client: _HandOverSMTP
     idle_since: float
     sent: int = 0
 
@@ -167,24 +188,24 @@ class SmtpSender:
         *,
         sender: str,
         recipients: list[str],
-        before_end: Callable[[], None] | None = None,
+        handed_over: Callable[[], None] | None = None,
     ) -> None:
         """Send `message` to exactly `recipients` (the envelope is never read from headers:
         aiosmtplib would re-parse a To such as `"a@x,b@y"@z` into several recipients).
-        `before_end` is called once the server has all but the end mark (see
-        `_EndMarkedSMTP`); a failure after that call may or may not have delivered."""
+        `handed_over` is called once the whole mail is in the kernel (`_HandOverSMTP`): a
+        failure after that call may or may not have delivered it."""
         if not recipients:
             raise SmtpPermanentError("no recipients")
         try:
             connection = await self._connection()
-            connection.client.before_end = before_end
+            connection.client.handed_over = handed_over
             try:
                 await connection.client.send_message(message, sender=sender, recipients=recipients)
             except BaseException:
                 connection.client.close()
                 raise
             finally:
-                connection.client.before_end = None
+                connection.client.handed_over = None
         except Exception as exc:
             raise translate_smtp_error(exc) from exc
         connection.sent += 1
@@ -214,7 +235,7 @@ class SmtpSender:
                     continue
             return connection
         config = self._config
-        client = _EndMarkedSMTP(
+        client = _HandOverSMTP(
             hostname=config.host,
             port=config.port,
             use_tls=config.security == "ssl",

@@ -1,11 +1,14 @@
-"""The SMTP sender's own DATA step: the bytes are aiosmtplib's, and `before_end` runs once,
-after the server has everything but the end mark and before it can have taken the mail."""
+"""The SMTP sender's own DATA step: the bytes are aiosmtplib's, and `handed_over` runs once,
+when the whole mail is in the kernel and before the server's answer is read."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 
 from mail.errors import SmtpPermanentError, SmtpTemporaryError
 from mail.smtp import SmtpConfig, SmtpSender, data_payload
-from tests.support.dovecot import free_port
+from tests.support.dovecot import free_port, make_certificate
 
 
 @pytest.mark.parametrize(
@@ -42,19 +45,28 @@ def test_data_payload_is_aiosmtplibs_transformation(message: bytes) -> None:
 
 
 class Recording:
-    """aiosmtpd handler: what arrived, and what the client had said by then."""
+    """aiosmtpd handler: what arrived; with `wait_for_mark`, it answers only once the client
+    said the mail was handed over (or after 5 s), and notes whether it had by then."""
 
     def __init__(self, reply: str = "250 OK") -> None:
         self.reply = reply
         self.lock = threading.Lock()
         self.contents: list[bytes] = []
-        self.marks_seen_at_data: list[int] = []
-        self.marks: list[str] = []
+        self.wait_for_mark = False
+        self.mark = threading.Event()
+        self.marked_before_answer: list[bool] = []
+        self.marks = 0
+
+    def handed_over(self) -> None:
+        self.marks += 1
+        self.mark.set()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.marks_seen_at_data.append(len(self.marks))
             self.contents.append(envelope.original_content)
+        if self.wait_for_mark:
+            self.marked_before_answer.append(self.mark.wait(5))  # aiosmtpd's thread
+            self.mark.clear()
         return self.reply
 
 
@@ -83,7 +95,7 @@ def message(body: str) -> EmailMessage:
     return mail
 
 
-async def test_the_mark_comes_before_the_server_has_the_mail_and_the_bytes_are_the_same(
+async def test_our_data_step_sends_the_bytes_aiosmtplib_sends(
     sender: SmtpSender, handler: Recording
 ) -> None:
     body = ".leading dot\nGrüße\n" + "long line " * 200 + "\n.\n"
@@ -92,26 +104,40 @@ async def test_the_mark_comes_before_the_server_has_the_mail_and_the_bytes_are_t
         message(body),
         sender="support@ticketbot.example",
         recipients=["c@x.example"],
-        before_end=lambda: handler.marks.append("end"),
+        handed_over=handler.handed_over,
     )
     await sender.close()
-    assert handler.marks == ["end"]
-    assert handler.marks_seen_at_data == [0, 1]  # the second mail: marked before it arrived
+    assert handler.marks == 1
     assert handler.contents[0] == handler.contents[1]  # aiosmtplib's DATA and ours agree
 
 
-async def test_a_large_mail_is_written_out_before_the_mark(
+async def test_the_mark_comes_before_the_answer_is_read(
     sender: SmtpSender, handler: Recording
 ) -> None:
+    handler.wait_for_mark = True
+    await sender.send(
+        message("hello"),
+        sender="support@ticketbot.example",
+        recipients=["c@x.example"],
+        handed_over=handler.handed_over,
+    )
+    await sender.close()
+    assert handler.marked_before_answer == [True]
+
+
+async def test_a_large_mail_drains_before_the_mark_and_its_answer(
+    sender: SmtpSender, handler: Recording
+) -> None:
+    handler.wait_for_mark = True
     body = "0123456789abcdef\n" * 400_000  # 6.8 MB: more than the socket takes at once
     await sender.send(
         message(body),
         sender="support@ticketbot.example",
         recipients=["c@x.example"],
-        before_end=lambda: handler.marks.append("end"),
+        handed_over=handler.handed_over,
     )
     await sender.close()
-    assert handler.marks_seen_at_data == [1]
+    assert handler.marked_before_answer == [True]
     assert handler.contents[0].count(b"0123456789abcdef\r\n") == 400_000
 
 
@@ -119,7 +145,7 @@ async def test_a_large_mail_is_written_out_before_the_mark(
     ("reply", "error"),
     [("554 5.7.1 no thanks", SmtpPermanentError), ("451 4.3.0 later", SmtpTemporaryError)],
 )
-async def test_a_refusal_of_the_finished_mail_follows_the_mark(
+async def test_a_refusal_of_the_handed_over_mail_is_reported(
     sender: SmtpSender, handler: Recording, reply: str, error: type[Exception]
 ) -> None:
     handler.reply = reply
@@ -128,12 +154,51 @@ async def test_a_refusal_of_the_finished_mail_follows_the_mark(
             message("hello"),
             sender="support@ticketbot.example",
             recipients=["c@x.example"],
-            before_end=lambda: handler.marks.append("end"),
+            handed_over=handler.handed_over,
         )
-    assert handler.marks == ["end"]
+    assert handler.marks == 1
     handler.reply = "250 OK"  # the failed connection was dropped; the next one works
     await sender.send(
         message("again"), sender="support@ticketbot.example", recipients=["c@x.example"]
     )
     await sender.close()
     assert len(handler.contents) == 2
+
+
+@pytest.fixture
+def tls_sender(
+    handler: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SmtpSender]:
+    """Implicit TLS (port 465 style) with a throw-away certificate the client trusts."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make_certificate(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # aiosmtplib's default context reads it
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_context)
+    controller.start()
+    try:
+        yield SmtpSender(SmtpConfig("127.0.0.1", port, security="ssl"))
+    finally:
+        controller.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl for a certificate")
+@pytest.mark.parametrize("lines", [1, 400_000])
+async def test_over_tls_the_bytes_beneath_the_encryption_are_watched_too(
+    tls_sender: SmtpSender, handler: Recording, lines: int
+) -> None:
+    """asyncio's TLS transport counts only what it has not encrypted yet; if the socket
+    beneath could not be read, no mail over TLS would ever be marked (and this fails)."""
+    handler.wait_for_mark = True
+    await tls_sender.send(
+        message("0123456789abcdef\n" * lines),
+        sender="support@ticketbot.example",
+        recipients=["c@x.example"],
+        handed_over=handler.handed_over,
+    )
+    await tls_sender.close()
+    assert handler.marks == 1
+    assert handler.marked_before_answer == [True]
+    assert handler.contents[0].count(b"0123456789abcdef\r\n") == lines

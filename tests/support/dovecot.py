@@ -81,7 +81,7 @@ class DovecotServer:
         self.tls_port: int | None = free_port() if self.tls else None
         self.cert_path = self.root / "cert.pem"
         if self.tls:
-            _make_certificate(self.cert_path, self.root / "key.pem")
+            make_certificate(self.cert_path, self.root / "key.pem")
         (self.root / "mail").mkdir()
         os.chown(self.root / "mail", self._mail_uid, self._mail_gid)
         self.config_path = self.root / "dovecot.conf"
@@ -412,7 +412,7 @@ def _process_users() -> tuple[int, int, str, str, str]:
     return mail.pw_uid, mail.pw_gid, "dovecot", "dovecot", "dovenull"
 
 
-def _make_certificate(cert: Path, key: Path) -> None:
+def make_certificate(cert: Path, key: Path) -> None:
     subprocess.run(
         [
             "openssl", "req", "-x509", "-nodes", "-days", "2",
