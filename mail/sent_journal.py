@@ -18,17 +18,22 @@ another host before this one restarts (each host settles only its own files) —
 mail may go twice, as before. When the bytes cannot be seen to leave (TLS without asyncio's
 usual internals), no line is written: at least once, as before.
 
-Files: `<directory>/<host>-<pid>.<generation>.journal`. A file grows to `max_bytes`, then
-the next generation starts and the one before the previous is removed (an in-flight send
-is always in one of the two kept). At start, the files of this host whose process is gone
-(or had our pid: a container's bot is pid 1 every time) are settled and removed.
+Files: `<directory>/<host>-<process>.<generation>.journal`, `<process>` new at each start.
+A live process holds an exclusive flock(2) on each of its files, which the kernel drops
+when it dies, SIGKILL included: at start, the files of this host that nobody holds are a
+dead process's, and are settled and removed (replicas sharing the directory, even with
+the same pid 1 in their containers, never touch each other's). A file grows to
+`max_bytes`, then the next generation starts and the one before the previous is removed
+(an in-flight send is always in one of the two kept).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
+import secrets
 import socket
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BYTES = 4 * 1024 * 1024
 _SAFE_MESSAGE_ID = re.compile(r"<[\x21-\x7e]{1,990}>")
-_FILE = re.compile(r"(?P<host>.+)-(?P<pid>\d+)\.(?P<generation>\d+)\.journal")
+_FILE = re.compile(r"(?P<process>.+)\.(?P<generation>\d+)\.journal")
 
 
 def journal_line(sign: str, article_id: int, message_id: str) -> bytes:
@@ -61,17 +66,16 @@ def may_have_gone(lines: Iterable[bytes]) -> set[tuple[int, str]]:
     return {key for key, sign in last.items() if sign == "+"}
 
 
-def _host() -> str:
+def host_name() -> str:
     return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
 
 
-def _alive(pid: int) -> bool:
+def _lock(fd: int) -> bool:
+    """An exclusive lock on the file, or False when a live process holds it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return False
-    except PermissionError:  # someone else's process
-        return True
     return True
 
 
@@ -79,21 +83,22 @@ class SentJournal:
     def __init__(self, directory: Path, *, max_bytes: int = MAX_BYTES) -> None:
         self._directory = directory
         self._max_bytes = max_bytes
-        self._host = _host()
-        self._pid = os.getpid()
+        self._host = host_name()
+        self._process = f"{self._host}-{os.getpid()}-{secrets.token_hex(4)}"
         self._generation = 0
         self._written = 0
-        self._fd: int | None = None
+        self._fds: dict[int, int] = {}  # generation → open, locked file
 
-    def _path(self, generation: int) -> Path:
-        return self._directory / f"{self._host}-{self._pid}.{generation}.journal"
+    def path(self, generation: int) -> Path:
+        return self._directory / f"{self._process}.{generation}.journal"
 
     async def settle(self, clock: Clock = system_clock) -> int:
         """Mark as sent what a dead process of this host may have sent; then open our own
         file. Returns how many articles were marked. A directory we cannot use is logged
         and leaves the sends as they were before the journal: at least once."""
+        held: list[int] = []
         try:
-            leftovers = self._leftovers()
+            leftovers = self._leftovers(held)
             pending: set[tuple[int, str]] = set()
             for files in leftovers.values():  # one process's generations, in order
                 pending |= may_have_gone(
@@ -101,12 +106,20 @@ class SentJournal:
                 )
         except OSError as exc:
             logger.warning("no sent-mail journal in %s: %s", self._directory, exc)
+            for fd in held:
+                os.close(fd)
             return 0
         marked = 0
-        for article_id, message_id in sorted(pending):
-            marked += await Article.filter(
-                id=article_id, message_id=message_id, sent_at=None
-            ).update(sent_at=clock())
+        try:
+            for article_id, message_id in sorted(pending):
+                marked += await Article.filter(
+                    id=article_id, message_id=message_id, sent_at=None
+                ).update(sent_at=clock())
+            for path in (path for files in leftovers.values() for path in files):
+                path.unlink(missing_ok=True)
+        finally:
+            for fd in held:
+                os.close(fd)
         if marked:
             logger.warning(
                 "%d mails may have reached the SMTP server just before this bot stopped; "
@@ -114,35 +127,43 @@ class SentJournal:
                 marked,
             )
         try:
-            for path in (path for files in leftovers.values() for path in files):
-                path.unlink(missing_ok=True)
             self._open(0)
         except OSError as exc:
             logger.warning("no sent-mail journal in %s: %s", self._directory, exc)
         return marked
 
-    def _leftovers(self) -> dict[int, list[Path]]:
-        """This host's files of processes that are gone, or that had our pid: per pid,
-        its generations oldest first."""
+    def _leftovers(self, held: list[int]) -> dict[str, list[Path]]:
+        """This host's files that no live process holds, per process, oldest generation
+        first; their locks are taken (and their descriptors put in `held`) so that no
+        other starting process settles them at the same time."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        found: dict[int, list[tuple[int, Path]]] = {}
-        for path in self._directory.glob("*.journal"):
+        found: dict[str, list[tuple[int, Path]]] = {}
+        for path in self._directory.glob(f"{self._host}-*.journal"):
             match = _FILE.fullmatch(path.name)
-            if match is None or match["host"] != self._host:
+            if match is None:
                 continue
-            pid = int(match["pid"])
-            if pid == self._pid or not _alive(pid):
-                found.setdefault(pid, []).append((int(match["generation"]), path))
-        return {pid: [path for _, path in sorted(files)] for pid, files in found.items()}
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            if not _lock(fd):
+                os.close(fd)
+                continue
+            held.append(fd)
+            found.setdefault(match["process"], []).append((int(match["generation"]), path))
+        return {process: [path for _, path in sorted(files)] for process, files in found.items()}
 
     def _open(self, generation: int) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-        self._generation = generation
-        self._written = 0
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        self._fd = os.open(self._path(generation), flags, 0o600)
-        self._path(generation - 2).unlink(missing_ok=True)
+        """A new generation: made and locked under a name no settle reads, then renamed,
+        so no other process can take it for a dead one's."""
+        path = self.path(generation)
+        making = path.with_suffix(".new")
+        fd = os.open(making, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _lock(fd)
+        os.rename(making, path)
+        self._fds[generation] = fd
+        self._generation, self._written = generation, 0
+        old = self._fds.pop(generation - 2, None)
+        if old is not None:
+            self.path(generation - 2).unlink(missing_ok=True)
+            os.close(old)
 
     def sending(self, article_id: int, message_id: str) -> None:
         """The mail is in the kernel, its answer not yet read: must not await."""
@@ -157,21 +178,21 @@ class SentJournal:
         self._append("-", article_id, message_id)
 
     def _append(self, sign: str, article_id: int, message_id: str) -> None:
-        if self._fd is None or not _SAFE_MESSAGE_ID.fullmatch(message_id):
+        fd = self._fds.get(self._generation)
+        if fd is None or not _SAFE_MESSAGE_ID.fullmatch(message_id):
             return  # not settled (a test's delivery) or an id we cannot write on a line
         line = journal_line(sign, article_id, message_id)
         try:
-            os.write(self._fd, line)
+            os.write(fd, line)
+            self._written += len(line)
+            if self._written >= self._max_bytes:
+                self._open(self._generation + 1)
         except OSError:  # a full disk must not stop the mail: it is then at-least-once
             logger.warning("cannot write the sent-mail journal", exc_info=True)
-            return
-        self._written += len(line)
-        if self._written >= self._max_bytes:
-            self._open(self._generation + 1)
 
     def close(self) -> None:
         """The files stay: a send cut off by the stop's grace period is settled by the next
         start on this host, which then removes them."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

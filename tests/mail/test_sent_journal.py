@@ -3,15 +3,13 @@ dead process's file — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import fcntl
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from mail.sent_journal import SentJournal, journal_line, may_have_gone
+from mail.sent_journal import SentJournal, host_name, journal_line, may_have_gone
 from models.policy import Policy, QueueRoute
 from models.store.article import Article, ArticleKind
 from tests.support.intake import ingest
@@ -48,12 +46,6 @@ def journal_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
 async def acknowledgements(count: int) -> list[Article]:
     for n in range(count):
         await ingest(make_mail(message_id=f"<q{n}@customer.example>", subject=f"Help {n}"), POLICY)
@@ -72,20 +64,20 @@ async def test_a_restart_marks_what_a_dead_process_may_have_sent(
     database: str, journal_dir: Path
 ) -> None:
     a, b, c, d, e = await acknowledgements(5)
-    journal = SentJournal(journal_dir)
-    host = journal._host
-    dead, alive = dead_pid(), os.getppid()
-    write(journal_dir / f"{host}-{dead}.0.journal", ("+", a), ("+", b), ("=", b), ("+", c))
-    write(journal_dir / f"{host}-{dead}.1.journal", ("-", c), ("+", d))
-    write(journal_dir / f"{host}-{alive}.0.journal", ("+", e))  # a live bot beside us: its own
-    write(journal_dir / f"otherhost-{dead}.0.journal", ("+", e))  # another host settles its own
-    assert await journal.settle() == 2
+    host = host_name()
+    write(journal_dir / f"{host}-7-dead.0.journal", ("+", a), ("+", b), ("=", b), ("+", c))
+    write(journal_dir / f"{host}-7-dead.1.journal", ("-", c), ("+", d))
+    live = journal_dir / f"{host}-1-live.0.journal"  # a bot beside us (pid 1 too, say)
+    write(live, ("+", e))
+    write(journal_dir / "otherhost-7-dead.0.journal", ("+", e))  # that host settles its own
+    with live.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what a live process holds on its files
+        journal = SentJournal(journal_dir)
+        assert await journal.settle() == 2
     sent = {article.id for article in await Article.filter(sent_at__not_isnull=True)}
     assert sent == {a.id, d.id}
     left = sorted(path.name for path in journal_dir.iterdir())
-    assert left == sorted(
-        [f"{host}-{alive}.0.journal", f"otherhost-{dead}.0.journal", journal._path(0).name]
-    )
+    assert left == sorted([live.name, "otherhost-7-dead.0.journal", journal.path(0).name])
     journal.close()
 
 
@@ -93,15 +85,15 @@ async def test_only_the_article_with_that_message_id_is_marked(
     database: str, journal_dir: Path
 ) -> None:
     [article] = await acknowledgements(1)
-    journal = SentJournal(journal_dir)
-    stale = journal_dir / f"{journal._host}-{dead_pid()}.0.journal"
+    stale = journal_dir / f"{host_name()}-7-dead.0.journal"
     stale.write_bytes(journal_line("+", article.id, "<another-database@x>"))
+    journal = SentJournal(journal_dir)
     assert await journal.settle() == 0
     assert (await Article.get(id=article.id)).sent_at is None
     journal.close()
 
 
-async def test_our_own_lines_survive_a_kill_and_a_clean_record_is_not_redone(
+async def test_our_lines_outlive_us_and_a_recorded_send_is_not_redone(
     database: str, journal_dir: Path
 ) -> None:
     a, b = await acknowledgements(2)
@@ -110,21 +102,22 @@ async def test_our_own_lines_survive_a_kill_and_a_clean_record_is_not_redone(
     first.sending(a.id, a.message_id or "")
     first.sending(b.id, b.message_id or "")
     first.recorded(b.id, b.message_id or "")
-    # killed here: nothing closes the file. The next process (a container's bot has the
-    # same pid each time) reads it.
     second = SentJournal(journal_dir)
-    assert await second.settle() == 1
+    assert await second.settle() == 0  # the first still runs: its file is not touched
+    first.close()  # what dying does to it: the lock is gone, the lines stay
+    third = SentJournal(journal_dir)
+    assert await third.settle() == 1
     assert (await Article.get(id=a.id)).sent_at is not None
     assert (await Article.get(id=b.id)).sent_at is None  # "=": the database already knew
+    assert not first.path(0).exists()
     second.close()
+    third.close()
 
 
 async def test_files_roll_over_keeping_the_previous_one(database: str, journal_dir: Path) -> None:
     [article] = await acknowledgements(1)
     journal = SentJournal(journal_dir, max_bytes=200)
     await journal.settle()
-    in_flight = (article.id, article.message_id or "")
-    journal.sending(*in_flight)
 
     def answered_sends_until(generation: int) -> None:
         n = 0
@@ -133,19 +126,16 @@ async def test_files_roll_over_keeping_the_previous_one(database: str, journal_d
             journal.sending(10_000 + n, "<other@x>")
             journal.recorded(10_000 + n, "<other@x>")
 
-    def pending() -> set[tuple[int, str]]:
-        paths = sorted(journal_dir.iterdir(), key=lambda path: int(path.name.split(".")[-2]))
-        return may_have_gone(line for path in paths for line in path.read_bytes().splitlines(True))
-
-    answered_sends_until(1)
-    assert len(list(journal_dir.iterdir())) == 2
-    assert pending() == {in_flight}  # in the previous file, still read at a restart
     answered_sends_until(2)
-    assert sorted(path.name for path in journal_dir.iterdir()) == [
-        journal._path(1).name,
-        journal._path(2).name,
-    ]
-    journal.close()
+    names = sorted(path.name for path in journal_dir.iterdir())
+    assert names == [journal.path(1).name, journal.path(2).name]  # generation 0 is gone
+    journal.sending(article.id, article.message_id or "")  # in flight while it rolls over
+    answered_sends_until(3)
+    journal.close()  # died: the in-flight line is in the previous file
+    after = SentJournal(journal_dir)
+    assert await after.settle() == 1
+    assert (await Article.get(id=article.id)).sent_at is not None
+    after.close()
 
 
 async def test_an_unusable_directory_leaves_sending_as_it_was(
@@ -168,4 +158,4 @@ async def test_a_message_id_that_cannot_be_one_line_is_not_journalled(tmp_path: 
     journal.sending(4, "")
     journal.sending(5, "<ok@x>")
     journal.close()
-    assert journal._path(0).read_bytes() == b"+ 5 <ok@x>\n"
+    assert journal.path(0).read_bytes() == b"+ 5 <ok@x>\n"
