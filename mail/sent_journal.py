@@ -88,6 +88,7 @@ class SentJournal:
         self._generation = 0
         self._written = 0
         self._fds: dict[int, int] = {}  # generation → open, locked file
+        self._in_flight: set[int] = set()  # articles with a "+" and no answer yet
 
     def path(self, generation: int) -> Path:
         return self._directory / f"{self._process}.{generation}.journal"
@@ -167,32 +168,42 @@ class SentJournal:
 
     def sending(self, article_id: int, message_id: str) -> None:
         """The mail is in the kernel, its answer not yet read: must not await."""
-        self._append("+", article_id, message_id)
+        if self._append("+", article_id, message_id):
+            self._in_flight.add(article_id)
 
     def recorded(self, article_id: int, message_id: str) -> None:
         """`sent_at` is committed: the database knows from here on."""
+        self._in_flight.discard(article_id)
         self._append("=", article_id, message_id)
 
     def withdrawn(self, article_id: int, message_id: str) -> None:
         """The send failed after `sending` while we ran: the outbox decides what follows."""
+        self._in_flight.discard(article_id)
         self._append("-", article_id, message_id)
 
-    def _append(self, sign: str, article_id: int, message_id: str) -> None:
+    def _append(self, sign: str, article_id: int, message_id: str) -> bool:
         fd = self._fds.get(self._generation)
         if fd is None or not _SAFE_MESSAGE_ID.fullmatch(message_id):
-            return  # not settled (a test's delivery) or an id we cannot write on a line
+            return False  # not settled (no directory) or an id we cannot write on a line
         line = journal_line(sign, article_id, message_id)
         try:
             os.write(fd, line)
-            self._written += len(line)
-            if self._written >= self._max_bytes:
-                self._open(self._generation + 1)
         except OSError:  # a full disk must not stop the mail: it is then at-least-once
             logger.warning("cannot write the sent-mail journal", exc_info=True)
+            return False
+        self._written += len(line)
+        if self._written >= self._max_bytes:
+            try:
+                self._open(self._generation + 1)
+            except OSError:
+                logger.warning("cannot start a new sent-mail journal", exc_info=True)
+        return True
 
     def close(self) -> None:
-        """The files stay: a send cut off by the stop's grace period is settled by the next
-        start on this host, which then removes them."""
-        for fd in self._fds.values():
+        """At a clean stop with every send answered the files go; otherwise they stay
+        (a send cut off by the stop's grace period) for the next start on this host."""
+        for generation, fd in self._fds.items():
+            if not self._in_flight:
+                self.path(generation).unlink(missing_ok=True)
             os.close(fd)
         self._fds.clear()

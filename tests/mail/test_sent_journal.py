@@ -159,3 +159,14 @@ async def test_a_message_id_that_cannot_be_one_line_is_not_journalled(tmp_path: 
     journal.sending(5, "<ok@x>")
     journal.close()
     assert journal.path(0).read_bytes() == b"+ 5 <ok@x>\n"
+
+
+async def test_a_clean_stop_with_every_send_answered_leaves_no_file(tmp_path: Path) -> None:
+    journal = SentJournal(tmp_path)
+    journal._open(0)
+    journal.sending(1, "<a@x>")
+    journal.recorded(1, "<a@x>")
+    journal.sending(2, "<b@x>")
+    journal.withdrawn(2, "<b@x>")
+    journal.close()
+    assert list(tmp_path.iterdir()) == []
