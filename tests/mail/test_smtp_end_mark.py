@@ -86,6 +86,17 @@ def sender(handler: Recording) -> Iterator[SmtpSender]:
         controller.stop()
 
 
+async def send_marked(sender: SmtpSender, handler: Recording, body: str) -> None:
+    """One mail with the handler told when it is handed over; then the connection closed."""
+    await sender.send(
+        message(body),
+        sender="support@ticketbot.example",
+        recipients=["c@x.example"],
+        handed_over=handler.handed_over,
+    )
+    await sender.close()
+
+
 def message(body: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = "support@ticketbot.example"
@@ -100,13 +111,7 @@ async def test_our_data_step_sends_the_bytes_aiosmtplib_sends(
 ) -> None:
     body = ".leading dot\nGrüße\n" + "long line " * 200 + "\n.\n"
     await sender.send(message(body), sender="support@ticketbot.example", recipients=["c@x.example"])
-    await sender.send(
-        message(body),
-        sender="support@ticketbot.example",
-        recipients=["c@x.example"],
-        handed_over=handler.handed_over,
-    )
-    await sender.close()
+    await send_marked(sender, handler, body)
     assert handler.marks == 1
     assert handler.contents[0] == handler.contents[1]  # aiosmtplib's DATA and ours agree
 
@@ -115,13 +120,7 @@ async def test_the_mark_comes_before_the_answer_is_read(
     sender: SmtpSender, handler: Recording
 ) -> None:
     handler.wait_for_mark = True
-    await sender.send(
-        message("hello"),
-        sender="support@ticketbot.example",
-        recipients=["c@x.example"],
-        handed_over=handler.handed_over,
-    )
-    await sender.close()
+    await send_marked(sender, handler, "hello")
     assert handler.marked_before_answer == [True]
 
 
@@ -130,13 +129,7 @@ async def test_a_large_mail_drains_before_the_mark_and_its_answer(
 ) -> None:
     handler.wait_for_mark = True
     body = "0123456789abcdef\n" * 400_000  # 6.8 MB: more than the socket takes at once
-    await sender.send(
-        message(body),
-        sender="support@ticketbot.example",
-        recipients=["c@x.example"],
-        handed_over=handler.handed_over,
-    )
-    await sender.close()
+    await send_marked(sender, handler, body)
     assert handler.marked_before_answer == [True]
     assert handler.contents[0].count(b"0123456789abcdef\r\n") == 400_000
 
@@ -192,13 +185,7 @@ async def test_over_tls_the_bytes_beneath_the_encryption_are_watched_too(
     """asyncio's TLS transport counts only what it has not encrypted yet; if the socket
     beneath could not be read, no mail over TLS would ever be marked (and this fails)."""
     handler.wait_for_mark = True
-    await tls_sender.send(
-        message("0123456789abcdef\n" * lines),
-        sender="support@ticketbot.example",
-        recipients=["c@x.example"],
-        handed_over=handler.handed_over,
-    )
-    await tls_sender.close()
+    await send_marked(tls_sender, handler, "0123456789abcdef\n" * lines)
     assert handler.marks == 1
     assert handler.marked_before_answer == [True]
     assert handler.contents[0].count(b"0123456789abcdef\r\n") == lines
