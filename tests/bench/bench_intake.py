@@ -29,9 +29,10 @@ Printed per database:
 DIR/<db>.txt (collapsed stacks) and a top list of self/inclusive time.
 
 `--kills N` measures crash safety instead: the bot is SIGKILLed N times at random points
-of the intake (`--seed`; by mails stored plus acknowledged) and restarted; at the end it prints how many mails were stored,
-acknowledged and carded, and how many of each twice (all cards are waited for: with
-Slack's pace that is about one second per mail).
+of the intake (`--seed`; points by mails stored plus acknowledged) and restarted; at the
+end it prints how many mails were stored, acknowledged and carded, how many of each
+twice, and how many were quarantined (all cards are waited for: with Slack's pace that
+is about one second per mail).
 """
 
 from __future__ import annotations
