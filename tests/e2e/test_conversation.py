@@ -190,7 +190,8 @@ def test_attachments_are_uploaded_listed_and_stored_safely(
     assert all(f.thread_ts == ticket.ts for f in uploaded)
     listing = wait_thread(slack, ticket.ts, "core.dump")
     assert any("too large to upload" in t for t in listing)
-    stored = [p for p in storage.rglob("*") if p.is_file()]
+    # the blobs (`ab/<sha256>`); `.sending/` is the sent-mail journal kept beside them
+    stored = [p for p in storage.rglob("*") if p.is_file() and ".sending" not in p.parts]
     assert stored and all(storage in p.resolve().parents for p in stored)
     assert not (tmp_path / "etc" / "passwd").exists()
     assert len(stored) == 2  # the over-limit file is not written to disk
