@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from email.message import EmailMessage
 from typing import Literal, cast
 
 import aiosmtplib
-from aiosmtplib.protocol import SMTPProtocol
+from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
 from aiosmtplib.typing import Default, SMTPStatus
 
 from mail.errors import SmtpError, SmtpPermanentError, SmtpTemporaryError
@@ -53,18 +52,13 @@ def translate_smtp_error(exc: BaseException) -> SmtpError:
     return SmtpTemporaryError(f"unexpected {type(exc).__name__}: {exc}")
 
 
-_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 END_OF_DATA = b".\r\n"
 
 
 def data_payload(message: bytes) -> bytes:
-    """What DATA carries before its end mark: CRLF line ends, the message ending in one,
-    a leading dot doubled (RFC 5321 4.5.2) — aiosmtplib's transformation, byte for byte."""
-    message = _LINE_ENDS.sub(b"\r\n", message)
-    if not message.endswith(b"\r\n"):
-        message += b"\r\n"
-    return _LEADING_DOT.sub(b"..", message)
+    """What DATA carries before its end mark, made by aiosmtplib's own helpers: CRLF line
+    ends, the message ending in one, a leading dot doubled (RFC 5321 4.5.2)."""
+    return PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message))
 
 
 class _HandOverSMTP(aiosmtplib.SMTP):

@@ -89,7 +89,7 @@ class Runtime:
             settings.slack, self.session, resend_on_connection_error=False, on_error=on_error
         )
         self.smtp = SmtpSender(smtp_config(settings))  # keeps connections open between mails
-        # beside the attachments: the directory every deployment keeps across restarts
+        # in the attachments directory: the one every deployment keeps across restarts
         self.sent_journal = SentJournal(Path(self.policy.attachments_dir) / SENT_JOURNAL_DIRECTORY)
         # one timeline per channel for every post this process makes
         pace = ChannelPace(per_second=settings.slack.posts_per_second)
@@ -204,8 +204,8 @@ class Runtime:
 
     def _tickets_per_transaction(self) -> int:
         """SQLite runs one transaction at a time on its one connection: while a group of
-        tickets is made, a delivery cannot even record that its mail went out, and a crash
-        in that wait sends the mail again after the restart. Small groups keep it short."""
+        tickets is made, a delivery cannot even record that its mail went out. Small groups
+        keep that wait short."""
         if self.settings.database.url.startswith("sqlite"):
             return SQLITE_TICKETS_PER_TRANSACTION
         return TICKETS_PER_TRANSACTION
